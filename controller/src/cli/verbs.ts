@@ -1,0 +1,30 @@
+// The verb table. Each verb module exports `help` (its full usage text) and `run(args) -> exit code`.
+import * as explain from "./explain.js";
+import * as validate from "./validate.js";
+
+export interface Verb {
+  summary: string;
+  help: string;
+  run(args: string[]): Promise<number>;
+}
+
+export const verbs: Record<string, Verb> = {
+  explain,
+  validate,
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(verbs).map((v) => v.length));
+  const lines = Object.entries(verbs).map(([name, v]) => `  ${name.padEnd(width)}  ${v.summary}`);
+  return [
+    "meshlane: end-to-end traffic lanes for Istio",
+    "",
+    "Usage: meshlane <verb> [options]",
+    "",
+    "Verbs:",
+    ...lines,
+    "",
+    "Run `meshlane <verb> --help` for a verb's options.",
+    "",
+  ].join("\n");
+}
