@@ -1,0 +1,212 @@
+// The one seam between meshlane and the proxy: every raw host call goes through this file. Everything
+// else speaks strings. Absence is a value here: a missing header is null, a failed call is false, and
+// nothing in this file throws on a host status (a throw would trap the VM).
+import * as host from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+
+// WasmResult codes (proxy-wasm ABI).
+export const RESULT_OK: u32 = 0;
+export const RESULT_NOT_FOUND: u32 = 1;
+export const RESULT_CAS_MISMATCH: u32 = 8;
+
+// Header map types.
+export const REQUEST_HEADERS: i32 = 0;
+export const RESPONSE_HEADERS: i32 = 2;
+
+// Buffer types.
+export const VM_CONFIGURATION: i32 = 6;
+export const PLUGIN_CONFIGURATION: i32 = 7;
+
+// Log levels.
+export const LOG_TRACE: i32 = 0;
+export const LOG_DEBUG: i32 = 1;
+export const LOG_INFO: i32 = 2;
+export const LOG_WARN: i32 = 3;
+export const LOG_ERROR: i32 = 4;
+
+// Out-parameters for host calls: a pointer and a size (and a cas), in static memory.
+const OUT_PTR: usize = memory.data(8);
+const OUT_SIZE: usize = memory.data(8);
+const OUT_CAS: usize = memory.data(8);
+
+/** Memory the host asks for (to hand us header values, properties, buffers). Raw, not GC-managed:
+ * whoever reads it frees it with `heap.free` right after copying it out. */
+export function hostAlloc(size: usize): usize {
+  return heap.alloc(size == 0 ? 1 : size);
+}
+
+function takeString(): string {
+  const ptr = load<usize>(OUT_PTR);
+  const size = load<usize>(OUT_SIZE);
+  if (ptr == 0) return "";
+  const s = String.UTF8.decodeUnsafe(ptr, size);
+  heap.free(ptr);
+  return s;
+}
+
+function takeBytes(): ArrayBuffer {
+  const ptr = load<usize>(OUT_PTR);
+  const size = load<usize>(OUT_SIZE);
+  const out = new ArrayBuffer(<i32>size);
+  if (ptr == 0) return out;
+  memory.copy(changetype<usize>(out), ptr, size);
+  heap.free(ptr);
+  return out;
+}
+
+function clearOut(): void {
+  store<usize>(OUT_PTR, 0);
+  store<usize>(OUT_SIZE, 0);
+}
+
+let currentLogLevel: i32 = LOG_INFO;
+
+/** Refreshes the cached log level (call once per configure). */
+export function refreshLogLevel(): void {
+  store<usize>(OUT_SIZE, 0);
+  if (host.proxy_get_log_level(OUT_SIZE) == RESULT_OK) currentLogLevel = <i32>load<usize>(OUT_SIZE);
+}
+
+export function logEnabled(level: i32): bool {
+  return level >= currentLogLevel;
+}
+
+/** Logs through proxy_log with its real level; skipped cheaply when the proxy filters that level. */
+export function log(level: i32, message: string): void {
+  if (level < currentLogLevel) return;
+  const buf = String.UTF8.encode(message);
+  host.proxy_log(level, changetype<usize>(buf), buf.byteLength);
+}
+
+// ---- header maps ----
+
+/** The first value of a header, or null when absent or when the map can no longer be read. */
+export function getHeader(map: i32, name: string): string | null {
+  const key = String.UTF8.encode(name);
+  clearOut();
+  const r = host.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
+  if (r != RESULT_OK) {
+    const ptr = load<usize>(OUT_PTR);
+    if (ptr != 0) heap.free(ptr);
+    return null;
+  }
+  return takeString();
+}
+
+/** Replaces every entry of a header with one value. */
+export function replaceHeader(map: i32, name: string, value: string): bool {
+  const key = String.UTF8.encode(name);
+  const val = String.UTF8.encode(value);
+  return (
+    host.proxy_replace_header_map_value(
+      map,
+      changetype<usize>(key),
+      key.byteLength,
+      changetype<usize>(val),
+      val.byteLength,
+    ) == RESULT_OK
+  );
+}
+
+/** Removes every entry of a header (absent is fine). */
+export function removeHeader(map: i32, name: string): bool {
+  const key = String.UTF8.encode(name);
+  return host.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength) == RESULT_OK;
+}
+
+// ---- properties ----
+
+/** A property's raw bytes, or null when the proxy has no such property. Path segments are joined
+ * with NUL, as Envoy expects. */
+export function getProperty(path: string): ArrayBuffer | null {
+  const key = String.UTF8.encode(path);
+  clearOut();
+  const r = host.proxy_get_property(changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
+  if (r != RESULT_OK) {
+    const ptr = load<usize>(OUT_PTR);
+    if (ptr != 0) heap.free(ptr);
+    return null;
+  }
+  return takeBytes();
+}
+
+/** A string property, or null. */
+export function getPropertyString(path: string): string | null {
+  const b = getProperty(path);
+  if (b === null) return null;
+  return String.UTF8.decode(b);
+}
+
+/** An int64 property (8 bytes little-endian), or `fallback`. */
+export function getPropertyInt(path: string, fallback: i64): i64 {
+  const b = getProperty(path);
+  if (b === null || b.byteLength != 8) return fallback;
+  return load<i64>(changetype<usize>(b));
+}
+
+// ---- buffers ----
+
+/** The whole of a buffer (plugin or VM configuration) as text; "" when empty or absent. */
+export function getBufferString(type: i32, size: usize): string {
+  if (size == 0) return "";
+  clearOut();
+  const r = host.proxy_get_buffer_bytes(type, 0, <u32>size, OUT_PTR, OUT_SIZE);
+  if (r != RESULT_OK) {
+    const ptr = load<usize>(OUT_PTR);
+    if (ptr != 0) heap.free(ptr);
+    return "";
+  }
+  return takeString();
+}
+
+// ---- shared data ----
+
+export class SharedValue {
+  constructor(
+    public value: ArrayBuffer,
+    public cas: u32,
+  ) {}
+}
+
+/** A shared-data entry, or null when the key does not exist. */
+export function sharedGet(key: string): SharedValue | null {
+  const k = String.UTF8.encode(key);
+  clearOut();
+  store<u32>(OUT_CAS, 0);
+  const r = host.proxy_get_shared_data(changetype<usize>(k), k.byteLength, OUT_PTR, OUT_SIZE, OUT_CAS);
+  if (r != RESULT_OK) {
+    const ptr = load<usize>(OUT_PTR);
+    if (ptr != 0) heap.free(ptr);
+    return null;
+  }
+  const cas = load<u32>(OUT_CAS);
+  return new SharedValue(takeBytes(), cas);
+}
+
+/** Writes a shared-data entry; cas 0 writes unconditionally. Returns the host's result code. */
+export function sharedSet(key: string, value: ArrayBuffer, cas: u32): u32 {
+  const k = String.UTF8.encode(key);
+  return host.proxy_set_shared_data(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength, cas);
+}
+
+// ---- metrics ----
+
+/** Defines a counter and returns its id, or u32.MAX_VALUE when the proxy refused. */
+export function defineCounter(name: string): u32 {
+  const k = String.UTF8.encode(name);
+  store<u32>(OUT_CAS, 0);
+  if (host.proxy_define_metric(0, changetype<usize>(k), k.byteLength, OUT_CAS) != RESULT_OK) return u32.MAX_VALUE;
+  return load<u32>(OUT_CAS);
+}
+
+export function incrementCounter(id: u32): void {
+  if (id != u32.MAX_VALUE) host.proxy_increment_metric(id, 1);
+}
+
+// ---- time ----
+
+/** Wall-clock time in nanoseconds since the epoch, from the proxy. */
+export function nowNanos(): u64 {
+  store<u64>(OUT_PTR, 0);
+  host.proxy_get_current_time_nanoseconds(OUT_PTR);
+  return load<u64>(OUT_PTR);
+}

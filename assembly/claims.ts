@@ -1,0 +1,106 @@
+// Turning the proxy's encoding of a Struct property (proxy-wasm pairs, nested values serialized the
+// same way) back into a JSON-like tree, so verified JWT claims from jwt_authn metadata are read by the
+// same claim code as a decoded token. The ABI carries no types: a nested value that parses exactly as
+// a pairs blob is a map (a list when every value is empty: lists are encoded as element keys), 8 bytes
+// with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
+import { JKind, JValue } from "./lib/json";
+
+const MAX_DEPTH = 16;
+
+function readU32(buf: ArrayBuffer, at: i32): u32 {
+  return load<u32>(changetype<usize>(buf) + <usize>at);
+}
+
+/** Whether `buf[start, end)` is exactly one well-formed pairs blob. */
+function isPairs(buf: ArrayBuffer, start: i32, end: i32): bool {
+  const len = end - start;
+  if (len < 4) return false;
+  const n = readU32(buf, start);
+  if (n == 0) return len == 4;
+  if (<u64>n > <u64>(len - 4) / 10) return false;
+  let data = start + 4 + <i32>n * 8;
+  if (data > end) return false;
+  for (let i: i32 = 0; i < <i32>n; i++) {
+    const k = readU32(buf, start + 4 + i * 8);
+    const v = readU32(buf, start + 8 + i * 8);
+    if (<u64>data + <u64>k + <u64>v + 2 > <u64>end) return false;
+    data += <i32>k;
+    if (load<u8>(changetype<usize>(buf) + <usize>data) != 0) return false;
+    data += 1 + <i32>v;
+    if (load<u8>(changetype<usize>(buf) + <usize>data) != 0) return false;
+    data += 1;
+  }
+  return data == end;
+}
+
+function text(buf: ArrayBuffer, start: i32, len: i32): string {
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf) + <usize>start, <usize>len);
+}
+
+function value(buf: ArrayBuffer, start: i32, end: i32, depth: i32): JValue {
+  const v = new JValue();
+  const len = end - start;
+  if (depth < MAX_DEPTH && isPairs(buf, start, end)) {
+    const n = <i32>readU32(buf, start);
+    let data = start + 4 + n * 8;
+    let allEmpty = n > 0;
+    for (let i = 0; i < n; i++) if (readU32(buf, start + 8 + i * 8) != 0) allEmpty = false;
+    v.kind = allEmpty ? JKind.Array : JKind.Object;
+    for (let i = 0; i < n; i++) {
+      const k = <i32>readU32(buf, start + 4 + i * 8);
+      const vl = <i32>readU32(buf, start + 8 + i * 8);
+      const key = text(buf, data, k);
+      data += k + 1;
+      if (allEmpty) {
+        const item = new JValue();
+        item.kind = JKind.String;
+        item.s = key;
+        v.items.push(item);
+      } else {
+        v.keys.push(key);
+        v.values.push(value(buf, data, data + vl, depth + 1));
+      }
+      data += vl + 1;
+    }
+    return v;
+  }
+  if (len == 8) {
+    let control = false;
+    for (let i = 0; i < 8; i++) if (load<u8>(changetype<usize>(buf) + <usize>(start + i)) < 0x20) control = true;
+    if (control) {
+      v.kind = JKind.Number;
+      v.n = load<f64>(changetype<usize>(buf) + <usize>start);
+      return v;
+    }
+  }
+  if (len == 1) {
+    const b = load<u8>(changetype<usize>(buf) + <usize>start);
+    if (b <= 1) {
+      v.kind = JKind.Bool;
+      v.b = b == 1;
+      return v;
+    }
+  }
+  v.kind = JKind.String;
+  v.s = text(buf, start, len);
+  return v;
+}
+
+/** Decodes a property value; a top-level value that is not a map gives null. */
+export function decodeStruct(buf: ArrayBuffer): JValue | null {
+  if (!isPairs(buf, 0, buf.byteLength)) return null;
+  const v = value(buf, 0, buf.byteLength, 0);
+  return v.kind == JKind.Object ? v : null;
+}
+
+/** The verified payload inside jwt_authn's metadata: Istio ≥ 1.21 keys it "payload"; older versions
+ * key it by issuer, in which case the first issuer's payload is used. */
+export function jwtAuthnPayload(meta: JValue): JValue | null {
+  const p = meta.get("payload");
+  if (p !== null && p.kind == JKind.Object) return p;
+  for (let i = 0; i < meta.values.length; i++) {
+    const v = unchecked(meta.values[i]);
+    if (v.kind == JKind.Object) return v;
+  }
+  return null;
+}

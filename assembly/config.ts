@@ -1,0 +1,573 @@
+// The plugin configuration (DESIGN §4.1): parsed and validated once, in proxy_on_configure, into the
+// structures the request path uses. The first problem found is reported as "<field path>: <reason>"
+// and the whole configuration is rejected; nothing here can trap on bad input.
+import { JKind, JValue, parseJson } from "./lib/json";
+import { compileRegex } from "./lib/regex";
+import { Cidr, parseCidr } from "./lib/cidr";
+import { isLaneName, toLowerAscii } from "./lib/text";
+import {
+  Match,
+  NamedMatch,
+  StringMatch,
+  MATCH_CONTAINS,
+  MATCH_EXACT,
+  MATCH_ONE_OF,
+  MATCH_PREFIX,
+  MATCH_PRESENT,
+  MATCH_REGEX,
+  MATCH_SUFFIX,
+} from "./match";
+
+export const ROLE_EDGE: i32 = 0;
+export const ROLE_SIDECAR: i32 = 1;
+
+export const STICKY_NONE: i32 = 0;
+export const STICKY_HEADER: i32 = 1;
+export const STICKY_COOKIE: i32 = 2;
+export const STICKY_CLAIM: i32 = 3;
+export const STICKY_SOURCE_IP: i32 = 4;
+
+export const JWT_FROM_METADATA: i32 = 0;
+export const JWT_FROM_HEADER: i32 = 1;
+
+/** One dye rule. `percent` is in hundredths of a percent (0..10000), or -1 when the rule has none. */
+export class Rule {
+  lane: string = "";
+  when: Match | null = null;
+  percent: i32 = -1;
+  sticky: i32 = STICKY_NONE;
+  stickyName: string = "";
+}
+
+export class Config {
+  role: i32 = ROLE_EDGE;
+  laneHeader: string = "x-lane";
+  baggageKey: string = "lane";
+  /** The allow-list, or null for "any valid lane name". */
+  lanes: Array<string> | null = null;
+  defaultLane: string = "";
+  trustedSources: Array<Cidr> = [];
+  rules: Array<Rule> = [];
+  jwtFrom: i32 = JWT_FROM_METADATA;
+  jwtHeader: string = "authorization";
+  traceHeaders: Array<string> = ["x-request-id", "traceparent"];
+  ttlSeconds: i32 = 60;
+  capacity: i32 = 65536;
+  echoHeader: string = "";
+  /** Whether any rule needs the source address, the JWT, cookies, baggage (to skip work). */
+  needsSourceIp: bool = false;
+
+  /** Whether a lane value may be used: a valid lane name and, with an allow-list, on it. */
+  allows(lane: string): bool {
+    if (!isLaneName(lane)) return false;
+    const list = this.lanes;
+    if (list === null) return true;
+    for (let i = 0; i < list.length; i++) if (unchecked(list[i]) == lane) return true;
+    return false;
+  }
+}
+
+export class ConfigResult {
+  config: Config | null = null;
+  error: string = "";
+}
+
+const MAX_CONFIG_BYTES = 1 << 20;
+
+/** Parses and validates a plugin configuration. */
+export function parseConfig(text: string): ConfigResult {
+  const out = new ConfigResult();
+  if (text.length > MAX_CONFIG_BYTES) {
+    out.error = "configuration: larger than 1 MiB";
+    return out;
+  }
+  const parsed = parseJson(text);
+  const root = parsed.value;
+  if (root === null) {
+    out.error = "configuration: not valid JSON (" + parsed.error + ")";
+    return out;
+  }
+  const p = new Parser();
+  const cfg = p.config(root);
+  if (p.error.length > 0) out.error = p.error;
+  else out.config = cfg;
+  return out;
+}
+
+const TOP_FIELDS: string[] = [
+  "role",
+  "laneHeader",
+  "baggageKey",
+  "lanes",
+  "defaultLane",
+  "trustedSources",
+  "rules",
+  "jwt",
+  "propagation",
+  "echoHeader",
+];
+const EDGE_ONLY: string[] = ["defaultLane", "trustedSources", "rules", "jwt"];
+const RULE_FIELDS: string[] = ["lane", "when", "percent", "stickyBy"];
+const WHEN_FIELDS: string[] = [
+  "headers",
+  "cookies",
+  "query",
+  "jwtClaims",
+  "baggage",
+  "path",
+  "method",
+  "authority",
+  "sourceIp",
+];
+const MATCH_KINDS: string[] = ["exact", "prefix", "suffix", "contains", "regex", "present", "oneOf"];
+const MATCH_FIELDS: string[] = ["exact", "prefix", "suffix", "contains", "regex", "present", "oneOf", "ignoreCase", "invert"];
+const STICKY_FIELDS: string[] = ["header", "cookie", "jwtClaim", "sourceIp"];
+const JWT_FIELDS: string[] = ["from", "header", "allowUnverified"];
+const PROPAGATION_FIELDS: string[] = ["traceHeaders", "ttlSeconds", "capacity"];
+
+/** Header names as the proxy keys them: an RFC 7230 token, lower-cased. */
+export function isHeaderName(s: string): bool {
+  if (s.length == 0 || s.length > 256) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok =
+      (c >= 0x61 && c <= 0x7a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      c == 0x2d ||
+      c == 0x5f ||
+      c == 0x2e ||
+      c == 0x21 ||
+      c == 0x23 ||
+      c == 0x24 ||
+      c == 0x25 ||
+      c == 0x26 ||
+      c == 0x27 ||
+      c == 0x2a ||
+      c == 0x2b ||
+      c == 0x5e ||
+      c == 0x60 ||
+      c == 0x7c ||
+      c == 0x7e;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function kindName(k: JKind): string {
+  switch (k) {
+    case JKind.Null:
+      return "null";
+    case JKind.Bool:
+      return "a boolean";
+    case JKind.Number:
+      return "a number";
+    case JKind.String:
+      return "a string";
+    case JKind.Array:
+      return "an array";
+  }
+  return "an object";
+}
+
+function contains(list: string[], s: string): bool {
+  for (let i = 0; i < list.length; i++) if (unchecked(list[i]) == s) return true;
+  return false;
+}
+
+/** Walks the JSON tree; records the first error and returns defaults after it. */
+class Parser {
+  error: string = "";
+
+  fail(path: string, reason: string): void {
+    if (this.error.length == 0) this.error = path + ": " + reason;
+  }
+
+  expect(v: JValue, kind: JKind, path: string, what: string): bool {
+    if (v.kind == kind) return true;
+    this.fail(path, "expected " + what + ", got " + kindName(v.kind));
+    return false;
+  }
+
+  /** Checks that an object has only the known fields. */
+  onlyFields(v: JValue, allowed: string[], path: string): bool {
+    for (let i = 0; i < v.keys.length; i++) {
+      const k = unchecked(v.keys[i]);
+      if (!contains(allowed, k)) {
+        this.fail(path.length > 0 ? path + "." + k : k, "unknown field (expected one of " + allowed.join("|") + ")");
+        return false;
+      }
+      for (let j = 0; j < i; j++) {
+        if (unchecked(v.keys[j]) == k) {
+          this.fail(path.length > 0 ? path + "." + k : k, "field given twice");
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  str(v: JValue, path: string): string {
+    if (!this.expect(v, JKind.String, path, "a string")) return "";
+    return v.s;
+  }
+
+  bool(v: JValue, path: string): bool {
+    if (!this.expect(v, JKind.Bool, path, "a boolean")) return false;
+    return v.b;
+  }
+
+  int(v: JValue, path: string, min: i32, max: i32): i32 {
+    if (!this.expect(v, JKind.Number, path, "an integer")) return min;
+    if (!v.isInteger() || v.n < <f64>min || v.n > <f64>max) {
+      this.fail(path, "expected an integer from " + min.toString() + " to " + max.toString());
+      return min;
+    }
+    return <i32>v.n;
+  }
+
+  headerName(v: JValue, path: string, allowEmpty: bool): string {
+    const s = this.str(v, path);
+    if (this.error.length > 0) return "";
+    if (s.length == 0 && allowEmpty) return "";
+    const lower = toLowerAscii(s);
+    if (!isHeaderName(lower)) {
+      this.fail(path, "not a valid header name: " + quote(s));
+      return "";
+    }
+    return lower;
+  }
+
+  laneName(v: JValue, path: string): string {
+    const s = this.str(v, path);
+    if (this.error.length > 0) return "";
+    if (!isLaneName(s)) {
+      this.fail(path, "not a valid lane name (lower-case letters, digits and '-', at most 63): " + quote(s));
+      return "";
+    }
+    return s;
+  }
+
+  config(root: JValue): Config {
+    const cfg = new Config();
+    if (!this.expect(root, JKind.Object, "configuration", "a JSON object")) return cfg;
+    if (!this.onlyFields(root, TOP_FIELDS, "")) return cfg;
+
+    const role = root.get("role");
+    if (role === null) {
+      this.fail("role", 'required: "edge" or "sidecar"');
+      return cfg;
+    }
+    const r = this.str(role, "role");
+    if (r == "edge") cfg.role = ROLE_EDGE;
+    else if (r == "sidecar") cfg.role = ROLE_SIDECAR;
+    else {
+      this.fail("role", 'expected "edge" or "sidecar", got ' + quote(r));
+      return cfg;
+    }
+    if (cfg.role == ROLE_SIDECAR) {
+      for (let i = 0; i < EDGE_ONLY.length; i++) {
+        if (root.get(unchecked(EDGE_ONLY[i])) !== null) {
+          this.fail(unchecked(EDGE_ONLY[i]), 'applies only to role "edge"');
+          return cfg;
+        }
+      }
+    }
+
+    const lh = root.get("laneHeader");
+    if (lh !== null) cfg.laneHeader = this.headerName(lh, "laneHeader", false);
+    const bk = root.get("baggageKey");
+    if (bk !== null) {
+      const s = this.str(bk, "baggageKey");
+      if (s.length > 0 && !isBaggageKey(s)) this.fail("baggageKey", "not a valid baggage key: " + quote(s));
+      cfg.baggageKey = s;
+    }
+    const lanes = root.get("lanes");
+    if (lanes !== null && this.expect(lanes, JKind.Array, "lanes", "an array of lane names")) {
+      const list = new Array<string>();
+      for (let i = 0; i < lanes.items.length; i++) {
+        list.push(this.laneName(unchecked(lanes.items[i]), "lanes[" + i.toString() + "]"));
+      }
+      cfg.lanes = list;
+    }
+    const dl = root.get("defaultLane");
+    if (dl !== null) {
+      const s = this.str(dl, "defaultLane");
+      if (s.length > 0) {
+        const name = this.laneName(dl, "defaultLane");
+        if (this.error.length == 0 && !cfg.allows(name)) this.fail("defaultLane", quote(s) + " is not in lanes");
+        cfg.defaultLane = name;
+      }
+    }
+    const ts = root.get("trustedSources");
+    if (ts !== null) cfg.trustedSources = this.cidrs(ts, "trustedSources");
+    const jwt = root.get("jwt");
+    if (jwt !== null) this.jwt(jwt, cfg);
+    const rules = root.get("rules");
+    if (rules !== null && this.expect(rules, JKind.Array, "rules", "an array of rules")) {
+      for (let i = 0; i < rules.items.length; i++) {
+        cfg.rules.push(this.rule(unchecked(rules.items[i]), "rules[" + i.toString() + "]", cfg));
+      }
+    }
+    const prop = root.get("propagation");
+    if (prop !== null) this.propagation(prop, cfg);
+    const echo = root.get("echoHeader");
+    if (echo !== null) cfg.echoHeader = this.headerName(echo, "echoHeader", true);
+    return cfg;
+  }
+
+  cidrs(v: JValue, path: string): Array<Cidr> {
+    const out = new Array<Cidr>();
+    if (!this.expect(v, JKind.Array, path, "an array of CIDR ranges")) return out;
+    for (let i = 0; i < v.items.length; i++) {
+      const p = path + "[" + i.toString() + "]";
+      const s = this.str(unchecked(v.items[i]), p);
+      if (this.error.length > 0) return out;
+      const c = parseCidr(s);
+      if (c === null) {
+        this.fail(p, "not a CIDR range or address: " + quote(s));
+        return out;
+      }
+      out.push(c);
+    }
+    return out;
+  }
+
+  jwt(v: JValue, cfg: Config): void {
+    if (!this.expect(v, JKind.Object, "jwt", "an object")) return;
+    if (!this.onlyFields(v, JWT_FIELDS, "jwt")) return;
+    const from = v.get("from");
+    let allow = false;
+    const au = v.get("allowUnverified");
+    if (au !== null) allow = this.bool(au, "jwt.allowUnverified");
+    if (from !== null) {
+      const f = this.str(from, "jwt.from");
+      if (f == "metadata") cfg.jwtFrom = JWT_FROM_METADATA;
+      else if (f == "header") cfg.jwtFrom = JWT_FROM_HEADER;
+      else this.fail("jwt.from", 'expected "metadata" or "header", got ' + quote(f));
+    }
+    const h = v.get("header");
+    if (h !== null) cfg.jwtHeader = this.headerName(h, "jwt.header", false);
+    if (this.error.length > 0) return;
+    if (cfg.jwtFrom == JWT_FROM_HEADER && !allow) {
+      this.fail(
+        "jwt.from",
+        '"header" decodes tokens without verifying them; set "allowUnverified": true to accept that, or use "metadata" with Istio RequestAuthentication',
+      );
+    }
+  }
+
+  propagation(v: JValue, cfg: Config): void {
+    if (!this.expect(v, JKind.Object, "propagation", "an object")) return;
+    if (!this.onlyFields(v, PROPAGATION_FIELDS, "propagation")) return;
+    const th = v.get("traceHeaders");
+    if (th !== null && this.expect(th, JKind.Array, "propagation.traceHeaders", "an array of header names")) {
+      const list = new Array<string>();
+      for (let i = 0; i < th.items.length; i++) {
+        list.push(this.headerName(unchecked(th.items[i]), "propagation.traceHeaders[" + i.toString() + "]", false));
+      }
+      if (list.length == 0) this.fail("propagation.traceHeaders", "needs at least one header");
+      cfg.traceHeaders = list;
+    }
+    const ttl = v.get("ttlSeconds");
+    if (ttl !== null) cfg.ttlSeconds = this.int(ttl, "propagation.ttlSeconds", 1, 86400);
+    const cap = v.get("capacity");
+    if (cap !== null) cfg.capacity = this.int(cap, "propagation.capacity", 1, 1 << 22);
+  }
+
+  rule(v: JValue, path: string, cfg: Config): Rule {
+    const rule = new Rule();
+    if (!this.expect(v, JKind.Object, path, "a rule object")) return rule;
+    if (!this.onlyFields(v, RULE_FIELDS, path)) return rule;
+    const lane = v.get("lane");
+    if (lane === null) {
+      this.fail(path + ".lane", "required");
+      return rule;
+    }
+    rule.lane = this.laneName(lane, path + ".lane");
+    if (this.error.length > 0) return rule;
+    if (!cfg.allows(rule.lane)) {
+      this.fail(path + ".lane", quote(rule.lane) + " is not in lanes");
+      return rule;
+    }
+    const when = v.get("when");
+    if (when !== null) rule.when = this.when(when, path + ".when", cfg);
+    const pct = v.get("percent");
+    if (pct !== null) {
+      const p = path + ".percent";
+      if (this.expect(pct, JKind.Number, p, "a number from 0 to 100")) {
+        const hundredths = pct.n * 100.0;
+        const rounded = Math.round(hundredths);
+        if (!(pct.n >= 0.0 && pct.n <= 100.0)) this.fail(p, "expected a number from 0 to 100");
+        else if (Math.abs(hundredths - rounded) > 1e-6) this.fail(p, "at most two decimals");
+        else rule.percent = <i32>rounded;
+      }
+    }
+    const sticky = v.get("stickyBy");
+    if (sticky !== null) {
+      const p = path + ".stickyBy";
+      if (pct === null) {
+        this.fail(p, "needs percent (stickyBy only decides who falls in the percentage)");
+        return rule;
+      }
+      if (!this.expect(sticky, JKind.Object, p, "an object with one of header|cookie|jwtClaim|sourceIp")) return rule;
+      if (!this.onlyFields(sticky, STICKY_FIELDS, p)) return rule;
+      if (sticky.keys.length != 1) {
+        this.fail(p, "expected exactly one of header|cookie|jwtClaim|sourceIp");
+        return rule;
+      }
+      const k = unchecked(sticky.keys[0]);
+      const val = unchecked(sticky.values[0]);
+      if (k == "header") {
+        rule.sticky = STICKY_HEADER;
+        rule.stickyName = this.headerName(val, p + ".header", false);
+      } else if (k == "cookie") {
+        rule.sticky = STICKY_COOKIE;
+        rule.stickyName = this.nonEmpty(val, p + ".cookie");
+      } else if (k == "jwtClaim") {
+        rule.sticky = STICKY_CLAIM;
+        rule.stickyName = this.nonEmpty(val, p + ".jwtClaim");
+      } else {
+        rule.sticky = STICKY_SOURCE_IP;
+        if (!this.bool(val, p + ".sourceIp") && this.error.length == 0) this.fail(p + ".sourceIp", "must be true");
+        cfg.needsSourceIp = true;
+      }
+    }
+    return rule;
+  }
+
+  nonEmpty(v: JValue, path: string): string {
+    const s = this.str(v, path);
+    if (this.error.length == 0 && s.length == 0) this.fail(path, "must not be empty");
+    return s;
+  }
+
+  when(v: JValue, path: string, cfg: Config): Match {
+    const m = new Match();
+    if (!this.expect(v, JKind.Object, path, "a match object")) return m;
+    if (!this.onlyFields(v, WHEN_FIELDS, path)) return m;
+    const h = v.get("headers");
+    if (h !== null) m.headers = this.namedMatches(h, path + ".headers", true);
+    const c = v.get("cookies");
+    if (c !== null) m.cookies = this.namedMatches(c, path + ".cookies", false);
+    const q = v.get("query");
+    if (q !== null) m.query = this.namedMatches(q, path + ".query", false);
+    const j = v.get("jwtClaims");
+    if (j !== null) m.jwtClaims = this.namedMatches(j, path + ".jwtClaims", false);
+    const b = v.get("baggage");
+    if (b !== null) m.baggage = this.namedMatches(b, path + ".baggage", false);
+    const p = v.get("path");
+    if (p !== null) m.path = this.stringMatch(p, path + ".path");
+    const me = v.get("method");
+    if (me !== null) m.method = this.stringMatch(me, path + ".method");
+    const a = v.get("authority");
+    if (a !== null) m.authority = this.stringMatch(a, path + ".authority");
+    const s = v.get("sourceIp");
+    if (s !== null) {
+      m.sourceIp = this.cidrs(s, path + ".sourceIp");
+      cfg.needsSourceIp = true;
+    }
+    return m;
+  }
+
+  namedMatches(v: JValue, path: string, headerNames: bool): Array<NamedMatch> {
+    const out = new Array<NamedMatch>();
+    if (!this.expect(v, JKind.Object, path, "an object of name → StringMatch")) return out;
+    for (let i = 0; i < v.keys.length; i++) {
+      let name = unchecked(v.keys[i]);
+      const p = path + "." + name;
+      if (name.length == 0) {
+        this.fail(p, "empty name");
+        return out;
+      }
+      if (headerNames) {
+        name = toLowerAscii(name);
+        if (!isHeaderName(name)) {
+          this.fail(p, "not a valid header name");
+          return out;
+        }
+      }
+      out.push(new NamedMatch(name, this.stringMatch(unchecked(v.values[i]), p)));
+      if (this.error.length > 0) return out;
+    }
+    return out;
+  }
+
+  stringMatch(v: JValue, path: string): StringMatch {
+    const m = new StringMatch();
+    const expected = "expected exactly one of " + MATCH_KINDS.join("|");
+    if (!this.expect(v, JKind.Object, path, "a StringMatch object")) return m;
+    if (!this.onlyFields(v, MATCH_FIELDS, path)) return m;
+    let kinds = 0;
+    for (let i = 0; i < v.keys.length; i++) if (contains(MATCH_KINDS, unchecked(v.keys[i]))) kinds++;
+    if (kinds != 1) {
+      this.fail(path, expected);
+      return m;
+    }
+    const ic = v.get("ignoreCase");
+    if (ic !== null) m.ignoreCase = this.bool(ic, path + ".ignoreCase");
+    const inv = v.get("invert");
+    if (inv !== null) m.invert = this.bool(inv, path + ".invert");
+    let x = v.get("exact");
+    if (x !== null) {
+      m.kind = MATCH_EXACT;
+      m.value = this.str(x, path + ".exact");
+    }
+    x = v.get("prefix");
+    if (x !== null) {
+      m.kind = MATCH_PREFIX;
+      m.value = this.str(x, path + ".prefix");
+    }
+    x = v.get("suffix");
+    if (x !== null) {
+      m.kind = MATCH_SUFFIX;
+      m.value = this.str(x, path + ".suffix");
+    }
+    x = v.get("contains");
+    if (x !== null) {
+      m.kind = MATCH_CONTAINS;
+      m.value = this.str(x, path + ".contains");
+    }
+    x = v.get("present");
+    if (x !== null) {
+      m.kind = MATCH_PRESENT;
+      m.present = this.bool(x, path + ".present");
+    }
+    x = v.get("oneOf");
+    if (x !== null) {
+      m.kind = MATCH_ONE_OF;
+      if (this.expect(x, JKind.Array, path + ".oneOf", "an array of strings")) {
+        if (x.items.length == 0) this.fail(path + ".oneOf", "needs at least one value");
+        for (let i = 0; i < x.items.length; i++) {
+          const s = this.str(unchecked(x.items[i]), path + ".oneOf[" + i.toString() + "]");
+          m.values.push(m.ignoreCase ? toLowerAscii(s) : s);
+        }
+      }
+    }
+    x = v.get("regex");
+    if (x !== null) {
+      m.kind = MATCH_REGEX;
+      const pattern = this.str(x, path + ".regex");
+      if (this.error.length > 0) return m;
+      if (m.ignoreCase) {
+        this.fail(path + ".ignoreCase", "does not apply to regex (write the pattern to accept both cases)");
+        return m;
+      }
+      const compiled = compileRegex(pattern);
+      if (compiled.regex === null) this.fail(path + ".regex", compiled.error);
+      m.regex = compiled.regex;
+    }
+    if (m.ignoreCase) m.value = toLowerAscii(m.value);
+    return m;
+  }
+}
+
+/** A W3C baggage key is an RFC 7230 token. */
+function isBaggageKey(s: string): bool {
+  if (s.length > 256) return false;
+  return isHeaderName(toLowerAscii(s));
+}
+
+function quote(s: string): string {
+  let short = s.length > 64 ? s.substring(0, 64) + "…" : s;
+  return '"' + short + '"';
+}
