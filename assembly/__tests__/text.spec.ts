@@ -1,0 +1,177 @@
+import {
+  StrBuf,
+  hasControlChars,
+  isLaneName,
+  isToken,
+  percentDecode,
+  percentEncode,
+  regionEquals,
+  skipOws,
+  toLowerAscii,
+  trimOws,
+  trimOwsEnd,
+  utf8Length,
+} from "../lib/text";
+
+describe("percentDecode", () => {
+  it("decodes escapes and keeps plain text", () => {
+    expect(percentDecode("two%20words", false)).toBe("two words");
+    expect(percentDecode("canary", false)).toBe("canary");
+    expect(percentDecode("", false)).toBe("");
+    expect(percentDecode("%41%62c", false)).toBe("Abc");
+  });
+
+  it("turns '+' into a space only in form mode", () => {
+    expect(percentDecode("a+b", true)).toBe("a b");
+    expect(percentDecode("a+b", false)).toBe("a+b");
+    expect(percentDecode("a%2Bb", true)).toBe("a+b");
+  });
+
+  it("decodes multi-byte UTF-8", () => {
+    expect(percentDecode("caf%C3%A9", false)).toBe("café");
+    expect(percentDecode("%E2%82%AC", false)).toBe("€");
+    expect(percentDecode("%F0%9F%98%80", false)).toBe("😀");
+  });
+
+  it("keeps malformed escapes literally", () => {
+    expect(percentDecode("100%", false)).toBe("100%");
+    expect(percentDecode("%zz", false)).toBe("%zz");
+    expect(percentDecode("%4", false)).toBe("%4");
+    expect(percentDecode("a%2", false)).toBe("a%2");
+  });
+
+  it("returns null for invalid UTF-8", () => {
+    expect(percentDecode("%ff", false)).toBeNull();
+    expect(percentDecode("%C3", false)).toBeNull(); // truncated sequence
+    expect(percentDecode("%C3x", false)).toBeNull(); // cut by a plain character
+    expect(percentDecode("%C0%AF", false)).toBeNull(); // overlong
+    expect(percentDecode("%ED%A0%80", false)).toBeNull(); // surrogate
+    expect(percentDecode("%F4%90%80%80", false)).toBeNull(); // above U+10FFFF
+    expect(percentDecode("%80", false)).toBeNull(); // lone continuation
+  });
+
+  it("handles a 64 KiB input of escapes", () => {
+    const s = "%41".repeat(21845);
+    const d = percentDecode(s, false);
+    expect(d).not.toBeNull();
+    expect(d!.length).toBe(21845);
+  });
+});
+
+describe("percentEncode", () => {
+  it("keeps baggage-octets", () => {
+    expect(percentEncode("canary")).toBe("canary");
+    expect(percentEncode("a-b_c.d~e!#$&'()*+/:<=>?@[]^`{|}")).toBe("a-b_c.d~e!#$&'()*+/:<=>?@[]^`{|}");
+  });
+
+  it("escapes separators, quotes, percent, controls and non-ASCII", () => {
+    expect(percentEncode("a b")).toBe("a%20b");
+    expect(percentEncode('a,b;c"d\\e%f')).toBe("a%2Cb%3Bc%22d%5Ce%25f");
+    expect(percentEncode("\n")).toBe("%0A");
+    expect(percentEncode("é")).toBe("%C3%A9");
+    expect(percentEncode("😀")).toBe("%F0%9F%98%80");
+    expect(percentEncode("\x7f")).toBe("%7F");
+  });
+
+  it("round-trips through percentDecode", () => {
+    const s = 'lane, with; odd "chars" % and ünïcode';
+    expect(percentDecode(percentEncode(s), false)).toBe(s);
+  });
+
+  it("writes a lone surrogate as U+FFFD", () => {
+    expect(percentEncode(String.fromCharCode(0xd800))).toBe("%EF%BF%BD");
+  });
+});
+
+describe("toLowerAscii", () => {
+  it("lowers A-Z only", () => {
+    expect(toLowerAscii("X-Lane")).toBe("x-lane");
+    expect(toLowerAscii("already")).toBe("already");
+    expect(toLowerAscii("ÉCOLE")).toBe("École");
+    expect(toLowerAscii("")).toBe("");
+  });
+});
+
+describe("ows scanners", () => {
+  it("skip and trim spaces and tabs", () => {
+    const s = " \t a b \t ";
+    expect(skipOws(s, 0, s.length)).toBe(3);
+    expect(trimOwsEnd(s, 0, s.length)).toBe(6);
+    expect(trimOws(s, 0, s.length)).toBe("a b");
+    expect(trimOws("   ", 0, 3)).toBe("");
+    expect(trimOws("abc", 0, 3)).toBe("abc");
+  });
+
+  it("clamp out-of-range bounds", () => {
+    expect(trimOws("abc", -5, 99)).toBe("abc");
+    expect(trimOws("abc", 2, 1)).toBe("");
+    expect(skipOws("", 0, 0)).toBe(0);
+  });
+
+  it("compare regions without allocating", () => {
+    expect(regionEquals("a=canary;", 2, 8, "canary")).toBe(true);
+    expect(regionEquals("a=canary;", 2, 7, "canary")).toBe(false);
+    expect(regionEquals("abc", 2, 9, "c")).toBe(false);
+  });
+});
+
+describe("isLaneName", () => {
+  it("accepts DNS-label-like names", () => {
+    expect(isLaneName("canary")).toBe(true);
+    expect(isLaneName("a")).toBe(true);
+    expect(isLaneName("feature-x")).toBe(true);
+    expect(isLaneName("v2")).toBe(true);
+    expect(isLaneName("a".repeat(63))).toBe(true);
+  });
+
+  it("rejects everything else", () => {
+    expect(isLaneName("")).toBe(false);
+    expect(isLaneName("-a")).toBe(false);
+    expect(isLaneName("a-")).toBe(false);
+    expect(isLaneName("Canary")).toBe(false);
+    expect(isLaneName("can ary")).toBe(false);
+    expect(isLaneName("a_b")).toBe(false);
+    expect(isLaneName("a".repeat(64))).toBe(false);
+    expect(isLaneName("canary\n")).toBe(false);
+  });
+});
+
+describe("hasControlChars", () => {
+  it("flags C0 controls, tab and DEL", () => {
+    expect(hasControlChars("canary")).toBe(false);
+    expect(hasControlChars("")).toBe(false);
+    expect(hasControlChars("a\tb")).toBe(true);
+    expect(hasControlChars("a\r\nb")).toBe(true);
+    expect(hasControlChars("\x00")).toBe(true);
+    expect(hasControlChars("a\x7f")).toBe(true);
+    expect(hasControlChars("é")).toBe(false);
+  });
+});
+
+describe("tokens and lengths", () => {
+  it("recognises RFC 9110 tokens", () => {
+    expect(isToken("lane")).toBe(true);
+    expect(isToken("x-my_key.v1")).toBe(true);
+    expect(isToken("")).toBe(false);
+    expect(isToken("a b")).toBe(false);
+    expect(isToken("a=b")).toBe(false);
+  });
+
+  it("counts UTF-8 bytes", () => {
+    expect(utf8Length("abc")).toBe(3);
+    expect(utf8Length("é")).toBe(2);
+    expect(utf8Length("€")).toBe(3);
+    expect(utf8Length("😀")).toBe(4);
+    expect(utf8Length(String.fromCharCode(0xdc00))).toBe(3);
+  });
+
+  it("builds strings past the initial capacity", () => {
+    const b = new StrBuf(1);
+    for (let i = 0; i < 1000; i++) b.pushUnit(0x61 + (i % 26));
+    b.pushCodePoint(0x1f600);
+    const s = b.toString();
+    expect(s.length).toBe(1002);
+    expect(s.startsWith("abcdef")).toBe(true);
+    expect(s.endsWith("😀")).toBe(true);
+  });
+});
