@@ -34,6 +34,30 @@ export function hostAlloc(size: usize): usize {
   return heap.alloc(size == 0 ? 1 : size);
 }
 
+// Header names and lane values are ASCII: they are written into this scratch area instead of being
+// UTF-8 encoded into a fresh buffer on every call. Longer or non-ASCII text falls back to encoding.
+const KEY_SCRATCH_SIZE: i32 = 256;
+const KEY_SCRATCH: usize = memory.data(256);
+const VALUE_SCRATCH: usize = memory.data(256);
+let spill: ArrayBuffer = new ArrayBuffer(0);
+
+/** Writes `s` as UTF-8 at `scratch` when it is short ASCII and returns its length; otherwise encodes
+ * into `spill` and returns -1 (then use `spill`). */
+function ascii(s: string, scratch: usize): i32 {
+  const n = s.length;
+  if (n <= KEY_SCRATCH_SIZE) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      store<u8>(scratch + <usize>i, <u8>c);
+    }
+    if (i == n) return n;
+  }
+  spill = String.UTF8.encode(s);
+  return -1;
+}
+
 function takeString(): string {
   const ptr = load<usize>(OUT_PTR);
   const size = load<usize>(OUT_SIZE);
@@ -81,9 +105,14 @@ export function log(level: i32, message: string): void {
 
 /** The first value of a header, or null when absent or when the map can no longer be read. */
 export function getHeader(map: i32, name: string): string | null {
-  const key = String.UTF8.encode(name);
   clearOut();
-  const r = host.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
+  let n = ascii(name, KEY_SCRATCH);
+  let kp = KEY_SCRATCH;
+  if (n < 0) {
+    kp = changetype<usize>(spill);
+    n = spill.byteLength;
+  }
+  const r = host.proxy_get_header_map_value(map, kp, n, OUT_PTR, OUT_SIZE);
   if (r != RESULT_OK) {
     const ptr = load<usize>(OUT_PTR);
     if (ptr != 0) heap.free(ptr);
@@ -94,23 +123,105 @@ export function getHeader(map: i32, name: string): string | null {
 
 /** Replaces every entry of a header with one value. */
 export function replaceHeader(map: i32, name: string, value: string): bool {
-  const key = String.UTF8.encode(name);
-  const val = String.UTF8.encode(value);
-  return (
-    host.proxy_replace_header_map_value(
-      map,
-      changetype<usize>(key),
-      key.byteLength,
-      changetype<usize>(val),
-      val.byteLength,
-    ) == RESULT_OK
-  );
+  let kn = ascii(name, KEY_SCRATCH);
+  let kp = KEY_SCRATCH;
+  let keep: ArrayBuffer | null = null;
+  if (kn < 0) {
+    keep = spill;
+    kp = changetype<usize>(spill);
+    kn = spill.byteLength;
+  }
+  let vn = ascii(value, VALUE_SCRATCH);
+  let vp = VALUE_SCRATCH;
+  if (vn < 0) {
+    vp = changetype<usize>(spill);
+    vn = spill.byteLength;
+  }
+  const r = host.proxy_replace_header_map_value(map, kp, kn, vp, vn);
+  keep = null;
+  return r == RESULT_OK;
 }
 
 /** Removes every entry of a header (absent is fine). */
 export function removeHeader(map: i32, name: string): bool {
-  const key = String.UTF8.encode(name);
-  return host.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength) == RESULT_OK;
+  let n = ascii(name, KEY_SCRATCH);
+  let kp = KEY_SCRATCH;
+  if (n < 0) {
+    kp = changetype<usize>(spill);
+    n = spill.byteLength;
+  }
+  return host.proxy_remove_header_map_value(map, kp, n) == RESULT_OK;
+}
+
+/** All request or response headers, fetched in one host call and read in place: lookups scan the
+ * proxy's pairs encoding (u32 count, u32 key/value sizes, then "key\0value\0" each) without
+ * decoding anything but the value asked for. `release()` frees the host's buffer. */
+export class HeaderBlock {
+  ptr: usize = 0;
+  size: usize = 0;
+  count: i32 = 0;
+
+  /** Fetches the map; an unreadable map reads as empty. */
+  static fetch(map: i32): HeaderBlock {
+    const b = new HeaderBlock();
+    clearOut();
+    const r = host.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE);
+    const ptr = load<usize>(OUT_PTR);
+    const size = load<usize>(OUT_SIZE);
+    if (r != RESULT_OK || ptr == 0 || size < 4) {
+      if (ptr != 0) heap.free(ptr);
+      return b;
+    }
+    const n = load<u32>(ptr);
+    // Check the sizes once, so lookups can trust them.
+    if (<u64>n * 8 + 4 > <u64>size) {
+      heap.free(ptr);
+      return b;
+    }
+    let data: u64 = 4 + <u64>n * 8;
+    for (let i: u32 = 0; i < n; i++) {
+      data += <u64>load<u32>(ptr + 4 + <usize>i * 8) + <u64>load<u32>(ptr + 8 + <usize>i * 8) + 2;
+    }
+    if (data > <u64>size) {
+      heap.free(ptr);
+      return b;
+    }
+    b.ptr = ptr;
+    b.size = size;
+    b.count = <i32>n;
+    return b;
+  }
+
+  /** The first value of `name` (lower-case ASCII), or null. */
+  get(name: string): string | null {
+    const ptr = this.ptr;
+    if (ptr == 0) return null;
+    const n = this.count;
+    const nl = name.length;
+    let data = ptr + 4 + <usize>n * 8;
+    for (let i = 0; i < n; i++) {
+      const kl = <i32>load<u32>(ptr + 4 + <usize>i * 8);
+      const vl = <i32>load<u32>(ptr + 8 + <usize>i * 8);
+      if (kl == nl) {
+        let same = true;
+        for (let j = 0; j < kl; j++) {
+          if (<i32>load<u8>(data + <usize>j) != name.charCodeAt(j)) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return String.UTF8.decodeUnsafe(data + <usize>kl + 1, <usize>vl);
+      }
+      data += <usize>(kl + vl + 2);
+    }
+    return null;
+  }
+
+  release(): void {
+    if (this.ptr != 0) heap.free(this.ptr);
+    this.ptr = 0;
+    this.count = 0;
+  }
 }
 
 // ---- properties ----
@@ -118,7 +229,7 @@ export function removeHeader(map: i32, name: string): bool {
 /** A property's raw bytes, or null when the proxy has no such property. Path segments are joined
  * with NUL, as Envoy expects. */
 export function getProperty(path: string): ArrayBuffer | null {
-  const key = String.UTF8.encode(path);
+  const key = String.UTF8.encode(path, false);
   clearOut();
   const r = host.proxy_get_property(changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
   if (r != RESULT_OK) {
@@ -185,7 +296,13 @@ export function sharedGet(key: string): SharedValue | null {
 /** Writes a shared-data entry; cas 0 writes unconditionally. Returns the host's result code. */
 export function sharedSet(key: string, value: ArrayBuffer, cas: u32): u32 {
   const k = String.UTF8.encode(key);
-  return host.proxy_set_shared_data(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength, cas);
+  return host.proxy_set_shared_data(
+    changetype<usize>(k),
+    k.byteLength,
+    changetype<usize>(value),
+    value.byteLength,
+    cas,
+  );
 }
 
 // ---- metrics ----
@@ -194,7 +311,8 @@ export function sharedSet(key: string, value: ArrayBuffer, cas: u32): u32 {
 export function defineCounter(name: string): u32 {
   const k = String.UTF8.encode(name);
   store<u32>(OUT_CAS, 0);
-  if (host.proxy_define_metric(0, changetype<usize>(k), k.byteLength, OUT_CAS) != RESULT_OK) return u32.MAX_VALUE;
+  if (host.proxy_define_metric(0, changetype<usize>(k), k.byteLength, OUT_CAS) != RESULT_OK)
+    return u32.MAX_VALUE;
   return load<u32>(OUT_CAS);
 }
 

@@ -4,6 +4,7 @@
 // a pairs blob is a map (a list when every value is empty: lists are encoded as element keys), 8 bytes
 // with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
 import { JKind, JValue } from "./lib/json";
+import { claimValues } from "./lib/jwt";
 
 const MAX_DEPTH = 16;
 
@@ -66,7 +67,8 @@ function value(buf: ArrayBuffer, start: i32, end: i32, depth: i32): JValue {
   }
   if (len == 8) {
     let control = false;
-    for (let i = 0; i < 8; i++) if (load<u8>(changetype<usize>(buf) + <usize>(start + i)) < 0x20) control = true;
+    for (let i = 0; i < 8; i++)
+      if (load<u8>(changetype<usize>(buf) + <usize>(start + i)) < 0x20) control = true;
     if (control) {
       v.kind = JKind.Number;
       v.n = load<f64>(changetype<usize>(buf) + <usize>start);
@@ -103,4 +105,83 @@ export function jwtAuthnPayload(meta: JValue): JValue | null {
     if (v.kind == JKind.Object) return v;
   }
   return null;
+}
+
+/** Where key `key` sits in the pairs blob `[start, end)`: its value's [start, end) packed as
+ * (start << 32 | end), or -1. The blob must already have passed isPairs. */
+function find(buf: ArrayBuffer, start: i32, end: i32, key: string): i64 {
+  const n = <i32>readU32(buf, start);
+  let data = start + 4 + n * 8;
+  const kl0 = key.length;
+  for (let i = 0; i < n; i++) {
+    const k = <i32>readU32(buf, start + 4 + i * 8);
+    const vl = <i32>readU32(buf, start + 8 + i * 8);
+    if (k == kl0) {
+      let same = true;
+      for (let j = 0; j < k; j++) {
+        if (<i32>load<u8>(changetype<usize>(buf) + <usize>(data + j)) != key.charCodeAt(j)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return ((<i64>(data + k + 1)) << 32) | (<i64>(data + k + 1 + vl));
+    }
+    data += k + vl + 2;
+  }
+  return -1;
+}
+
+/** The values of a claim read straight from jwt_authn's metadata encoding, without decoding the
+ * rest of the payload: the payload map ("payload", else the first issuer's), then the claim by its
+ * name, else by a dotted path through nested maps. Empty when absent or malformed. */
+export function metadataClaims(buf: ArrayBuffer, name: string): Array<string> {
+  const none = new Array<string>();
+  const total = buf.byteLength;
+  if (!isPairs(buf, 0, total)) return none;
+  let at = find(buf, 0, total, "payload");
+  if (at < 0) {
+    // Older Istio: keyed by issuer; take the first value that is itself a map.
+    const n = <i32>readU32(buf, 0);
+    let data = 4 + n * 8;
+    for (let i = 0; i < n; i++) {
+      const k = <i32>readU32(buf, 4 + i * 8);
+      const vl = <i32>readU32(buf, 8 + i * 8);
+      const vs = data + k + 1;
+      if (isPairs(buf, vs, vs + vl)) {
+        at = ((<i64>vs) << 32) | (<i64>(vs + vl));
+        break;
+      }
+      data += k + vl + 2;
+    }
+    if (at < 0) return none;
+  }
+  let ps = <i32>(at >> 32);
+  let pe = <i32>(at & 0xffffffff);
+  if (!isPairs(buf, ps, pe)) return none;
+  let leaf = find(buf, ps, pe, name);
+  if (leaf < 0 && name.indexOf(".") > 0) {
+    let from = 0;
+    while (true) {
+      let dot = name.indexOf(".", from);
+      const last = dot < 0;
+      if (last) dot = name.length;
+      if (dot == from) return none;
+      const step = find(buf, ps, pe, name.substring(from, dot));
+      if (step < 0) return none;
+      ps = <i32>(step >> 32);
+      pe = <i32>(step & 0xffffffff);
+      if (last) {
+        leaf = step;
+        break;
+      }
+      if (!isPairs(buf, ps, pe)) return none;
+      from = dot + 1;
+    }
+  }
+  if (leaf < 0) return none;
+  const holder = new JValue();
+  holder.kind = JKind.Object;
+  holder.keys.push(name);
+  holder.values.push(value(buf, <i32>(leaf >> 32), <i32>(leaf & 0xffffffff), 1));
+  return claimValues(holder, name);
 }

@@ -120,7 +120,17 @@ const WHEN_FIELDS: string[] = [
   "sourceIp",
 ];
 const MATCH_KINDS: string[] = ["exact", "prefix", "suffix", "contains", "regex", "present", "oneOf"];
-const MATCH_FIELDS: string[] = ["exact", "prefix", "suffix", "contains", "regex", "present", "oneOf", "ignoreCase", "invert"];
+const MATCH_FIELDS: string[] = [
+  "exact",
+  "prefix",
+  "suffix",
+  "contains",
+  "regex",
+  "present",
+  "oneOf",
+  "ignoreCase",
+  "invert",
+];
 const STICKY_FIELDS: string[] = ["header", "cookie", "jwtClaim", "sourceIp"];
 const JWT_FIELDS: string[] = ["from", "header", "allowUnverified"];
 const PROPAGATION_FIELDS: string[] = ["traceHeaders", "ttlSeconds", "capacity"];
@@ -193,7 +203,10 @@ class Parser {
     for (let i = 0; i < v.keys.length; i++) {
       const k = unchecked(v.keys[i]);
       if (!contains(allowed, k)) {
-        this.fail(path.length > 0 ? path + "." + k : k, "unknown field (expected one of " + allowed.join("|") + ")");
+        this.fail(
+          path.length > 0 ? path + "." + k : k,
+          "unknown field (expected one of " + allowed.join("|") + ")",
+        );
         return false;
       }
       for (let j = 0; j < i; j++) {
@@ -294,7 +307,8 @@ class Parser {
       const s = this.str(dl, "defaultLane");
       if (s.length > 0) {
         const name = this.laneName(dl, "defaultLane");
-        if (this.error.length == 0 && !cfg.allows(name)) this.fail("defaultLane", quote(s) + " is not in lanes");
+        if (this.error.length == 0 && !cfg.allows(name))
+          this.fail("defaultLane", quote(s) + " is not in lanes");
         cfg.defaultLane = name;
       }
     }
@@ -363,7 +377,9 @@ class Parser {
     if (th !== null && this.expect(th, JKind.Array, "propagation.traceHeaders", "an array of header names")) {
       const list = new Array<string>();
       for (let i = 0; i < th.items.length; i++) {
-        list.push(this.headerName(unchecked(th.items[i]), "propagation.traceHeaders[" + i.toString() + "]", false));
+        list.push(
+          this.headerName(unchecked(th.items[i]), "propagation.traceHeaders[" + i.toString() + "]", false),
+        );
       }
       if (list.length == 0) this.fail("propagation.traceHeaders", "needs at least one header");
       cfg.traceHeaders = list;
@@ -409,7 +425,8 @@ class Parser {
         this.fail(p, "needs percent (stickyBy only decides who falls in the percentage)");
         return rule;
       }
-      if (!this.expect(sticky, JKind.Object, p, "an object with one of header|cookie|jwtClaim|sourceIp")) return rule;
+      if (!this.expect(sticky, JKind.Object, p, "an object with one of header|cookie|jwtClaim|sourceIp"))
+        return rule;
       if (!this.onlyFields(sticky, STICKY_FIELDS, p)) return rule;
       if (sticky.keys.length != 1) {
         this.fail(p, "expected exactly one of header|cookie|jwtClaim|sourceIp");
@@ -428,7 +445,8 @@ class Parser {
         rule.stickyName = this.nonEmpty(val, p + ".jwtClaim");
       } else {
         rule.sticky = STICKY_SOURCE_IP;
-        if (!this.bool(val, p + ".sourceIp") && this.error.length == 0) this.fail(p + ".sourceIp", "must be true");
+        if (!this.bool(val, p + ".sourceIp") && this.error.length == 0)
+          this.fail(p + ".sourceIp", "must be true");
         cfg.needsSourceIp = true;
       }
     }

@@ -2,24 +2,29 @@
 // This is the only lane code that talks to the proxy (through ./abi); deciding is done by the pure
 // modules. Nothing here throws: a missing header is null, a malformed value is "no lane".
 import * as abi from "./abi";
-import {
-  Config,
-  JWT_FROM_HEADER,
-  ROLE_EDGE,
-  ROLE_SIDECAR,
-  parseConfig,
-} from "./config";
+import { Config, JWT_FROM_HEADER, ROLE_EDGE, ROLE_SIDECAR, parseConfig } from "./config";
 import { RequestView, inAny } from "./match";
-import { Decision, Rng, SOURCE_BAGGAGE, SOURCE_HEADER, SOURCE_MEMORY, SOURCE_NONE, decide, sourceName } from "./dye";
+import {
+  Decision,
+  Rng,
+  SOURCE_BAGGAGE,
+  SOURCE_HEADER,
+  SOURCE_MEMORY,
+  SOURCE_NONE,
+  decide,
+  sourceName,
+} from "./dye";
 import { IpAddr, parseSocketAddress } from "./lib/cidr";
 import { getCookie } from "./lib/cookie";
 import { getBaggage, removeBaggage, setBaggage } from "./lib/baggage";
 import { getQueryParam } from "./lib/query";
 import { JValue } from "./lib/json";
+import { HeaderBlock } from "./abi";
 import { claimValues, jwtPayload } from "./lib/jwt";
-import { decodeStruct, jwtAuthnPayload } from "./claims";
+import { metadataClaims } from "./claims";
 import { traceKey } from "./trace";
 import { recall, remember } from "./memory";
+import { random_get } from "./wasi";
 
 export const DIRECTION_UNKNOWN: i32 = 0;
 export const DIRECTION_INBOUND: i32 = 1;
@@ -27,9 +32,6 @@ export const DIRECTION_OUTBOUND: i32 = 2;
 
 const MAX_SERIES = 512;
 const JWT_METADATA = "metadata\0filter_metadata\0envoy.filters.http.jwt_authn";
-
-@external("wasi_snapshot_preview1", "random_get")
-declare function random_get(buf: usize, len: usize): u16;
 
 function seed(): u64 {
   const buf = memory.data(8);
@@ -43,7 +45,7 @@ function seed(): u64 {
 export class Root {
   config: Config | null = null;
   rng: Rng = new Rng(0);
-  private metricIds: Map<string, u32> = new Map();
+  private metricIds: Map<string, Array<u32>> = new Map();
   private series: i32 = 0;
 
   constructor(public id: u32) {}
@@ -60,39 +62,63 @@ export class Root {
     this.rng = new Rng(seed());
     abi.log(
       abi.LOG_INFO,
-      "meshlane: configured role=" + (cfg.role == ROLE_EDGE ? "edge" : "sidecar") + " rules=" + cfg.rules.length.toString(),
+      "meshlane: configured role=" +
+        (cfg.role == ROLE_EDGE ? "edge" : "sidecar") +
+        " rules=" +
+        cfg.rules.length.toString(),
     );
     return true;
   }
 
-  /** Counts a request in meshlane_requests_total, in Istio's tag form. Lane values are bounded by
-   * the allow-list or the lane-name syntax; past MAX_SERIES distinct series, lanes count as "other". */
-  count(lane: string, role: string, direction: string, source: string): void {
-    let l = lane.length > 0 ? lane : "none";
-    let name =
-      "meshlane_requests_total_lane=.=" + l + ";.;role=.=" + role + ";.;direction=.=" + direction + ";.;source=.=" + source + ";.;";
-    let id: u32;
-    if (this.metricIds.has(name)) {
-      id = this.metricIds.get(name);
+  /** Counts a request in meshlane_requests_total, in Istio's tag form. Metric ids are cached per lane
+   * (an array indexed by direction and source), so a request builds no name. Lane values are bounded
+   * by the allow-list or the lane-name syntax; past MAX_SERIES lanes, further lanes count as "other". */
+  count(lane: string, role: string, direction: i32, source: i32): void {
+    const l = lane.length > 0 ? lane : "none";
+    let ids: Array<u32>;
+    if (this.metricIds.has(l)) {
+      ids = this.metricIds.get(l);
+    } else if (this.series >= MAX_SERIES && l != "other") {
+      this.count("other", role, direction, source);
+      return;
     } else {
-      if (this.series >= MAX_SERIES) {
-        l = "other";
-        name =
-          "meshlane_requests_total_lane=.=" + l + ";.;role=.=" + role + ";.;direction=.=" + direction + ";.;source=.=" + source + ";.;";
-        if (this.metricIds.has(name)) {
-          abi.incrementCounter(this.metricIds.get(name));
-          return;
-        }
-      }
-      id = abi.defineCounter(name);
-      this.metricIds.set(name, id);
+      ids = new Array<u32>(32);
+      for (let i = 0; i < 32; i++) unchecked((ids[i] = u32.MAX_VALUE - 1));
+      this.metricIds.set(l, ids);
       this.series++;
+    }
+    const slot = (direction & 3) * 8 + (source & 7);
+    let id = unchecked(ids[slot]);
+    if (id == u32.MAX_VALUE - 1) {
+      id = abi.defineCounter(
+        "meshlane_requests_total_lane=.=" +
+          l +
+          ";.;role=.=" +
+          role +
+          ";.;direction=.=" +
+          directionName(direction) +
+          ";.;source=.=" +
+          sourceName(source) +
+          ";.;",
+      );
+      unchecked((ids[slot] = id));
     }
     abi.incrementCounter(id);
   }
 }
 
-/** The request as rules see it, read lazily from the proxy and cached for the request. */
+/** Direction tag values: what the sidecar read, and "gateway" for the edge. */
+export const DIRECTION_GATEWAY: i32 = 3;
+
+function directionName(d: i32): string {
+  if (d == DIRECTION_INBOUND) return "inbound";
+  if (d == DIRECTION_OUTBOUND) return "outbound";
+  if (d == DIRECTION_GATEWAY) return "gateway";
+  return "unknown";
+}
+
+/** The request as rules see it: headers from one get-pairs call, the rest read lazily from the
+ * proxy and cached for the request. */
 class HostRequest extends RequestView {
   private cookieHeader: string | null = null;
   private cookieRead: bool = false;
@@ -104,17 +130,24 @@ class HostRequest extends RequestView {
   private ipRead: bool = false;
   private payload: JValue | null = null;
   private payloadRead: bool = false;
+  private metadata: ArrayBuffer | null = null;
+  /** Set once the incoming lane header was stripped: rules then see it as absent. */
+  laneStripped: bool = false;
 
-  constructor(private cfg: Config) {
+  constructor(
+    private cfg: Config,
+    public headers: HeaderBlock,
+  ) {
     super();
   }
 
   header(name: string): string | null {
-    return abi.getHeader(abi.REQUEST_HEADERS, name);
+    if (this.laneStripped && name == this.cfg.laneHeader) return null;
+    return this.headers.get(name);
   }
   cookie(name: string): string | null {
     if (!this.cookieRead) {
-      this.cookieHeader = abi.getHeader(abi.REQUEST_HEADERS, "cookie");
+      this.cookieHeader = this.headers.get("cookie");
       this.cookieRead = true;
     }
     const h = this.cookieHeader;
@@ -126,16 +159,16 @@ class HostRequest extends RequestView {
   }
   path(): string | null {
     if (!this.pathRead) {
-      this.pathValue = abi.getHeader(abi.REQUEST_HEADERS, ":path");
+      this.pathValue = this.headers.get(":path");
       this.pathRead = true;
     }
     return this.pathValue;
   }
   method(): string | null {
-    return abi.getHeader(abi.REQUEST_HEADERS, ":method");
+    return this.headers.get(":method");
   }
   authority(): string | null {
-    return abi.getHeader(abi.REQUEST_HEADERS, ":authority");
+    return this.headers.get(":authority");
   }
   sourceIp(): IpAddr | null {
     if (!this.ipRead) {
@@ -147,7 +180,7 @@ class HostRequest extends RequestView {
   }
   baggageValue(): string | null {
     if (!this.baggageRead) {
-      this.baggageHeader = abi.getHeader(abi.REQUEST_HEADERS, "baggage");
+      this.baggageHeader = this.headers.get("baggage");
       this.baggageRead = true;
     }
     return this.baggageHeader;
@@ -162,21 +195,21 @@ class HostRequest extends RequestView {
     return h === null ? null : getBaggage(h, key);
   }
   claims(name: string): Array<string> {
+    if (this.cfg.jwtFrom == JWT_FROM_HEADER) {
+      if (!this.payloadRead) {
+        this.payloadRead = true;
+        const h = this.headers.get(this.cfg.jwtHeader);
+        if (h !== null) this.payload = jwtPayload(h);
+      }
+      const p = this.payload;
+      return p === null ? new Array<string>() : claimValues(p, name);
+    }
     if (!this.payloadRead) {
       this.payloadRead = true;
-      if (this.cfg.jwtFrom == JWT_FROM_HEADER) {
-        const h = abi.getHeader(abi.REQUEST_HEADERS, this.cfg.jwtHeader);
-        if (h !== null) this.payload = jwtPayload(h);
-      } else {
-        const raw = abi.getProperty(JWT_METADATA);
-        if (raw !== null) {
-          const meta = decodeStruct(raw);
-          if (meta !== null) this.payload = jwtAuthnPayload(meta);
-        }
-      }
+      this.metadata = abi.getProperty(JWT_METADATA);
     }
-    const p = this.payload;
-    return p === null ? new Array<string>() : claimValues(p, name);
+    const m = this.metadata;
+    return m === null ? new Array<string>() : metadataClaims(m, name);
   }
 }
 
@@ -192,9 +225,10 @@ export class Stream {
   onRequestHeaders(): void {
     const cfg = this.root.config;
     if (cfg === null) return;
-    const req = new HostRequest(cfg);
+    const req = new HostRequest(cfg, HeaderBlock.fetch(abi.REQUEST_HEADERS));
     if (cfg.role == ROLE_SIDECAR) this.sidecar(cfg, req);
     else this.edge(cfg, req);
+    req.headers.release();
   }
 
   onResponseHeaders(): void {
@@ -205,7 +239,7 @@ export class Stream {
 
   /** The incoming lane from header, else baggage, when allowed; null otherwise. */
   private incoming(cfg: Config, req: HostRequest, d: Decision): void {
-    const h = abi.getHeader(abi.REQUEST_HEADERS, cfg.laneHeader);
+    const h = req.header(cfg.laneHeader);
     if (h !== null && cfg.allows(h)) {
       d.lane = h;
       d.source = SOURCE_HEADER;
@@ -220,13 +254,16 @@ export class Stream {
     }
   }
 
-  /** Removes the lane header and baggage member. */
+  /** Removes the lane header and baggage member (no host call when neither is there). */
   private strip(cfg: Config, req: HostRequest): void {
-    abi.removeHeader(abi.REQUEST_HEADERS, cfg.laneHeader);
+    if (req.header(cfg.laneHeader) !== null) {
+      abi.removeHeader(abi.REQUEST_HEADERS, cfg.laneHeader);
+      req.laneStripped = true;
+    }
     if (cfg.baggageKey.length == 0) return;
     const b = req.baggageValue();
     if (b === null) return;
-    if (getBaggage(b, cfg.baggageKey) === null && b.indexOf(cfg.baggageKey) < 0) return;
+    if (b.indexOf(cfg.baggageKey) < 0) return;
     const rest = removeBaggage(b, cfg.baggageKey);
     if (rest.length == 0) {
       abi.removeHeader(abi.REQUEST_HEADERS, "baggage");
@@ -267,17 +304,21 @@ export class Stream {
     if (abi.logEnabled(abi.LOG_DEBUG)) {
       abi.log(
         abi.LOG_DEBUG,
-        "meshlane: lane=" + (d.lane.length > 0 ? d.lane : "(none)") + " source=" + sourceName(d.source) + (d.rule >= 0 ? " rule=" + d.rule.toString() : ""),
+        "meshlane: lane=" +
+          (d.lane.length > 0 ? d.lane : "(none)") +
+          " source=" +
+          sourceName(d.source) +
+          (d.rule >= 0 ? " rule=" + d.rule.toString() : ""),
       );
     }
-    this.root.count(d.lane, "edge", "gateway", sourceName(d.source));
+    this.root.count(d.lane, "edge", DIRECTION_GATEWAY, d.source);
   }
 
   /** The first trace header's key, or null. */
-  private traceKey(cfg: Config): string | null {
+  private traceKey(cfg: Config, req: HostRequest): string | null {
     for (let i = 0; i < cfg.traceHeaders.length; i++) {
       const name = unchecked(cfg.traceHeaders[i]);
-      const v = abi.getHeader(abi.REQUEST_HEADERS, name);
+      const v = req.headers.get(name);
       if (v !== null) {
         const k = traceKey(name, v);
         if (k !== null) return k;
@@ -297,7 +338,7 @@ export class Stream {
       // Values outside the allow-list (or not lane names) go no further.
       this.strip(cfg, req);
       if (direction != DIRECTION_INBOUND) {
-        const key = this.traceKey(cfg);
+        const key = this.traceKey(cfg, req);
         if (key !== null) {
           const lane = recall(key, cfg.capacity, nowSeconds());
           if (lane !== null && cfg.allows(lane)) {
@@ -307,16 +348,23 @@ export class Stream {
         }
       }
     } else if (direction != DIRECTION_OUTBOUND) {
-      const key = this.traceKey(cfg);
+      const key = this.traceKey(cfg, req);
       if (key !== null) remember(key, d.lane, cfg.capacity, nowSeconds(), cfg.ttlSeconds);
     }
     if (d.lane.length > 0) this.apply(cfg, req, d.lane);
     this.lane = d.lane;
-    const dir = direction == DIRECTION_INBOUND ? "inbound" : direction == DIRECTION_OUTBOUND ? "outbound" : "unknown";
     if (abi.logEnabled(abi.LOG_DEBUG)) {
-      abi.log(abi.LOG_DEBUG, "meshlane: " + dir + " lane=" + (d.lane.length > 0 ? d.lane : "(none)") + " source=" + sourceName(d.source));
+      abi.log(
+        abi.LOG_DEBUG,
+        "meshlane: " +
+          directionName(direction) +
+          " lane=" +
+          (d.lane.length > 0 ? d.lane : "(none)") +
+          " source=" +
+          sourceName(d.source),
+      );
     }
-    this.root.count(d.lane, "sidecar", dir, sourceName(d.source));
+    this.root.count(d.lane, "sidecar", direction, d.source);
   }
 }
 

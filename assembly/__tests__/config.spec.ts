@@ -71,8 +71,12 @@ describe("parseConfig: rejected configs name the field and the reason", () => {
     expect(errorOf('{"role":"sidecar","rules":[]}')).toBe('rules: applies only to role "edge"');
   });
   it("lane names and the allow-list", () => {
-    expect(errorOf('{"role":"edge","lanes":["Canary"]}').startsWith("lanes[0]: not a valid lane name")).toBe(true);
-    expect(errorOf('{"role":"edge","lanes":["base"],"defaultLane":"canary"}')).toBe('defaultLane: "canary" is not in lanes');
+    expect(errorOf('{"role":"edge","lanes":["Canary"]}').startsWith("lanes[0]: not a valid lane name")).toBe(
+      true,
+    );
+    expect(errorOf('{"role":"edge","lanes":["base"],"defaultLane":"canary"}')).toBe(
+      'defaultLane: "canary" is not in lanes',
+    );
     expect(errorOf('{"role":"edge","lanes":["base"],"rules":[{"lane":"canary"}]}')).toBe(
       'rules[0].lane: "canary" is not in lanes',
     );
@@ -80,9 +84,15 @@ describe("parseConfig: rejected configs name the field and the reason", () => {
   });
   it("StringMatch needs exactly one kind", () => {
     expect(
-      errorOf('{"role":"edge","rules":[{"lane":"a","when":{"headers":{"agent":{"exact":"pc","prefix":"p"}}}}]}'),
-    ).toBe("rules[0].when.headers.agent: expected exactly one of exact|prefix|suffix|contains|regex|present|oneOf");
-    expect(errorOf('{"role":"edge","rules":[{"lane":"a","when":{"headers":{"agent":{"ignoreCase":true}}}}]}')).toBe(
+      errorOf(
+        '{"role":"edge","rules":[{"lane":"a","when":{"headers":{"agent":{"exact":"pc","prefix":"p"}}}}]}',
+      ),
+    ).toBe(
+      "rules[0].when.headers.agent: expected exactly one of exact|prefix|suffix|contains|regex|present|oneOf",
+    );
+    expect(
+      errorOf('{"role":"edge","rules":[{"lane":"a","when":{"headers":{"agent":{"ignoreCase":true}}}}]}'),
+    ).toBe(
       "rules[0].when.headers.agent: expected exactly one of exact|prefix|suffix|contains|regex|present|oneOf",
     );
   });
@@ -94,11 +104,17 @@ describe("parseConfig: rejected configs name the field and the reason", () => {
     expect(errorOf('{"role":"edge","rules":[{"lane":"a","percent":101}]}')).toBe(
       "rules[0].percent: expected a number from 0 to 100",
     );
-    expect(errorOf('{"role":"edge","rules":[{"lane":"a","percent":10.125}]}')).toBe("rules[0].percent: at most two decimals");
-    expect(errorOf('{"role":"edge","rules":[{"lane":"a","stickyBy":{"cookie":"u"}}]}').startsWith("rules[0].stickyBy: needs percent")).toBe(true);
-    expect(errorOf('{"role":"edge","rules":[{"lane":"a","percent":5,"stickyBy":{"cookie":"u","header":"h"}}]}')).toBe(
-      "rules[0].stickyBy: expected exactly one of header|cookie|jwtClaim|sourceIp",
+    expect(errorOf('{"role":"edge","rules":[{"lane":"a","percent":10.125}]}')).toBe(
+      "rules[0].percent: at most two decimals",
     );
+    expect(
+      errorOf('{"role":"edge","rules":[{"lane":"a","stickyBy":{"cookie":"u"}}]}').startsWith(
+        "rules[0].stickyBy: needs percent",
+      ),
+    ).toBe(true);
+    expect(
+      errorOf('{"role":"edge","rules":[{"lane":"a","percent":5,"stickyBy":{"cookie":"u","header":"h"}}]}'),
+    ).toBe("rules[0].stickyBy: expected exactly one of header|cookie|jwtClaim|sourceIp");
     expect(errorOf('{"role":"edge","rules":[{"lane":"a","percent":5,"stickyBy":{"sourceIp":false}}]}')).toBe(
       "rules[0].stickyBy.sourceIp: must be true",
     );
@@ -109,12 +125,18 @@ describe("parseConfig: rejected configs name the field and the reason", () => {
     );
   });
   it("unverified JWTs need an explicit opt-in", () => {
-    expect(errorOf('{"role":"edge","jwt":{"from":"header"}}').startsWith('jwt.from: "header" decodes tokens without verifying')).toBe(true);
+    expect(
+      errorOf('{"role":"edge","jwt":{"from":"header"}}').startsWith(
+        'jwt.from: "header" decodes tokens without verifying',
+      ),
+    ).toBe(true);
   });
   it("propagation bounds", () => {
     expect(errorOf('{"role":"sidecar","propagation":{"capacity":0}}')).toBe(
       "propagation.capacity: expected an integer from 1 to 4194304",
     );
-    expect(errorOf('{"role":"sidecar","propagation":{"traceHeaders":[]}}')).toBe("propagation.traceHeaders: needs at least one header");
+    expect(errorOf('{"role":"sidecar","propagation":{"traceHeaders":[]}}')).toBe(
+      "propagation.traceHeaders: needs at least one header",
+    );
   });
 });

@@ -84,7 +84,9 @@ describe("dye scenarios", () => {
   });
 
   it("x-canary: x-canary: true → canary (Gloo seed)", () => {
-    const cfg = config('{"role":"edge","rules":[{"lane":"canary","when":{"headers":{"x-canary":{"exact":"true"}}}}]}');
+    const cfg = config(
+      '{"role":"edge","rules":[{"lane":"canary","when":{"headers":{"x-canary":{"exact":"true"}}}}]}',
+    );
     expect(lane(cfg, new TestRequest().with("x-canary", "true"))).toBe("canary");
     const d = decide(cfg, new TestRequest().with("x-canary", "false"), new Rng(1));
     expect(d.lane).toBe("");
@@ -92,26 +94,36 @@ describe("dye scenarios", () => {
   });
 
   it("stage-canary: stage: canary → canary (two-phase Gloo seed)", () => {
-    const cfg = config('{"role":"edge","rules":[{"lane":"canary","when":{"headers":{"stage":{"exact":"canary"}}}}]}');
+    const cfg = config(
+      '{"role":"edge","rules":[{"lane":"canary","when":{"headers":{"stage":{"exact":"canary"}}}}]}',
+    );
     expect(lane(cfg, new TestRequest().with("stage", "canary"))).toBe("canary");
     expect(lane(cfg, new TestRequest().with("stage", "Canary"))).toBe("");
   });
 
   it("mobile-regex: user-agent .*Mobile.* → canary (Flagger seed)", () => {
-    const cfg = config('{"role":"edge","rules":[{"lane":"canary","when":{"headers":{"user-agent":{"regex":".*Mobile.*"}}}}]}');
-    expect(lane(cfg, new TestRequest().with("user-agent", "Mozilla/5.0 (iPhone) Mobile/15E148"))).toBe("canary");
+    const cfg = config(
+      '{"role":"edge","rules":[{"lane":"canary","when":{"headers":{"user-agent":{"regex":".*Mobile.*"}}}}]}',
+    );
+    expect(lane(cfg, new TestRequest().with("user-agent", "Mozilla/5.0 (iPhone) Mobile/15E148"))).toBe(
+      "canary",
+    );
     expect(lane(cfg, new TestRequest().with("user-agent", "Mozilla/5.0 (X11; Linux x86_64)"))).toBe("");
   });
 
   it("jwt-claim: a list claim matches when any element does", () => {
-    const cfg = config('{"role":"edge","rules":[{"lane":"beta","when":{"jwtClaims":{"groups":{"exact":"beta"}}}}]}');
+    const cfg = config(
+      '{"role":"edge","rules":[{"lane":"beta","when":{"jwtClaims":{"groups":{"exact":"beta"}}}}]}',
+    );
     expect(lane(cfg, new TestRequest().claim("groups", ["staff", "beta"]))).toBe("beta");
     expect(lane(cfg, new TestRequest().claim("groups", ["staff"]))).toBe("");
     expect(lane(cfg, new TestRequest())).toBe("");
   });
 
   it("office-cidr: source in 198.51.100.0/24 or 2001:db8::/32 → canary", () => {
-    const cfg = config('{"role":"edge","rules":[{"lane":"canary","when":{"sourceIp":["198.51.100.0/24","2001:db8::/32"]}}]}');
+    const cfg = config(
+      '{"role":"edge","rules":[{"lane":"canary","when":{"sourceIp":["198.51.100.0/24","2001:db8::/32"]}}]}',
+    );
     expect(lane(cfg, new TestRequest().from("198.51.100.23:40000"))).toBe("canary");
     expect(lane(cfg, new TestRequest().from("[2001:db8::7]:443"))).toBe("canary");
     expect(lane(cfg, new TestRequest().from("203.0.113.9:40000"))).toBe("");
@@ -119,7 +131,9 @@ describe("dye scenarios", () => {
   });
 
   it("sticky-cookie: 10 % by cookie is stable per user and close to 10 % overall", () => {
-    const cfg = config('{"role":"edge","rules":[{"lane":"canary","percent":10,"stickyBy":{"cookie":"user"}}]}');
+    const cfg = config(
+      '{"role":"edge","rules":[{"lane":"canary","percent":10,"stickyBy":{"cookie":"user"}}]}',
+    );
     let admitted = 0;
     for (let i = 0; i < 10000; i++) {
       const req = new TestRequest().with("cookie", "user=u" + i.toString());
@@ -149,8 +163,12 @@ describe("dye scenarios", () => {
         '{"lane":"b","when":{"cookies":{"beta":{"present":true}},"method":{"oneOf":["GET","HEAD"]}}},{"lane":"c"}]}',
     );
     expect(lane(cfg, new TestRequest().with(":path", "/x?lane=a").with("cookie", "beta=1"))).toBe("a");
-    expect(lane(cfg, new TestRequest().with(":path", "/x").with(":method", "GET").with("cookie", "beta=1"))).toBe("b");
-    expect(lane(cfg, new TestRequest().with(":path", "/x").with(":method", "POST").with("cookie", "beta=1"))).toBe("c");
+    expect(
+      lane(cfg, new TestRequest().with(":path", "/x").with(":method", "GET").with("cookie", "beta=1")),
+    ).toBe("b");
+    expect(
+      lane(cfg, new TestRequest().with(":path", "/x").with(":method", "POST").with("cookie", "beta=1")),
+    ).toBe("c");
     const d = decide(cfg, new TestRequest(), new Rng(1));
     expect(d.rule).toBe(2);
     expect(d.source).toBe(SOURCE_RULE);

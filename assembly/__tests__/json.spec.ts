@@ -1,4 +1,4 @@
-import { JKind, JValue, jsonString, parseJson } from "../lib/json";
+import { JKind, JValue, decimalToF64, jsonString, parseJson } from "../lib/json";
 
 function ok(text: string): JValue {
   const r = parseJson(text);
@@ -29,6 +29,30 @@ describe("parseJson: valid documents", () => {
     expect(ok("12345678901234567890").n).toBe(12345678901234567890.0);
     expect(ok('"canary"').s).toBe("canary");
     expect(ok(" \t\r\n 7 \n").n).toBe(7.0);
+  });
+
+  it("converts decimals without strtod", () => {
+    // Exact (correctly rounded) for what configs hold: integers, short decimals.
+    expect(ok("99.99").n).toBe(99.99);
+    expect(ok("0.01").n).toBe(0.01);
+    expect(ok("-12.34").n).toBe(-12.34);
+    expect(ok("0.1").n).toBe(0.1);
+    expect(ok("123456.789012345").n).toBe(123456.789012345);
+    expect(ok("9007199254740993").n).toBe(9007199254740992.0);
+    expect(ok("18446744073709551615").n).toBe(18446744073709551615.0);
+    expect(ok("-0.0").n).toBe(-0.0);
+    expect(ok("0e999999999").n).toBe(0.0);
+    expect(ok("0." + "0".repeat(400) + "1").n).toBe(0.0);
+    expect(ok("1e-400").n).toBe(0.0);
+    // Large exponents and long mantissas: the nearest double or its neighbour.
+    expect(ok("1.7976931348623157e308").n).toBe(1.7976931348623157e308);
+    expect(ok("5e-324").n).toBe(5e-324);
+    expect(ok("1e300").n).toBe(1e300);
+    expect(ok("2.2250738585072014e-308").n).toBe(2.2250738585072014e-308);
+    expect(ok("123456789012345678901234567890").n).toBe(1.2345678901234568e29);
+    expect(ok("0.000000000000000000001234").n).toBe(1.234e-21);
+    expect(decimalToF64(5, -1)).toBe(0.5);
+    expect(decimalToF64(0xffffffffffffffff, 0)).toBe(18446744073709551615.0);
   });
 
   it("reads the plugin config shape", () => {
@@ -145,6 +169,9 @@ describe("parseJson: malformed documents give an error, never a trap", () => {
   it("rejects numbers beyond f64", () => {
     expect(bad("1e400")).toBe("at offset 0: number out of range");
     bad("-1e999");
+    bad("1.7976931348623159e308");
+    expect(bad("1" + "0".repeat(400))).toBe("at offset 0: number out of range");
+    expect(bad("[1e99999999999999999999]")).toBe("at offset 1: number out of range");
   });
 
   it("rejects nesting beyond the limit", () => {

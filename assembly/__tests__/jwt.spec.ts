@@ -94,6 +94,24 @@ describe("claimValues", () => {
     expect(claimValues(claims, "off")).toStrictEqual(["false"]);
   });
 
+  it("prints non-integral numbers with up to 15 significant digits, as JavaScript lays them out", () => {
+    const n = obj(
+      '{"a":0.25,"b":-0.5,"c":2.5e-5,"d":1e-7,"e":1.5e21,"f":0.30000000000000004,"g":123.456,' +
+        '"h":9.3e18,"i":3.14159265358979,"j":1e300,"k":-1.25e-300}',
+    );
+    expect(claimValues(n, "a")).toStrictEqual(["0.25"]);
+    expect(claimValues(n, "b")).toStrictEqual(["-0.5"]);
+    expect(claimValues(n, "c")).toStrictEqual(["0.000025"]);
+    expect(claimValues(n, "d")).toStrictEqual(["1e-7"]);
+    expect(claimValues(n, "e")).toStrictEqual(["1.5e+21"]);
+    expect(claimValues(n, "f")).toStrictEqual(["0.3"]); // JavaScript: "0.30000000000000004"
+    expect(claimValues(n, "g")).toStrictEqual(["123.456"]);
+    expect(claimValues(n, "h")).toStrictEqual(["9300000000000000000"]);
+    expect(claimValues(n, "i")).toStrictEqual(["3.14159265358979"]);
+    expect(claimValues(n, "j")).toStrictEqual(["1e+300"]);
+    expect(claimValues(n, "k")).toStrictEqual(["-1.25e-300"]);
+  });
+
   it("lists array elements, skipping nested arrays, objects and nulls", () => {
     expect(claimValues(claims, "groups")).toStrictEqual(["beta", "dev", "7", "true"]);
     expect(claimValues(claims, "empty").length).toBe(0);

@@ -1,4 +1,5 @@
 import { Regex, compileRegex } from "../lib/regex";
+import { sortRecords } from "../lib/regex_syntax";
 
 function re(pattern: string): Regex {
   const c = compileRegex(pattern);
@@ -170,6 +171,28 @@ describe("regex: groups, alternation and quantifiers", () => {
     expect(matches("(?i)x(?-i)y", "XY")).toBe(false);
   });
 
+  it("case-insensitive flag beyond ASCII: one-to-one pairs of Latin-1, Latin Extended-A, Greek, Cyrillic", () => {
+    expect(matches("(?i)straße", "STRAßE")).toBe(true);
+    expect(matches("(?i)ß", "SS")).toBe(false); // no multi-character folds
+    expect(matches("(?i)ÿ", "Ÿ")).toBe(true);
+    expect(matches("(?i)łódź", "ŁÓDŹ")).toBe(true);
+    expect(matches("(?i)ĺž", "ĹŽ")).toBe(true);
+    expect(matches("(?i)ωμέγα", "ΩΜΈΓΑ")).toBe(true);
+    expect(matches("(?i)σ", "Σ")).toBe(true);
+    expect(matches("(?i)ς", "Σ")).toBe(false); // final sigma stays alone
+    expect(matches("(?i)привет", "ПРИВЕТ")).toBe(true);
+    expect(matches("(?i)ёґ", "ЁҐ")).toBe(true);
+    expect(matches("(?i)[а-я]+", "ЖУК")).toBe(true);
+    expect(matches("(?i)[α-ω]+", "ΑΒΓ")).toBe(true);
+    expect(matches("(?i)[^а-я]", "Ж")).toBe(false);
+    expect(matches("(?i)×", "÷")).toBe(false);
+    expect(matches("(?i)ı", "I")).toBe(false); // dotless i, long s, micro sign: not folded
+    expect(matches("(?i)ſ", "S")).toBe(false);
+    expect(matches("(?i)ǆ", "Ǆ")).toBe(false); // Latin Extended-B: not folded
+    expect(matches("(?i)ա", "Ա")).toBe(false); // other scripts: not folded
+    expect(matches("ж", "Ж")).toBe(false);
+  });
+
   it("multi-line flag", () => {
     expect(matches("(?m)a$\\n^b", "a\nb")).toBe(true);
     expect(matches("a$\\n^b", "a\nb")).toBe(false);
@@ -316,6 +339,25 @@ describe("regex: rejected patterns", () => {
     expect(big.length).toBeLessThan(1024);
     expect(matches(big, "É")).toBe(true);
     expect(matches(big, "\u0250")).toBe(false);
+  });
+
+  it("sorts records by their first value", () => {
+    const a = [5, 3, 9, 1, 3, 0, 7];
+    sortRecords(a, 1);
+    expect(a).toStrictEqual([0, 1, 3, 3, 5, 7, 9]);
+    const pairs = [30, 31, 10, 12, 20, 29, 0, 5, 99];
+    sortRecords(pairs, 2);
+    expect(pairs).toStrictEqual([0, 5, 10, 12, 20, 29, 30, 31, 99]);
+    const none = new Array<i32>(0);
+    sortRecords(none, 2);
+    expect(none.length).toBe(0);
+    sortRecords(a, 0);
+    const big = new Array<i32>(0);
+    for (let i = 0; i < 5000; i++) big.push((i * 7919) % 5003);
+    sortRecords(big, 1);
+    let sorted = true;
+    for (let i = 1; i < big.length; i++) if (big[i - 1] > big[i]) sorted = false;
+    expect(sorted).toBe(true);
   });
 
   it("never traps on junk", () => {

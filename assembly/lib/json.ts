@@ -129,6 +129,98 @@ export class JValue {
   }
 }
 
+/** m stays below this so that m * 10 + 9 fits in a u64. */
+const MANTISSA_LIMIT: u64 = 1844674407370955161;
+
+/** 10^k for 0 <= k <= 22 (exact in f64); 1 for k <= 0. */
+export function pow10(k: i32): f64 {
+  let p: f64 = 1;
+  for (let i = 0; i < k; i++) p *= 10;
+  return p;
+}
+
+/** 2^k for -1022 <= k <= 1023 (clamped), built from its bits. */
+function pow2(k: i32): f64 {
+  const e = k < -1022 ? -1022 : k > 1023 ? 1023 : k;
+  return reinterpret<f64>((<u64>(e + 1023)) << 52);
+}
+
+/** The low 64 bits of the last mulHigh product. */
+let mulLow: u64 = 0;
+
+/** The high 64 bits of the 128-bit product a * b (the low ones go to mulLow). */
+function mulHigh(a: u64, b: u64): u64 {
+  const a0 = a & 0xffffffff;
+  const a1 = a >> 32;
+  const b0 = b & 0xffffffff;
+  const b1 = b >> 32;
+  const p00 = a0 * b0;
+  const p01 = a0 * b1;
+  const p10 = a1 * b0;
+  const mid = (p00 >> 32) + (p01 & 0xffffffff) + (p10 & 0xffffffff);
+  mulLow = (mid << 32) | (p00 & 0xffffffff);
+  return a1 * b1 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+}
+
+/**
+ * m * 10^e10 as an f64 (Infinity past the largest double). Exact (correctly
+ * rounded) when m <= 2^53 and |e10| <= 22: every integer up to 2^53, and
+ * decimals such as 12.5 or 99.99 with up to 15 digits, which is what configs
+ * and tokens hold; m alone (e10 = 0) is correctly rounded up to 2^64. Other
+ * inputs scale a 64-bit binary mantissa one decimal digit at a time (the
+ * truncation errors stay far below half an f64 ulp, then one final rounding),
+ * so the result is the nearest double or, rarely (~2% of random 17-digit
+ * inputs with large exponents), its neighbour: at most 1 ulp off, where
+ * strtod would round exactly. Subnormal results round twice (still <= 1 ulp).
+ */
+export function decimalToF64(m: u64, e10: i32): f64 {
+  if (m == 0) return 0;
+  if (e10 == 0) return <f64>m;
+  if (m <= (<u64>1) << 53 && e10 >= -22 && e10 <= 22) {
+    return e10 > 0 ? <f64>m * pow10(e10) : <f64>m / pow10(-e10);
+  }
+  if (e10 > 330) return Infinity; // m >= 1
+  if (e10 < -360) return 0; // m < 2^64: below half the smallest subnormal
+  // value = mant * 2^e2, mant normalized (top bit set).
+  const s = <i32>clz(m);
+  let mant = m << (<u64>s);
+  let e2 = -s;
+  let e = e10;
+  // At most 360 steps; each multiplies by 10 = 0xA0..0 * 2^-60 or by
+  // 0.1 ~ 0xCC..CD * 2^-67, both normalized, so the product has its top bit
+  // in one of the two highest places.
+  while (e != 0) {
+    let f: u64;
+    if (e > 0) {
+      f = 0xa000000000000000;
+      e2 += 4;
+      e--;
+    } else {
+      f = 0xcccccccccccccccd;
+      e2 -= 3;
+      e++;
+    }
+    const hi = mulHigh(mant, f);
+    if (hi >> 63 != 0) {
+      mant = hi;
+    } else {
+      mant = (hi << 1) | (mulLow >> 63);
+      e2--;
+    }
+  }
+  // One rounding to 53 bits here, then exact power-of-two steps (the last
+  // one rounds again only when the result is subnormal).
+  let x = <f64>mant;
+  if (e2 > 1023) {
+    x *= pow2(1023);
+    e2 -= 1023;
+  } else if (e2 < -1022) {
+    x *= pow2(-1022);
+    e2 += 1022;
+  }
+  return x * pow2(e2);
+}
+
 /** Outcome of parseJson: value set and error "" on success; value null and error set otherwise. */
 export class JsonResult {
   value: JValue | null = null;
@@ -198,24 +290,26 @@ class Parser {
     const start = this.pos;
     let i = start;
     let c = t.charCodeAt(i);
-    if (c == 0x2d) {
+    const negative = c == 0x2d;
+    if (negative) {
       i++;
       c = t.charCodeAt(i);
     }
-    let digits = 0;
-    let value: f64 = 0;
+    // The value is m * 10^e10: m takes the first 19 or 20 significant digits
+    // (while it fits in a u64), later integer digits only raise e10.
+    let m: u64 = 0;
+    let e10 = 0;
     if (c == 0x30) {
       i++;
       c = t.charCodeAt(i);
-      digits = 1;
       if (c >= 0x30 && c <= 0x39) {
         this.pos = i;
         return this.fail("leading zero in number");
       }
     } else if (c >= 0x31 && c <= 0x39) {
       while (c >= 0x30 && c <= 0x39) {
-        value = value * 10 + <f64>(c - 0x30);
-        digits++;
+        if (m < MANTISSA_LIMIT) m = m * 10 + <u64>(c - 0x30);
+        else e10++;
         i++;
         c = t.charCodeAt(i);
       }
@@ -223,9 +317,7 @@ class Parser {
       this.pos = i;
       return this.fail("expected a digit");
     }
-    let simple = true;
     if (c == 0x2e) {
-      simple = false;
       i++;
       c = t.charCodeAt(i);
       if (!(c >= 0x30 && c <= 0x39)) {
@@ -233,14 +325,19 @@ class Parser {
         return this.fail("expected a digit after '.'");
       }
       while (c >= 0x30 && c <= 0x39) {
+        // Leading zeros keep m at 0 and only lower e10: they use no mantissa room.
+        if (m < MANTISSA_LIMIT) {
+          m = m * 10 + <u64>(c - 0x30);
+          e10--;
+        }
         i++;
         c = t.charCodeAt(i);
       }
     }
     if (c == 0x65 || c == 0x45) {
-      simple = false;
       i++;
       c = t.charCodeAt(i);
+      const negExp = c == 0x2d;
       if (c == 0x2b || c == 0x2d) {
         i++;
         c = t.charCodeAt(i);
@@ -249,15 +346,17 @@ class Parser {
         this.pos = i;
         return this.fail("expected a digit in exponent");
       }
+      let exp = 0;
       while (c >= 0x30 && c <= 0x39) {
+        if (exp < 100000) exp = exp * 10 + (c - 0x30); // saturates: beyond any f64 anyway
         i++;
         c = t.charCodeAt(i);
       }
+      e10 += negExp ? -exp : exp;
     }
     this.pos = i;
-    // Up to 15 digits an integer is exact in f64: skip the general conversion.
-    if (!simple || digits > 15) value = parseFloat(t.substring(start, i));
-    else if (t.charCodeAt(start) == 0x2d) value = -value;
+    let value = decimalToF64(m, e10);
+    if (negative) value = -value;
     if (!isFinite(value)) {
       this.pos = start;
       return this.fail("number out of range");

@@ -2,7 +2,7 @@
 // this reads a token only when the config explicitly allows unverified claims.
 
 import { base64UrlDecode } from "./base64";
-import { JKind, JValue, parseJson } from "./json";
+import { JKind, JValue, parseJson, pow10 } from "./json";
 import { isOws, lowerUnit } from "./text";
 
 /** Longest token (after the scheme) accepted, in UTF-16 units. */
@@ -73,13 +73,70 @@ export function jwtPayload(token: string): JValue | null {
   return segmentObject(token, dot1 + 1, dot2);
 }
 
-/** f64 as a claim string: integers without a fraction ("42"), others in shortest form. */
+const ZEROS = "00000000000000000000";
+
+/** x * 10^p, in steps of exact powers of ten (at most 10^22 each). */
+function scale10(x: f64, p: i32): f64 {
+  let v = x;
+  let k = p;
+  for (let i = 0; i < 16 && k > 22; i++) {
+    v *= 1e22;
+    k -= 22;
+  }
+  for (let i = 0; i < 16 && k < -22; i++) {
+    v /= 1e22;
+    k += 22;
+  }
+  return k >= 0 ? v * pow10(k) : v / pow10(-k);
+}
+
+/**
+ * n as a claim string. Integers below 2^63 in magnitude print exactly ("42",
+ * "-3"). Any other number prints rounded to 15 significant digits, trailing
+ * zeros dropped, laid out as JavaScript does: plain from 1e-6 up to 1e21
+ * ("1.5", "0.001", "100000000000000000000"), else with an exponent ("1e-7",
+ * "1.5e+21"). That is JavaScript's shortest form for every number that has a
+ * decimal form of at most 15 significant digits (whatever a token issuer
+ * wrote by hand); others differ: 0.30000000000000004 prints "0.3".
+ */
 function numberText(n: f64): string {
-  const integral = isFinite(n) && Math.floor(n) == n;
-  if (integral && Math.abs(n) < 9.2e18) return (<i64>n).toString();
-  const s = n.toString();
-  // AS prints integral doubles below 1e21 with a trailing ".0"; JS (and JSON) do not.
-  return integral && s.endsWith(".0") ? s.substring(0, s.length - 2) : s;
+  if (!isFinite(n)) return n != n ? "NaN" : n > 0 ? "Infinity" : "-Infinity";
+  if (Math.floor(n) == n && Math.abs(n) < 9.2e18) return (<i64>n).toString();
+  const x = Math.abs(n);
+  // The decimal exponent e (10^e <= x < 10^(e+1)): estimated from the binary
+  // one (low by at most one), then set by where x * 10^(14 - e) falls.
+  const bits = reinterpret<u64>(x);
+  const be = <i32>(bits >> 52);
+  const e2 = be != 0 ? be - 1023 : 63 - <i32>clz(bits) - 1074;
+  let e = <i32>Math.floor(<f64>e2 * 0.3010299956639812);
+  let v = scale10(x, 14 - e);
+  for (let k = 0; k < 2; k++) {
+    if (v >= 1e15) e++;
+    else if (v < 1e14) e--;
+    else break;
+    v = scale10(x, 14 - e);
+  }
+  let m = <u64>(v + 0.5); // v < 2^50: exact, then rounds half up
+  if (m >= 1000000000000000) {
+    m = 100000000000000;
+    e++;
+  } else if (m < 100000000000000) {
+    m = 100000000000000; // only when x is a hair below a power of ten
+  }
+  // 15 digits; trailing zeros dropped, k of them kept.
+  const all = (<i64>m).toString(); // the i64 printer, already used above
+  let k = 15;
+  while (k > 1 && all.charCodeAt(k - 1) == 0x30) k--;
+  const digits = all.substring(0, k);
+  const sign = n < 0 ? "-" : "";
+  const point = e + 1; // the decimal point sits after this many digits
+  if (point > 0 && point <= 21) {
+    if (point >= k) return sign + digits + ZEROS.substring(0, point - k);
+    return sign + digits.substring(0, point) + "." + digits.substring(point);
+  }
+  if (point <= 0 && point > -6) return sign + "0." + ZEROS.substring(0, -point) + digits;
+  const mantissa = k > 1 ? digits.substring(0, 1) + "." + digits.substring(1) : digits;
+  return sign + mantissa + (point > 0 ? "e+" : "e-") + (point > 0 ? point - 1 : 1 - point).toString();
 }
 
 function pushScalar(v: JValue, out: Array<string>): void {
@@ -106,7 +163,8 @@ function walk(payload: JValue, path: string): JValue | null {
 
 /**
  * The string forms of claim `name` in a payload: a string gives [s]; an
- * integer ["42"]; another number its shortest form ("1.5"); a bool
+ * integer ["42"]; another number its text from numberText ("1.5": 15
+ * significant digits, so compare non-integral claims by that form); a bool
  * ["true"]/["false"]; an array each scalar element in order (nested arrays
  * and objects skipped). Objects, null and absent claims give []. When the
  * payload has no member `name` and name contains '.', it is read as a path

@@ -18,6 +18,7 @@ import {
   AT_NOT_WORD_BOUNDARY,
   Parser,
   isWordChar,
+  sortRecords,
 } from "./regex_syntax";
 import {
   Compiler,
@@ -61,7 +62,8 @@ export class Regex {
   private trans: Array<i32> = new Array<i32>(0); // state * width + class -> state, -1 unknown
   private members: Array<StaticArray<i32>> = new Array<StaticArray<i32>>(0); // NFA states per DFA state
   private accept: Array<i32> = new Array<i32>(0); // per state: match at end of input? -1 unknown
-  private index: Map<string, i32> = new Map<string, i32>();
+  // u32 values: the same Map instance type as filter.ts's, so the module carries one copy of its code.
+  private index: Map<string, u32> = new Map<string, u32>();
 
   constructor(op: Array<i32>, x: Array<i32>, y: Array<i32>, classes: Array<StaticArray<i32>>) {
     const m = op.length;
@@ -243,7 +245,7 @@ export class Regex {
         }
       }
     }
-    cuts.sort();
+    sortRecords(cuts, 1);
     const unique = new Array<i32>(0);
     for (let k = 0; k < cuts.length; k++) {
       if (unique.length == 0 || unique[unique.length - 1] != cuts[k]) unique.push(cuts[k]);
@@ -259,7 +261,7 @@ export class Regex {
     // State 1: dead, every transition loops.
     this.newState(new Array<i32>(0), 0);
     for (let k = 0; k < this.width; k++) this.trans[DEAD * this.width + k] = DEAD;
-    this.index.set("", DEAD);
+    this.index.set("", <u32>DEAD);
     this.dfa = true;
   }
 
@@ -280,7 +282,7 @@ export class Regex {
   private sortedThreads(count: i32): Array<i32> {
     const a = new Array<i32>(count);
     for (let t = 0; t < count; t++) a[t] = this.next[t];
-    a.sort();
+    sortRecords(a, 1);
     return a;
   }
 
@@ -309,11 +311,11 @@ export class Regex {
     const key = String.fromCharCodes(sorted);
     let to: i32;
     if (this.index.has(key)) {
-      to = this.index.get(key);
+      to = <i32>this.index.get(key);
     } else {
       if (this.members.length >= DFA_MAX_STATES) return -1;
       to = this.newState(sorted, -1);
-      this.index.set(key, to);
+      this.index.set(key, <u32>to);
     }
     this.trans[state * this.width + cls] = to;
     return to;
@@ -375,8 +377,9 @@ export class RegexCompile {
  * escapes (\t \n \r \f \v \a \xHH \x{H..} \0oo, escaped punctuation), \Q..\E,
  * anchors ^ $ \A \z \b \B, groups ( ), (?: ), (?P<n> ), (?<n> ), flags (?i)
  * (?s) (?m) (?U) and (?flags: ), alternation, quantifiers * + ? {n} {n,}
- * {n,m} and their lazy forms. (?i) folds ASCII and single-code-unit simple
- * case pairs for literals, and characters below U+0250 in classes.
+ * {n,m} and their lazy forms. (?i) folds one-to-one case pairs of ASCII,
+ * Latin-1, Latin Extended-A, basic Greek and Cyrillic (see otherCase in
+ * regex_syntax.ts), in literals and classes alike.
  * Rejected with a message "at offset N: ...": backreferences, lookaround,
  * possessive or repeated quantifiers, \p classes, unbalanced ( ) or [ ], bad
  * ranges, counts > 1000, patterns > 1024 UTF-16 units, programs > 5000

@@ -76,12 +76,12 @@ class ClassBuilder {
     if (lo <= MAX_CODE_POINT) this.add(lo, MAX_CODE_POINT);
   }
 
-  /** Adds the other case of every folding character in the ranges (below U+0250). */
+  /** Adds the other case of every folding character in the ranges (see otherCase). */
   addFolds(): void {
     const n = this.ranges.length;
     for (let k = 0; k + 1 < n; k += 2) {
       const lo = this.ranges[k];
-      const hi = min(this.ranges[k + 1], 0x24f);
+      const hi = min(this.ranges[k + 1], FOLD_MAX);
       for (let c = lo; c <= hi; c++) {
         const f = otherCase(c);
         if (f != c) this.add(f, f);
@@ -93,14 +93,12 @@ class ClassBuilder {
   finish(negate: bool): StaticArray<i32> {
     const r = this.ranges;
     const pairs = r.length >> 1;
-    // Sort (lo, hi) pairs packed into u64 keys: O(n log n) even for large folded classes.
-    const keys = new Array<u64>(pairs);
-    for (let i = 0; i < pairs; i++) keys[i] = (u64(r[i << 1]) << 32) | u64(u32(r[(i << 1) + 1]));
-    keys.sort();
+    // Sort the (lo, hi) pairs by lo: O(n log n) even for large folded classes.
+    sortRecords(r, 2);
     const merged = new Array<i32>(0);
     for (let i = 0; i < pairs; i++) {
-      const lo = <i32>(keys[i] >> 32);
-      const hi = <i32>(keys[i] & 0xffffffff);
+      const lo = r[i << 1];
+      const hi = r[(i << 1) + 1];
       const m = merged.length;
       if (m > 0 && lo <= merged[m - 1] + 1) {
         if (hi > merged[m - 1]) merged[m - 1] = hi;
@@ -117,17 +115,106 @@ class ClassBuilder {
   }
 }
 
-/** The other case of c (simple case mapping), or c itself. */
+/** Highest code point otherCase folds (the end of the Cyrillic pairs). */
+const FOLD_MAX: i32 = 0x52f;
+
+/** The partner of c in an alternating pair run from lo to hi (lo pairs with lo + 1). */
+function pairUp(c: i32, lo: i32): i32 {
+  return ((c - lo) & 1) == 0 ? c + 1 : c - 1;
+}
+
+/**
+ * The other case of c for (?i), or c itself. Only one-to-one simple case
+ * pairs of a few scripts, computed on ranges (no Unicode tables), so that
+ * otherCase(otherCase(c)) == c always:
+ *  - ASCII A-Z / a-z;
+ *  - Latin-1 Supplement U+00C0-U+00DE / U+00E0-U+00FE (not × and ÷), and
+ *    ÿ U+00FF / Ÿ U+0178;
+ *  - Latin Extended-A U+0100-U+017E: Ā/ā ... Ž/ž;
+ *  - Greek U+0391-U+03AB / U+03B1-U+03CB and the tonos letters Ά Έ Ή Ί Ό Ύ Ώ;
+ *  - Cyrillic U+0400-U+042F / U+0430-U+045F and the pairs U+0460-U+052F
+ *    (Ѡ/ѡ ... Ґ/ґ ... Ӑ/ӑ ...).
+ * Not folded: ß, ſ, ı and İ, µ, final sigma ς, ĸ, ŉ, Ӏ, Latin Extended-B,
+ * IPA, archaic Greek and Coptic letters, and every other script.
+ */
 function otherCase(c: i32): i32 {
-  if (c >= 0x41 && c <= 0x5a) return c + 0x20;
-  if (c >= 0x61 && c <= 0x7a) return c - 0x20;
-  if (c < 0x80 || c > 0xffff || (c >= 0xd800 && c <= 0xdfff)) return c;
-  const s = String.fromCharCode(c);
-  const lower = s.toLowerCase();
-  if (lower.length == 1 && lower.charCodeAt(0) != c) return lower.charCodeAt(0);
-  const upper = s.toUpperCase();
-  if (upper.length == 1 && upper.charCodeAt(0) != c) return upper.charCodeAt(0);
+  if (c < 0x41) return c;
+  if (c <= 0x5a) return c + 0x20;
+  if (c < 0x61) return c;
+  if (c <= 0x7a) return c - 0x20;
+  if (c < 0xc0) return c;
+  if (c < 0x100) {
+    if (c == 0xff) return 0x178;
+    if (c == 0xd7 || c == 0xf7 || c == 0xdf) return c;
+    return c ^ 0x20;
+  }
+  if (c < 0x180) {
+    if (c == 0x178) return 0xff;
+    if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149 || c == 0x17f) return c;
+    // Even/odd pairs (Ā ā), but odd/even in U+0139-U+0148 and U+0179-U+017E.
+    return (c >= 0x139 && c <= 0x148) || c >= 0x179 ? pairUp(c, 0x139) : pairUp(c, 0x100);
+  }
+  if (c >= 0x386 && c <= 0x3ce) {
+    if (c == 0x386) return 0x3ac;
+    if (c == 0x3ac) return 0x386;
+    if (c == 0x38c) return 0x3cc;
+    if (c == 0x3cc) return 0x38c;
+    if (c >= 0x388 && c <= 0x38a) return c + 0x25;
+    if (c >= 0x3ad && c <= 0x3af) return c - 0x25;
+    if (c == 0x38e || c == 0x38f) return c + 0x3f;
+    if (c == 0x3cd || c == 0x3ce) return c - 0x3f;
+    if (c >= 0x391 && c <= 0x3ab && c != 0x3a2) return c + 0x20;
+    if (c >= 0x3b1 && c <= 0x3cb && c != 0x3c2) return c - 0x20;
+    return c;
+  }
+  if (c < 0x400 || c > FOLD_MAX) return c;
+  if (c < 0x410) return c + 0x50;
+  if (c < 0x430) return c + 0x20;
+  if (c < 0x450) return c - 0x20;
+  if (c < 0x460) return c - 0x50;
+  if (c < 0x482 || (c >= 0x48a && c < 0x4c0) || c >= 0x4d0) return pairUp(c, 0x460);
+  if (c >= 0x4c1 && c <= 0x4ce) return pairUp(c, 0x4c1);
   return c;
+}
+
+/**
+ * Sorts a in place as consecutive records of `stride` values (1: plain
+ * values; 2: (lo, hi) pairs), ordered by each record's first value; a
+ * trailing partial record is left alone. Heapsort: O(n log n), no recursion,
+ * no allocation (and none of the standard library's sort code).
+ */
+export function sortRecords(a: Array<i32>, stride: i32): void {
+  if (stride < 1) return;
+  const n = a.length / stride;
+  for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(a, i, n, stride);
+  for (let end = n - 1; end > 0; end--) {
+    swapRecords(a, 0, end, stride);
+    siftDown(a, 0, end, stride);
+  }
+}
+
+function siftDown(a: Array<i32>, root: i32, n: i32, stride: i32): void {
+  let i = root;
+  // Each step at least doubles i, so this ends after log2(n) steps.
+  while (i < n) {
+    let child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && unchecked(a[(child + 1) * stride]) > unchecked(a[child * stride])) child++;
+    if (unchecked(a[i * stride]) >= unchecked(a[child * stride])) break;
+    swapRecords(a, i, child, stride);
+    i = child;
+  }
+}
+
+/** Swaps records i and j (both below a.length / stride). */
+function swapRecords(a: Array<i32>, i: i32, j: i32, stride: i32): void {
+  const p = i * stride;
+  const q = j * stride;
+  for (let k = 0; k < stride; k++) {
+    const t = unchecked(a[p + k]);
+    unchecked((a[p + k] = a[q + k]));
+    unchecked((a[q + k] = t));
+  }
 }
 
 const DIGIT_RANGES: StaticArray<i32> = [0x30, 0x39];

@@ -34,30 +34,63 @@ const edge = file("edge.json", {
 test("explain prints one JSON object per request, then the summary", () => {
   const scenario = file("s.json", {
     requests: [
-      { name: "pc-user", requestHeaders: [[":method", "GET"], [":path", "/"], [":authority", "shop"], ["agent", "pc"]] },
+      {
+        name: "pc-user",
+        requestHeaders: [
+          [":method", "GET"],
+          [":path", "/"],
+          [":authority", "shop"],
+          ["agent", "pc"],
+        ],
+      },
       {
         name: "other",
-        requestHeaders: [[":method", "GET"], [":path", "/"], [":authority", "shop"]],
+        requestHeaders: [
+          [":method", "GET"],
+          [":path", "/"],
+          [":authority", "shop"],
+        ],
         responseHeaders: [[":status", "404"]],
       },
     ],
   });
   const r = meshlane(["explain", "--config", edge, "--scenario", scenario]);
   assert.equal(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const lines = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 3);
-  assert.deepEqual(Object.keys(lines[0]), ["name", "lane", "status", "requestHeaders", "responseHeaders", "localReply", "logs"]);
+  assert.deepEqual(Object.keys(lines[0]), [
+    "name",
+    "lane",
+    "status",
+    "requestHeaders",
+    "responseHeaders",
+    "localReply",
+    "logs",
+  ]);
   assert.equal(lines[0].name, "pc-user");
   assert.equal(lines[0].lane, "canary");
   assert.equal(lines[0].status, 200);
   assert.deepEqual(lines[0].requestHeaders.at(-2), ["x-lane", "canary"]);
   assert.equal(lines[0].localReply, null);
-  assert.ok(lines[0].logs.some((l: { level: string; msg: string }) => l.level === "debug" && l.msg.includes("lane=canary")));
+  assert.ok(
+    lines[0].logs.some(
+      (l: { level: string; msg: string }) => l.level === "debug" && l.msg.includes("lane=canary"),
+    ),
+  );
   assert.equal(lines[1].lane, "base");
   assert.equal(lines[1].status, 404);
   const metrics = lines[2].summary.metrics;
-  assert.equal(metrics["meshlane_requests_total_lane=.=canary;.;role=.=edge;.;direction=.=gateway;.;source=.=rule;.;"], 1);
-  assert.equal(metrics["meshlane_requests_total_lane=.=base;.;role=.=edge;.;direction=.=gateway;.;source=.=default;.;"], 1);
+  assert.equal(
+    metrics["meshlane_requests_total_lane=.=canary;.;role=.=edge;.;direction=.=gateway;.;source=.=rule;.;"],
+    1,
+  );
+  assert.equal(
+    metrics["meshlane_requests_total_lane=.=base;.;role=.=edge;.;direction=.=gateway;.;source=.=default;.;"],
+    1,
+  );
 });
 
 test("explain: one VM for the whole scenario, so a sidecar's inbound then outbound restores the lane", () => {
@@ -65,14 +98,29 @@ test("explain: one VM for the whole scenario, so a sidecar's inbound then outbou
   const dirProp = (d: number) => ({ path: ["xds", "listener_direction"], int: d });
   const scenario = file("s2.json", {
     requests: [
-      { name: "in", requestHeaders: [["x-lane", "canary"], ["x-request-id", "r1"]], properties: [dirProp(1)] },
+      {
+        name: "in",
+        requestHeaders: [
+          ["x-lane", "canary"],
+          ["x-request-id", "r1"],
+        ],
+        properties: [dirProp(1)],
+      },
       { name: "out", requestHeaders: [["x-request-id", "r1"]], properties: [dirProp(2)] },
-      { name: "late", requestHeaders: [["x-request-id", "r1"]], properties: [dirProp(2)], advanceSeconds: 120 },
+      {
+        name: "late",
+        requestHeaders: [["x-request-id", "r1"]],
+        properties: [dirProp(2)],
+        advanceSeconds: 120,
+      },
     ],
   });
   const r = meshlane(["explain", "--config", sidecar, "--scenario", scenario]);
   assert.equal(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const lines = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.deepEqual(
     lines.slice(0, 3).map((l) => l.lane),
     ["canary", "canary", null],
@@ -80,12 +128,19 @@ test("explain: one VM for the whole scenario, so a sidecar's inbound then outbou
 });
 
 test("explain with JWT metadata properties from the contract's example", () => {
-  const cfg = file("jwt.json", { role: "edge", rules: [{ lane: "canary", when: { jwtClaims: { groups: { exact: "beta" } } } }] });
+  const cfg = file("jwt.json", {
+    role: "edge",
+    rules: [{ lane: "canary", when: { jwtClaims: { groups: { exact: "beta" } } } }],
+  });
   const scenario = file("s3.json", {
     requests: [
       {
         name: "beta-user",
-        requestHeaders: [[":method", "GET"], [":path", "/"], [":authority", "shop"]],
+        requestHeaders: [
+          [":method", "GET"],
+          [":path", "/"],
+          [":authority", "shop"],
+        ],
         properties: [
           { path: ["xds", "listener_direction"], int: 2 },
           { path: ["source", "address"], string: "203.0.113.7:51000" },
@@ -136,7 +191,8 @@ test("--help documents every verb and option", () => {
   assert.equal(top.code, 0);
   for (const verb of ["explain", "validate"]) assert.match(top.stdout, new RegExp(`\\b${verb}\\b`));
   const ex = meshlane(["explain", "--help"]);
-  for (const opt of ["--config", "--scenario", "--wasm", "--log-level"]) assert.ok(ex.stdout.includes(opt), opt);
+  for (const opt of ["--config", "--scenario", "--wasm", "--log-level"])
+    assert.ok(ex.stdout.includes(opt), opt);
   assert.ok(meshlane(["validate", "--help"]).stdout.includes("--wasm"));
   const unknown = meshlane(["frobnicate"]);
   assert.equal(unknown.code, 2);

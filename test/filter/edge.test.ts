@@ -43,7 +43,10 @@ test("mobile-regex: user-agent .*Mobile.* → canary (seed 004)", async () => {
     role: "edge",
     rules: [{ lane: "canary", when: { headers: { "user-agent": { regex: ".*Mobile.*" } } } }],
   });
-  assert.equal(exchange(root, [["user-agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148"]]).lane, "canary");
+  assert.equal(
+    exchange(root, [["user-agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148"]]).lane,
+    "canary",
+  );
   assert.equal(exchange(root, [["user-agent", "Mozilla/5.0 (X11; Linux x86_64)"]]).lane, null);
 });
 
@@ -117,16 +120,38 @@ test("cookies, query, path, method and authority", async () => {
     ],
   });
   const stream = root.newStream();
-  stream.requestHeaders([[":method", "GET"], [":path", "/p?x=1&lane=qa"], [":authority", "shop"]], true);
+  stream.requestHeaders(
+    [
+      [":method", "GET"],
+      [":path", "/p?x=1&lane=qa"],
+      [":authority", "shop"],
+    ],
+    true,
+  );
   assert.equal(stream.requestHeaderPairs().find(([k]) => k === "x-lane")?.[1], "qa");
   stream.finish();
   assert.equal(exchange(root, [["cookie", "a=1; beta=yes"]]).lane, null); // authority "shop" does not match
   const s2 = root.newStream();
-  s2.requestHeaders([[":method", "POST"], [":path", "/"], [":authority", "www.example.com"], ["cookie", "beta=yes"]], true);
+  s2.requestHeaders(
+    [
+      [":method", "POST"],
+      [":path", "/"],
+      [":authority", "www.example.com"],
+      ["cookie", "beta=yes"],
+    ],
+    true,
+  );
   assert.equal(s2.requestHeaderPairs().find(([k]) => k === "x-lane")?.[1], "beta");
   s2.finish();
   const s3 = root.newStream();
-  s3.requestHeaders([[":method", "GET"], [":path", "/docs/intro"], [":authority", "shop"]], true);
+  s3.requestHeaders(
+    [
+      [":method", "GET"],
+      [":path", "/docs/intro"],
+      [":authority", "shop"],
+    ],
+    true,
+  );
   assert.equal(s3.requestHeaderPairs().find(([k]) => k === "x-lane")?.[1], "docs");
   s3.finish();
 });
@@ -137,13 +162,30 @@ test("spoofed-lane: a lane header or baggage member from an untrusted client is 
     trustedSources: ["10.0.0.0/8"],
     rules: [{ lane: "canary", when: { headers: { agent: { exact: "pc" } } } }],
   });
-  const spoofed = exchange(root, [["x-lane", "canary"], ["baggage", "lane=canary,userId=alice"]], [from("203.0.113.7:51000")]);
+  const spoofed = exchange(
+    root,
+    [
+      ["x-lane", "canary"],
+      ["baggage", "lane=canary,userId=alice"],
+    ],
+    [from("203.0.113.7:51000")],
+  );
   assert.equal(spoofed.lane, null);
   assert.equal(spoofed.header("baggage"), "userId=alice");
   const onlyBaggage = exchange(root, [["baggage", "lane=canary"]], [from("203.0.113.7:51000")]);
   assert.equal(onlyBaggage.header("baggage"), null);
   // The rules still run after stripping.
-  assert.equal(exchange(root, [["x-lane", "evil"], ["agent", "pc"]], [from("203.0.113.7:51000")]).lane, "canary");
+  assert.equal(
+    exchange(
+      root,
+      [
+        ["x-lane", "evil"],
+        ["agent", "pc"],
+      ],
+      [from("203.0.113.7:51000")],
+    ).lane,
+    "canary",
+  );
   assert.equal(requests(vm, "none", "edge", "gateway", "none"), 2);
 });
 
@@ -166,12 +208,20 @@ test("baggage: the lane member is merged into an existing baggage header without
   const { root } = await configured({ role: "edge", rules: [{ lane: "canary" }] });
   const ex = exchange(root, [["baggage", "userId=alice, session=abc;prop=1"]]);
   assert.equal(ex.lane, "canary");
-  const members = ex.header("baggage")!.split(",").map((m) => m.trim());
+  const members = ex
+    .header("baggage")!
+    .split(",")
+    .map((m) => m.trim());
   assert.deepEqual(members.sort(), ["lane=canary", "session=abc;prop=1", "userId=alice"]);
 });
 
-test("baggageKey \"\" turns baggage off; laneHeader renames the header", async () => {
-  const { root } = await configured({ role: "edge", laneHeader: "my-request-id", baggageKey: "", rules: [{ lane: "canary" }] });
+test('baggageKey "" turns baggage off; laneHeader renames the header', async () => {
+  const { root } = await configured({
+    role: "edge",
+    laneHeader: "my-request-id",
+    baggageKey: "",
+    rules: [{ lane: "canary" }],
+  });
   const ex = exchange(root, [], [], "my-request-id");
   assert.equal(ex.lane, "canary");
   assert.equal(ex.header("baggage"), null);
@@ -179,15 +229,27 @@ test("baggageKey \"\" turns baggage off; laneHeader renames the header", async (
 });
 
 test("echoHeader: the response carries the lane", async () => {
-  const { root } = await configured({ role: "edge", echoHeader: "x-served-lane", rules: [{ lane: "canary" }] });
+  const { root } = await configured({
+    role: "edge",
+    echoHeader: "x-served-lane",
+    rules: [{ lane: "canary" }],
+  });
   const ex = exchange(root, []);
-  assert.deepEqual(ex.response.find(([k]) => k === "x-served-lane"), ["x-served-lane", "canary"]);
+  assert.deepEqual(
+    ex.response.find(([k]) => k === "x-served-lane"),
+    ["x-served-lane", "canary"],
+  );
 });
 
 test("rejected config: configure returns false with the field path in one error log", async () => {
   const { filterVm } = await import("../support/filter.js");
   const vm = await filterVm();
-  const root = vm.createRoot(JSON.stringify({ role: "edge", rules: [{ lane: "x", when: { headers: { agent: { exact: "pc", prefix: "p" } } } }] }));
+  const root = vm.createRoot(
+    JSON.stringify({
+      role: "edge",
+      rules: [{ lane: "x", when: { headers: { agent: { exact: "pc", prefix: "p" } } } }],
+    }),
+  );
   assert.equal(root.ok, false);
   const errors = vm.logs.filter((l) => l.levelName === "error");
   assert.equal(errors.length, 1);

@@ -62,7 +62,10 @@ test("edge: 60,000 malformed requests — no trap, and junk never changes the la
     headers.push(["x-lane", r() < 0.5 ? "canary" : junk(r, 20)]);
     headers.push(["baggage", r() < 0.3 ? `lane=beta,${junk(r, 60)}` : junk(r, 200)]);
     headers.push(["cookie", r() < 0.01 ? bigCookie : junk(r, 80)]);
-    headers.push(["authorization", r() < 0.5 ? `Bearer ${junk(r, 60)}` : `Bearer ${mutate(r, token.slice(0, 36))}`]);
+    headers.push([
+      "authorization",
+      r() < 0.5 ? `Bearer ${junk(r, 60)}` : `Bearer ${mutate(r, token.slice(0, 36))}`,
+    ]);
     headers.push(["traceparent", mutate(r, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]);
     headers.push([`x-${junk(r, 6).replace(/[^a-z]/g, "") || "j"}`, junk(r, 40)]);
     const ex = exchange(root, headers, [from(r() < 0.5 ? junk(r, 30) : "203.0.113.7:1234")]);
@@ -90,11 +93,23 @@ test("edge: 20,000 mutated tokens and user agents — no trap, only allowed lane
 
 test("sidecar: 30,000 malformed trace, lane and baggage headers — no trap, no wrong lane", async () => {
   const r = rng(99);
-  const { vm, root } = await configured({ role: "sidecar", lanes: ["base", "canary"], propagation: { capacity: 64 } });
+  const { vm, root } = await configured({
+    role: "sidecar",
+    lanes: ["base", "canary"],
+    propagation: { capacity: 64 },
+  });
   for (let i = 0; i < 15_000; i++) {
     const id = `req-${i}`;
     const lane = r() < 0.5 ? "canary" : "base";
-    const inb = exchange(root, [["x-lane", lane], ["x-request-id", id], ["baggage", junk(r, 100)]], [inbound]);
+    const inb = exchange(
+      root,
+      [
+        ["x-lane", lane],
+        ["x-request-id", id],
+        ["baggage", junk(r, 100)],
+      ],
+      [inbound],
+    );
     assert.equal(inb.lane, lane);
     const garbage: [string, string][] = [
       ["x-request-id", r() < 0.5 ? id : mutate(r, id)],
@@ -103,7 +118,8 @@ test("sidecar: 30,000 malformed trace, lane and baggage headers — no trap, no 
     ];
     const out = exchange(root, garbage, [outbound]);
     assert.equal(out.stream.trap, null);
-    if (out.lane !== null && garbage[0][1] === id) assert.equal(out.lane, lane, `trace ${id} got a wrong lane`);
+    if (out.lane !== null && garbage[0][1] === id)
+      assert.equal(out.lane, lane, `trace ${id} got a wrong lane`);
     assert.ok(out.lane === null || out.lane === "base" || out.lane === "canary");
   }
   assert.equal(vm.failed, false);

@@ -16,7 +16,15 @@ test("reconfiguration: a second root with a new config in the same VM, the old o
   assert.equal(exchange(oldRoot, [["agent", "pc"]]).lane, "canary");
   // A request in flight on the old config when the update lands.
   const inFlight = oldRoot.newStream();
-  inFlight.requestHeaders([[":method", "GET"], [":path", "/"], [":authority", "shop"], ["agent", "pc"]], false);
+  inFlight.requestHeaders(
+    [
+      [":method", "GET"],
+      [":path", "/"],
+      [":authority", "shop"],
+      ["agent", "pc"],
+    ],
+    false,
+  );
 
   const newRoot = vm.createRoot(JSON.stringify(dye("beta")));
   assert.equal(newRoot.ok, true);
@@ -47,7 +55,15 @@ test("1,000 streams in flight, finished in another order, each with its own lane
   const { vm, root } = await configured(dye("canary"));
   const streams = Array.from({ length: 1000 }, (_, i) => {
     const s = root.newStream();
-    s.requestHeaders([[":method", "GET"], [":path", "/"], [":authority", "shop"], ["agent", i % 3 === 0 ? "pc" : "tv"]], true);
+    s.requestHeaders(
+      [
+        [":method", "GET"],
+        [":path", "/"],
+        [":authority", "shop"],
+        ["agent", i % 3 === 0 ? "pc" : "tv"],
+      ],
+      true,
+    );
     return { s, want: i % 3 === 0 ? "canary" : "base" };
   });
   for (let i = streams.length - 1; i >= 0; i -= 2) {
@@ -66,7 +82,14 @@ test("callbacks for unknown context ids are ignored, not trapped on", async () =
   // A stream whose root was never configured in this VM (id unknown to the module).
   const stranger = vm.createRoot('{"role":"edge"}');
   const s = stranger.newStream();
-  s.requestHeaders([[":method", "GET"], [":path", "/"], [":authority", "a"]], true);
+  s.requestHeaders(
+    [
+      [":method", "GET"],
+      [":path", "/"],
+      [":authority", "a"],
+    ],
+    true,
+  );
   s.finish();
   stranger.retire();
   assert.equal(vm.failed, false);

@@ -10,7 +10,14 @@ const tp = (trace: string) => `00-${trace}-00f067aa0ba902b7-01`;
 
 test("memory-restore: inbound x-lane + x-request-id, then an outbound call with only x-request-id", async () => {
   const { vm, root } = await configured(SIDECAR);
-  const inb = exchange(root, [["x-lane", "canary"], ["x-request-id", "req-1"]], [inbound]);
+  const inb = exchange(
+    root,
+    [
+      ["x-lane", "canary"],
+      ["x-request-id", "req-1"],
+    ],
+    [inbound],
+  );
   assert.equal(inb.lane, "canary");
   const out = exchange(root, [["x-request-id", "req-1"]], [outbound]);
   assert.equal(out.lane, "canary");
@@ -23,8 +30,19 @@ test("memory-restore: inbound x-lane + x-request-id, then an outbound call with 
 
 test("memory-restore by traceparent's trace-id (span ids differ per hop)", async () => {
   const { root } = await configured(SIDECAR);
-  exchange(root, [["baggage", "lane=feature-x"], ["traceparent", tp("4bf92f3577b34da6a3ce929d0e0e4736")]], [inbound]);
-  const out = exchange(root, [["traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01"]], [outbound]);
+  exchange(
+    root,
+    [
+      ["baggage", "lane=feature-x"],
+      ["traceparent", tp("4bf92f3577b34da6a3ce929d0e0e4736")],
+    ],
+    [inbound],
+  );
+  const out = exchange(
+    root,
+    [["traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01"]],
+    [outbound],
+  );
   assert.equal(out.lane, "feature-x");
 });
 
@@ -37,7 +55,14 @@ test("baggage-restore: outbound with the baggage member but no header gets the h
 
 test("header kept: outbound with the header keeps it and adds the baggage member", async () => {
   const { root } = await configured(SIDECAR);
-  const out = exchange(root, [["x-lane", "canary"], ["baggage", "userId=alice"]], [outbound]);
+  const out = exchange(
+    root,
+    [
+      ["x-lane", "canary"],
+      ["baggage", "userId=alice"],
+    ],
+    [outbound],
+  );
   assert.equal(out.lane, "canary");
   assert.match(out.header("baggage")!, /lane=canary/);
   assert.match(out.header("baggage")!, /userId=alice/);
@@ -47,14 +72,28 @@ test("workers: a second VM sharing the vm_id's shared data restores what the fir
   const shared = new SharedData();
   const a = await configured(SIDECAR, { vmId: "meshlane", sharedData: shared });
   const b = await configured(SIDECAR, { vmId: "meshlane", sharedData: shared });
-  exchange(a.root, [["x-lane", "canary"], ["x-request-id", "r-9"]], [inbound]);
+  exchange(
+    a.root,
+    [
+      ["x-lane", "canary"],
+      ["x-request-id", "r-9"],
+    ],
+    [inbound],
+  );
   assert.equal(exchange(b.root, [["x-request-id", "r-9"]], [outbound]).lane, "canary");
 });
 
 test("expired entry: a trace older than ttlSeconds gets no lane", async () => {
   const clock = new ManualClock();
   const { root } = await configured({ ...SIDECAR, propagation: { ttlSeconds: 5 } }, { clock: clock.now });
-  exchange(root, [["x-lane", "canary"], ["x-request-id", "slow"]], [inbound]);
+  exchange(
+    root,
+    [
+      ["x-lane", "canary"],
+      ["x-request-id", "slow"],
+    ],
+    [inbound],
+  );
   clock.advanceMs(4_000);
   assert.equal(exchange(root, [["x-request-id", "slow"]], [outbound]).lane, "canary");
   clock.advanceMs(2_000);
@@ -63,8 +102,22 @@ test("expired entry: a trace older than ttlSeconds gets no lane", async () => {
 
 test("trace collision: with one slot, a newer trace evicts the older; the older never gets its lane", async () => {
   const { root } = await configured({ ...SIDECAR, propagation: { capacity: 1 } });
-  exchange(root, [["x-lane", "canary"], ["x-request-id", "trace-a"]], [inbound]);
-  exchange(root, [["x-lane", "base"], ["x-request-id", "trace-b"]], [inbound]);
+  exchange(
+    root,
+    [
+      ["x-lane", "canary"],
+      ["x-request-id", "trace-a"],
+    ],
+    [inbound],
+  );
+  exchange(
+    root,
+    [
+      ["x-lane", "base"],
+      ["x-request-id", "trace-b"],
+    ],
+    [inbound],
+  );
   assert.equal(exchange(root, [["x-request-id", "trace-a"]], [outbound]).lane, null);
   assert.equal(exchange(root, [["x-request-id", "trace-b"]], [outbound]).lane, "base");
 });
@@ -73,7 +126,14 @@ test("capacity overflow: 500 live traces in 16 slots never return a wrong lane",
   const { root } = await configured({ ...SIDECAR, propagation: { capacity: 16 } });
   const lanes = ["base", "canary", "feature-x"];
   for (let i = 0; i < 500; i++) {
-    exchange(root, [["x-lane", lanes[i % 3]], ["x-request-id", `t-${i}`]], [inbound]);
+    exchange(
+      root,
+      [
+        ["x-lane", lanes[i % 3]],
+        ["x-request-id", `t-${i}`],
+      ],
+      [inbound],
+    );
   }
   let restored = 0;
   for (let i = 0; i < 500; i++) {
@@ -83,15 +143,39 @@ test("capacity overflow: 500 live traces in 16 slots never return a wrong lane",
       restored++;
     }
   }
-  assert.ok(restored >= 16 && restored <= 16 + 8, `restored ${restored}: the newest traces, bounded by capacity`);
+  assert.ok(
+    restored >= 16 && restored <= 16 + 8,
+    `restored ${restored}: the newest traces, bounded by capacity`,
+  );
 });
 
 test("spoofed or unknown lane values are dropped and never stored", async () => {
   const { vm, root } = await configured(SIDECAR);
-  const inb = exchange(root, [["x-lane", "evil"], ["x-request-id", "r-evil"]], [inbound]);
+  const inb = exchange(
+    root,
+    [
+      ["x-lane", "evil"],
+      ["x-request-id", "r-evil"],
+    ],
+    [inbound],
+  );
   assert.equal(inb.lane, null, "a lane outside the allow-list is removed");
-  exchange(root, [["x-lane", "canary\u0001"], ["x-request-id", "r-ctl"]], [inbound]);
-  exchange(root, [["baggage", "lane=EVIL"], ["x-request-id", "r-bag"]], [inbound]);
+  exchange(
+    root,
+    [
+      ["x-lane", "canary\u0001"],
+      ["x-request-id", "r-ctl"],
+    ],
+    [inbound],
+  );
+  exchange(
+    root,
+    [
+      ["baggage", "lane=EVIL"],
+      ["x-request-id", "r-bag"],
+    ],
+    [inbound],
+  );
   for (const id of ["r-evil", "r-ctl", "r-bag"]) {
     assert.equal(exchange(root, [["x-request-id", id]], [outbound]).lane, null);
   }
@@ -110,14 +194,26 @@ test("bad trace headers: garbled traceparent, huge or control-character ids stor
   for (const h of bad) {
     const inb = exchange(root, [["x-lane", "canary"], h], [inbound]);
     assert.equal(inb.lane, "canary", "the request itself passes with its lane");
-    assert.equal(exchange(root, [h], [outbound]).lane, null, `${h[0]}: ${h[1].slice(0, 20)} must not be a key`);
+    assert.equal(
+      exchange(root, [h], [outbound]).lane,
+      null,
+      `${h[0]}: ${h[1].slice(0, 20)} must not be a key`,
+    );
   }
 });
 
 test("baggage with hundreds of members and duplicated trace headers pass unharmed", async () => {
   const { root } = await configured(SIDECAR);
   const many = Array.from({ length: 400 }, (_, i) => `k${i}=v${i}`).join(",");
-  const inb = exchange(root, [["baggage", `${many},lane=canary`], ["x-request-id", "dup"], ["x-request-id", "dup-2"]], [inbound]);
+  const inb = exchange(
+    root,
+    [
+      ["baggage", `${many},lane=canary`],
+      ["x-request-id", "dup"],
+      ["x-request-id", "dup-2"],
+    ],
+    [inbound],
+  );
   assert.ok(inb.stream.trap === null);
   const out = exchange(root, [["x-request-id", "dup"]], [outbound]);
   assert.ok(out.lane === null || out.lane === "canary");
@@ -125,10 +221,23 @@ test("baggage with hundreds of members and duplicated trace headers pass unharme
 
 test("legacy listener_direction and unknown direction", async () => {
   const { vm, root } = await configured(SIDECAR);
-  exchange(root, [["x-lane", "canary"], ["x-request-id", "legacy"]], [{ path: ["listener_direction"], int: 1 }]);
-  assert.equal(exchange(root, [["x-request-id", "legacy"]], [{ path: ["listener_direction"], int: 2 }]).lane, "canary");
+  exchange(
+    root,
+    [
+      ["x-lane", "canary"],
+      ["x-request-id", "legacy"],
+    ],
+    [{ path: ["listener_direction"], int: 1 }],
+  );
+  assert.equal(
+    exchange(root, [["x-request-id", "legacy"]], [{ path: ["listener_direction"], int: 2 }]).lane,
+    "canary",
+  );
   // No direction at all: remember when a lane is present, restore when it is not.
-  exchange(root, [["x-lane", "base"], ["x-request-id", "nodir"]]);
+  exchange(root, [
+    ["x-lane", "base"],
+    ["x-request-id", "nodir"],
+  ]);
   assert.equal(exchange(root, [["x-request-id", "nodir"]]).lane, "base");
   assert.equal(requests(vm, "base", "sidecar", "unknown", "memory"), 1);
 });

@@ -24,7 +24,10 @@ export async function filterVm(options: VmOptions = {}): Promise<WasmVm> {
 }
 
 /** A VM with one configured root; fails the test if the filter rejects the config. */
-export async function configured(config: object, options: VmOptions = {}): Promise<{ vm: WasmVm; root: RootContext }> {
+export async function configured(
+  config: object,
+  options: VmOptions = {},
+): Promise<{ vm: WasmVm; root: RootContext }> {
   const vm = await filterVm(options);
   const root = vm.createRoot(JSON.stringify(config));
   if (!root.ok) throw new Error(`config rejected: ${vm.logs.map((l) => l.msg).join("; ")}`);

@@ -57,11 +57,16 @@ export function run(args: string[]): Promise<number> {
     try {
       scenarioJson = JSON.parse(await readFile(values.scenario, "utf8"));
     } catch (err) {
-      throw new UsageError(`scenario ${values.scenario}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UsageError(
+        `scenario ${values.scenario}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     const scenario = parseScenario(scenarioJson);
     if (typeof scenario === "string") throw new UsageError(`scenario ${values.scenario}: ${scenario}`);
-    const result = await explain(config, scenario, { wasmPath: values.wasm ?? defaultWasmPath, logLevel: level });
+    const result = await explain(config, scenario, {
+      wasmPath: values.wasm ?? defaultWasmPath,
+      logLevel: level,
+    });
     if (result.rejected !== undefined) {
       process.stderr.write(`meshlane: plugin config rejected: ${result.rejected}\n`);
       return 2;

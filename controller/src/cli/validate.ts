@@ -4,7 +4,8 @@ import { parse, runVerb, UsageError } from "./args.js";
 import { configureOnly } from "../explain/run.js";
 import { defaultWasmPath } from "../paths.js";
 
-export const summary = "check a plugin config with the real filter's own configure (exit 0 valid, 2 rejected)";
+export const summary =
+  "check a plugin config with the real filter's own configure (exit 0 valid, 2 rejected)";
 
 export const help = `Usage: meshlane validate <plugin.json> [--wasm <file>]
 

@@ -1,5 +1,6 @@
 // The verb table. Each verb module exports `help` (its full usage text) and `run(args) -> exit code`.
 import * as explain from "./explain.js";
+import * as render from "./render.js";
 import * as validate from "./validate.js";
 
 export interface Verb {
@@ -11,6 +12,7 @@ export interface Verb {
 export const verbs: Record<string, Verb> = {
   explain,
   validate,
+  render,
 };
 
 export function usage(): string {

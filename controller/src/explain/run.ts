@@ -118,7 +118,10 @@ function rejection(logs: { level: number; msg: string }[]): string {
 }
 
 /** Runs only configure on a config: the same call Envoy makes on a config update. */
-export async function configureOnly(configText: string, wasmPath: string): Promise<{ ok: boolean; reason: string }> {
+export async function configureOnly(
+  configText: string,
+  wasmPath: string,
+): Promise<{ ok: boolean; reason: string }> {
   const vm = await WasmVm.load(await readFile(wasmPath), { logLevel: 2 });
   const root = vm.createRoot(configText);
   if (root.ok) return { ok: true, reason: "" };
@@ -179,7 +182,8 @@ export async function explain(
     }
   }
   const metrics: Record<string, number> = {};
-  for (const [name, m] of Object.entries(vm.metrics())) metrics[name] = "value" in m ? Number(m.value) : m.count;
+  for (const [name, m] of Object.entries(vm.metrics()))
+    metrics[name] = "value" in m ? Number(m.value) : m.count;
   lines.push({ summary: { metrics } });
   return trap === undefined ? { lines } : { lines, trap };
 }

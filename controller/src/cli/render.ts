@@ -1,0 +1,201 @@
+// `meshlane render`: manifests in, the Istio objects lanes need out, offline. The files stand in for the
+// cluster; the output is what the controller would create or change.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { parse, runVerb, UsageError } from "./args.js";
+import { defaultWasmPath } from "../paths.js";
+import {
+  DEFAULT_WASM_URL,
+  deepEqual,
+  laneProbes,
+  render,
+  type KubeObject,
+  type Problem,
+  type RenderOptions,
+} from "../render/index.js";
+import { parseManifests, toJsonList, toYaml } from "../render/manifests.js";
+import { keyOf } from "../render/objects.js";
+
+export const summary = "render Lanes and labelled workloads from manifests into Istio objects (offline)";
+
+export const help = `Usage: meshlane render -f <file|dir|-> [-f ...] [options]
+
+Reads Kubernetes manifests as if they were the cluster (multi-document YAML or JSON; a directory means
+every *.yaml, *.yml and *.json file under it; "-" is standard input) and prints what meshlane would
+create or change: DestinationRule subsets and VirtualService lane routes for every Service whose
+workloads carry meshlane.io/lane, and the filter's EnvoyFilters (or WasmPlugins).
+
+Output:
+  stdout  the objects to create or change, in order: the apply entries that differ from the input,
+          then the user objects to restore. YAML documents, or one JSON "List" with -o json.
+  stderr  "delete: <apiVersion> <Kind> <namespace>/<name>" for each meshlane object to remove,
+          "warning: <object>: <message>" and "error: <object>: <message>".
+Exit status: 0 rendered; 1 some object had an error (everything valid is still printed); 2 usage.
+
+Dye rules are checked with the real filter's configure when its module is available (--wasm), so a
+Lane the filter would refuse is an error here, not a rejected config in Envoy.
+
+Options:
+  -f, --filename <path>          manifest file or directory, repeatable (required)
+  -o, --output yaml|json         output format (default yaml)
+      --all                      print every object that must exist, changed or not
+      --install envoyfilter|wasmplugin
+                                 how the filter is installed (default envoyfilter)
+      --wasm <file>              the filter module: hashed for --wasm-sha256 and used to check dye
+                                 rules (default ${defaultWasmPath})
+      --wasm-url <url>           where proxies fetch the module (default ${DEFAULT_WASM_URL})
+      --wasm-sha256 <hex>        its sha256 (default: the digest of --wasm)
+      --lane-header <name>       header carrying the lane (default x-lane)
+      --gateway-selector <k=v,...>
+                                 labels of the gateways running the edge filter (default istio=ingressgateway)
+      --gateway-namespace <ns>   namespace of the edge filter objects (default istio-system)
+      --root-namespace <ns>      Istio root namespace, for the sidecar filter (default istio-system)
+  -n, --namespace <ns>           namespace of manifests that name none (default "default")
+  -h, --help                     this text
+`;
+
+const MANIFEST_EXT = new Set([".yaml", ".yml", ".json"]);
+
+async function manifestFiles(p: string): Promise<string[]> {
+  const st = await stat(p).catch(() => {
+    throw new UsageError(`${p}: no such file or directory`);
+  });
+  if (!st.isDirectory()) return [p];
+  const out: string[] = [];
+  const entries = (await readdir(p, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const e of entries) {
+    const full = path.join(p, e.name);
+    if (e.isDirectory()) out.push(...(await manifestFiles(full)));
+    else if (MANIFEST_EXT.has(path.extname(e.name))) out.push(full);
+  }
+  return out;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function selectorArg(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of s.split(",")) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--gateway-selector: expected key=value[,key=value], got "${s}"`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** Runs each Lane's dye rules through the filter's own configure; rejections keyed namespace/name. */
+async function filterVerdicts(
+  objects: KubeObject[],
+  options: RenderOptions,
+  wasm: string,
+): Promise<Record<string, string>> {
+  const probes = laneProbes(objects, options);
+  if (probes.length === 0) return {};
+  if (!existsSync(wasm)) {
+    process.stderr.write(`note: ${wasm} not found; dye rules checked by render's own validation only\n`);
+    return {};
+  }
+  const { configureOnly } = await import("../explain/run.js");
+  const verdicts: Record<string, string> = {};
+  for (const p of probes) {
+    const r = await configureOnly(p.config, wasm);
+    if (!r.ok) verdicts[p.lane] = r.reason;
+  }
+  return verdicts;
+}
+
+function line(kind: string, p: Problem): string {
+  return `${kind}: ${p.object}: ${p.message}\n`;
+}
+
+export function run(args: string[]): Promise<number> {
+  return runVerb(help, async () => {
+    const { values, positionals } = parse(args, {
+      filename: { type: "string", short: "f", multiple: true },
+      output: { type: "string", short: "o", default: "yaml" },
+      all: { type: "boolean", default: false },
+      install: { type: "string", default: "envoyfilter" },
+      wasm: { type: "string", default: defaultWasmPath },
+      "wasm-url": { type: "string", default: DEFAULT_WASM_URL },
+      "wasm-sha256": { type: "string" },
+      "lane-header": { type: "string" },
+      "gateway-selector": { type: "string" },
+      "gateway-namespace": { type: "string" },
+      "root-namespace": { type: "string" },
+      namespace: { type: "string", short: "n" },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (use -f)`);
+    const files = values.filename ?? [];
+    if (files.length === 0) throw new UsageError("render needs at least one -f <file|dir>");
+    if (values.output !== "yaml" && values.output !== "json") throw new UsageError("-o must be yaml or json");
+    if (values.install !== "envoyfilter" && values.install !== "wasmplugin") {
+      throw new UsageError("--install must be envoyfilter or wasmplugin");
+    }
+    let sha256 = values["wasm-sha256"];
+    if (sha256 === undefined) {
+      if (!existsSync(values.wasm)) {
+        throw new UsageError(
+          `no --wasm-sha256 and no module at ${values.wasm} to hash (run npm run build or pass --wasm)`,
+        );
+      }
+      sha256 = createHash("sha256")
+        .update(await readFile(values.wasm))
+        .digest("hex");
+    }
+    if (!/^[a-f0-9]{64}$/.test(sha256))
+      throw new UsageError("--wasm-sha256 must be 64 lower-case hex digits");
+
+    const objects: unknown[] = [];
+    const problems: Problem[] = [];
+    for (const f of files) {
+      for (const file of f === "-" ? ["-"] : await manifestFiles(f)) {
+        const text = file === "-" ? await readStdin() : await readFile(file, "utf8");
+        const parsed = parseManifests(text, file === "-" ? "<stdin>" : file);
+        objects.push(...parsed.objects);
+        problems.push(...parsed.errors);
+      }
+    }
+
+    const options: RenderOptions = { install: values.install, wasm: { url: values["wasm-url"], sha256 } };
+    if (values["lane-header"]) options.laneHeader = values["lane-header"];
+    if (values["gateway-selector"]) options.gatewaySelector = selectorArg(values["gateway-selector"]);
+    if (values["gateway-namespace"]) options.gatewayNamespace = values["gateway-namespace"];
+    if (values["root-namespace"]) options.rootNamespace = values["root-namespace"];
+    if (values.namespace) options.defaultNamespace = values.namespace;
+    options.laneVerdicts = await filterVerdicts(objects as KubeObject[], options, values.wasm);
+
+    const result = render(objects as KubeObject[], options);
+    const inputByKey = new Map<string, unknown>();
+    for (const o of objects as KubeObject[]) {
+      if (
+        typeof o?.apiVersion === "string" &&
+        typeof o.kind === "string" &&
+        typeof o.metadata?.name === "string"
+      ) {
+        const ns = o.metadata.namespace ?? options.defaultNamespace ?? "default";
+        inputByKey.set(keyOf({ ...o, metadata: { ...o.metadata, namespace: ns } }), o);
+      }
+    }
+    const changed = values.all
+      ? result.apply
+      : result.apply.filter((a) => {
+          return !deepEqual(inputByKey.get(keyOf(a)), a);
+        });
+    const out = [...changed, ...result.restore];
+    if (values.output === "json") process.stdout.write(toJsonList(out));
+    else if (out.length > 0) process.stdout.write(toYaml(out));
+
+    for (const d of result.delete)
+      process.stderr.write(`delete: ${d.apiVersion} ${d.kind} ${d.namespace}/${d.name}\n`);
+    for (const w of result.warnings) process.stderr.write(line("warning", w));
+    const errors = [...problems, ...result.errors];
+    for (const e of errors) process.stderr.write(line("error", e));
+    return errors.length > 0 ? 1 : 0;
+  });
+}

@@ -1,0 +1,149 @@
+// Access to the module's linear memory, the way cpp-host's WasmVm getMemory/setWord do it: every
+// range is bounds-checked (a bad pointer is InvalidMemoryAccess, not a host crash), and memory handed
+// to the module is allocated with the module's own `malloc` export. The typed views are cached and
+// rebuilt only when `memory.grow` has detached the old ArrayBuffer, so the common path allocates
+// nothing.
+
+import type { WasmMemory } from "./wasm-api.js";
+
+type Malloc = (size: number) => number;
+
+const textDecoder = new TextDecoder("utf-8");
+
+export class GuestMemory {
+  /** Byte view of the current memory buffer (refreshed after growth). */
+  u8: Uint8Array;
+  /** Node Buffer over the same bytes, for fast UTF-8 encode/decode. */
+  buf: Buffer;
+  dv: DataView;
+  private malloc: Malloc | null = null;
+
+  constructor(readonly memory: WasmMemory) {
+    const ab = memory.buffer;
+    this.u8 = new Uint8Array(ab);
+    this.buf = Buffer.from(ab);
+    this.dv = new DataView(ab);
+  }
+
+  /** Binds the module's allocator (`malloc` or `proxy_on_memory_allocate`). */
+  setAllocator(malloc: Malloc): void {
+    this.malloc = malloc;
+  }
+
+  /** Rebuilds the views if the module (or our malloc call) grew memory and detached the old buffer. */
+  sync(): void {
+    if (this.u8.byteLength === 0) this.rebuild();
+  }
+
+  private rebuild(): void {
+    const ab = this.memory.buffer;
+    this.u8 = new Uint8Array(ab);
+    this.buf = Buffer.from(ab);
+    this.dv = new DataView(ab);
+  }
+
+  /** True when [ptr, ptr+len) lies inside memory. */
+  ok(ptr: number, len: number): boolean {
+    if (ptr >= 0 && len >= 0 && ptr + len <= this.u8.length) return true;
+    // A grown shared memory does not detach the old buffer: look again before refusing.
+    if (this.memory.buffer.byteLength !== this.u8.length) {
+      this.rebuild();
+      return ptr >= 0 && len >= 0 && ptr + len <= this.u8.length;
+    }
+    return false;
+  }
+
+  /** Copies bytes out of guest memory; null if out of bounds. */
+  bytes(ptr: number, len: number): Uint8Array | null {
+    if (!this.ok(ptr, len)) return null;
+    return this.u8.slice(ptr, ptr + len);
+  }
+
+  /** Decodes UTF-8 from guest memory; null if out of bounds. Short ASCII strings skip the decoder. */
+  str(ptr: number, len: number): string | null {
+    if (!this.ok(ptr, len)) return null;
+    if (len <= 32) {
+      const u8 = this.u8;
+      let s = "";
+      for (let i = ptr, end = ptr + len; i < end; i++) {
+        const c = u8[i];
+        if (c >= 0x80) return this.buf.toString("utf8", ptr, ptr + len);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return this.buf.toString("utf8", ptr, ptr + len);
+  }
+
+  /** Writes a little-endian u32 (cpp-host setWord); false if out of bounds. */
+  setU32(ptr: number, value: number): boolean {
+    if (!this.ok(ptr, 4)) return false;
+    this.dv.setUint32(ptr, value >>> 0, true);
+    return true;
+  }
+
+  /** Writes a little-endian u64; false if out of bounds. */
+  setU64(ptr: number, value: bigint): boolean {
+    if (!this.ok(ptr, 8)) return false;
+    this.dv.setBigUint64(ptr, BigInt.asUintN(64, value), true);
+    return true;
+  }
+
+  /**
+   * Allocates `size` bytes with the module's malloc (which may grow memory) and returns the pointer,
+   * or 0 when the allocator returned 0 or an out-of-range pointer.
+   */
+  alloc(size: number): number {
+    if (this.malloc === null) return 0;
+    const ptr = this.malloc(size) >>> 0;
+    this.sync();
+    return ptr !== 0 && this.ok(ptr, size) ? ptr : 0;
+  }
+
+  /**
+   * cpp-host copyToPointerSize: an empty value writes ptr 0 / size 0 without allocating; otherwise
+   * the bytes are copied into freshly malloc'ed guest memory whose address and size are written to
+   * the two out-params. Returns false on any out-of-bounds access.
+   */
+  copyOut(data: Uint8Array, ptrPtr: number, sizePtr: number): boolean {
+    const n = data.length;
+    let ptr = 0;
+    if (n > 0) {
+      ptr = this.alloc(n);
+      if (ptr === 0) return false;
+      this.u8.set(data, ptr);
+    }
+    return this.setU32(ptrPtr, ptr) && this.setU32(sizePtr, n);
+  }
+
+  /** copyOut for a JS string, encoded as UTF-8 straight into guest memory. */
+  copyOutString(s: string, ptrPtr: number, sizePtr: number): boolean {
+    const n = byteLength(s);
+    let ptr = 0;
+    if (n > 0) {
+      ptr = this.alloc(n);
+      if (ptr === 0) return false;
+      if (n === s.length) {
+        const u8 = this.u8;
+        for (let i = 0; i < n; i++) u8[ptr + i] = s.charCodeAt(i);
+      } else {
+        this.buf.write(s, ptr, n, "utf8");
+      }
+    }
+    return this.setU32(ptrPtr, ptr) && this.setU32(sizePtr, n);
+  }
+}
+
+/** UTF-8 byte length of a string, with an allocation-free ASCII fast path. */
+export function byteLength(s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
+  }
+  return n;
+}
+
+/** Decodes a standalone byte array as UTF-8. */
+export function utf8(bytes: Uint8Array): string {
+  return textDecoder.decode(bytes);
+}

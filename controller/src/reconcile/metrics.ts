@@ -1,0 +1,213 @@
+// A small metrics registry that writes the Prometheus text exposition format (version 0.0.4):
+// counters, gauges (set, or read from a callback at scrape time) and histograms, with labels.
+
+export type Labels = Record<string, string>;
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+function labelText(labels: Labels): string {
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${escapeLabel(labels[k])}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+const labelKey = (labels: Labels): string => labelText(labels);
+
+interface Metric {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram";
+  lines(): string[];
+}
+
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+export class Counter implements Metric {
+  readonly type = "counter";
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  inc(labels: Labels = {}, by = 1): void {
+    if (by < 0) throw new Error(`counter ${this.name} cannot decrease`);
+    const k = labelKey(labels);
+    const cur = this.values.get(k) ?? { labels, value: 0 };
+    cur.value += by;
+    this.values.set(k, cur);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels))?.value ?? 0;
+  }
+  lines(): string[] {
+    if (this.values.size === 0) return [`${this.name} 0`];
+    return [...this.values.values()].map((v) => `${this.name}${labelText(v.labels)} ${formatValue(v.value)}`);
+  }
+}
+
+export class Gauge implements Metric {
+  readonly type = "gauge";
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly collect?: () => number,
+  ) {}
+  set(value: number, labels: Labels = {}): void {
+    this.values.set(labelKey(labels), { labels, value });
+  }
+  get(labels: Labels = {}): number {
+    if (this.collect && Object.keys(labels).length === 0) return this.collect();
+    return this.values.get(labelKey(labels))?.value ?? 0;
+  }
+  lines(): string[] {
+    if (this.collect) return [`${this.name} ${formatValue(this.collect())}`];
+    if (this.values.size === 0) return [`${this.name} 0`];
+    return [...this.values.values()].map((v) => `${this.name}${labelText(v.labels)} ${formatValue(v.value)}`);
+  }
+}
+
+export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class Histogram implements Metric {
+  readonly type = "histogram";
+  private readonly series = new Map<
+    string,
+    { labels: Labels; counts: number[]; sum: number; count: number }
+  >();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: number[] = DEFAULT_BUCKETS,
+  ) {
+    this.buckets = [...buckets].sort((a, b) => a - b);
+  }
+  observe(value: number, labels: Labels = {}): void {
+    const k = labelKey(labels);
+    let s = this.series.get(k);
+    if (!s) {
+      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(k, s);
+    }
+    this.buckets.forEach((b, i) => {
+      if (value <= b) s.counts[i]++;
+    });
+    s.sum += value;
+    s.count++;
+  }
+  count(labels: Labels = {}): number {
+    return this.series.get(labelKey(labels))?.count ?? 0;
+  }
+  lines(): string[] {
+    const series = this.series.size
+      ? [...this.series.values()]
+      : [{ labels: {}, counts: this.buckets.map(() => 0), sum: 0, count: 0 }];
+    const out: string[] = [];
+    for (const s of series) {
+      this.buckets.forEach((b, i) => {
+        out.push(`${this.name}_bucket${labelText({ ...s.labels, le: formatValue(b) })} ${s.counts[i]}`);
+      });
+      out.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
+      out.push(`${this.name}_sum${labelText(s.labels)} ${formatValue(s.sum)}`);
+      out.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
+    }
+    return out;
+  }
+}
+
+export class Registry {
+  private readonly metrics = new Map<string, Metric>();
+
+  private add<M extends Metric>(m: M): M {
+    if (!NAME.test(m.name)) throw new Error(`invalid metric name ${m.name}`);
+    if (this.metrics.has(m.name)) throw new Error(`metric ${m.name} already registered`);
+    this.metrics.set(m.name, m);
+    return m;
+  }
+
+  counter(name: string, help: string): Counter {
+    return this.add(new Counter(name, help));
+  }
+
+  /** A gauge; with `collect`, its value is read at scrape time. */
+  gauge(name: string, help: string, collect?: () => number): Gauge {
+    return this.add(new Gauge(name, help, collect));
+  }
+
+  histogram(name: string, help: string, buckets?: number[]): Histogram {
+    return this.add(new Histogram(name, help, buckets));
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  expose(): string {
+    const out: string[] = [];
+    for (const m of this.metrics.values()) {
+      out.push(`# HELP ${m.name} ${escapeHelp(m.help)}`, `# TYPE ${m.name} ${m.type}`, ...m.lines());
+    }
+    return out.join("\n") + "\n";
+  }
+}
+
+/** The controller's metrics, by the names the operations docs use. */
+export interface ControllerMetrics {
+  registry: Registry;
+  reconcileTotal: Counter;
+  reconcileErrors: Counter;
+  reconcileDuration: Histogram;
+  queueDepth: Gauge;
+  leader: Gauge;
+  /** Records one reconcile's outcome and duration. */
+  observeReconcile(ok: boolean, durationMs: number): void;
+}
+
+export function controllerMetrics(
+  opts: { registry?: Registry; queueDepth?: () => number; isLeader?: () => boolean } = {},
+): ControllerMetrics {
+  const registry = opts.registry ?? new Registry();
+  const reconcileTotal = registry.counter(
+    "meshlane_reconcile_total",
+    "Reconciles by result (success or error).",
+  );
+  const reconcileErrors = registry.counter("meshlane_reconcile_errors_total", "Reconciles that failed.");
+  const reconcileDuration = registry.histogram(
+    "meshlane_reconcile_duration_seconds",
+    "Time taken by one reconcile, in seconds.",
+  );
+  const queueDepth = registry.gauge(
+    "meshlane_queue_depth",
+    "Keys waiting in the work queue.",
+    opts.queueDepth ? opts.queueDepth : undefined,
+  );
+  const leader = registry.gauge(
+    "meshlane_leader",
+    "1 when this replica holds the leader lease, else 0.",
+    opts.isLeader ? () => (opts.isLeader?.() ? 1 : 0) : undefined,
+  );
+  return {
+    registry,
+    reconcileTotal,
+    reconcileErrors,
+    reconcileDuration,
+    queueDepth,
+    leader,
+    observeReconcile(ok, durationMs) {
+      reconcileTotal.inc({ result: ok ? "success" : "error" });
+      if (!ok) reconcileErrors.inc();
+      reconcileDuration.observe(durationMs / 1000);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// Render options with their defaults applied.
+import type { RenderOptions } from "./types.js";
+
+/** Options after defaults, as the render modules use them. */
+export interface ResolvedOptions extends RenderOptions {
+  laneHeader: string;
+  gatewaySelector: Record<string, string>;
+  gatewayNamespace: string;
+  rootNamespace: string;
+  clusterDomain: string;
+  defaultNamespace: string;
+}
+
+export function resolveOptions(o: RenderOptions): ResolvedOptions {
+  return {
+    ...o,
+    laneHeader: (o.laneHeader ?? "x-lane").toLowerCase(),
+    gatewaySelector: o.gatewaySelector ?? { istio: "ingressgateway" },
+    gatewayNamespace: o.gatewayNamespace ?? "istio-system",
+    rootNamespace: o.rootNamespace ?? "istio-system",
+    clusterDomain: o.clusterDomain ?? "cluster.local",
+    defaultNamespace: o.defaultNamespace ?? "default",
+  };
+}
+
+/** Where the controller serves the filter inside the cluster (manifests/deployment.yaml). */
+export const DEFAULT_WASM_URL = "http://meshlane-controller.meshlane-system.svc:8080/meshlane.wasm";
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function stringMap(v: unknown, path: string): Record<string, string> {
+  if (!isObject(v) || Object.values(v).some((x) => typeof x !== "string")) {
+    throw new Error(`${path}: expected a map of strings`);
+  }
+  return v as Record<string, string>;
+}
+
+/**
+ * Reads render options from the controller's configuration (the `config.yaml` key of ConfigMap
+ * meshlane-system/meshlane-config, already parsed). `sha256` is the digest of the module the controller
+ * serves. Unknown fields are errors, so a misspelt setting does not silently fall back to a default.
+ */
+export function optionsFromConfig(config: unknown, sha256: string): RenderOptions {
+  const c = config ?? {};
+  if (!isObject(c)) throw new Error("configuration: expected a map");
+  const known = [
+    "install",
+    "wasmUrl",
+    "laneHeader",
+    "baggageKey",
+    "gatewaySelector",
+    "gatewayNamespace",
+    "rootNamespace",
+    "clusterDomain",
+    "edge",
+    "sidecar",
+  ];
+  for (const k of Object.keys(c))
+    if (!known.includes(k)) throw new Error(`${k}: unknown setting (expected one of ${known.join("|")})`);
+  const install = c.install ?? "envoyfilter";
+  if (install !== "envoyfilter" && install !== "wasmplugin")
+    throw new Error(`install: expected envoyfilter or wasmplugin`);
+  const str = (k: string): string | undefined => {
+    if (c[k] === undefined) return undefined;
+    if (typeof c[k] !== "string" || c[k] === "") throw new Error(`${k}: expected a non-empty string`);
+    return c[k] as string;
+  };
+  const o: RenderOptions = { install, wasm: { url: str("wasmUrl") ?? DEFAULT_WASM_URL, sha256 } };
+  for (const k of [
+    "laneHeader",
+    "baggageKey",
+    "gatewayNamespace",
+    "rootNamespace",
+    "clusterDomain",
+  ] as const) {
+    const v = str(k);
+    if (v !== undefined) o[k] = v;
+  }
+  if (c.gatewaySelector !== undefined) o.gatewaySelector = stringMap(c.gatewaySelector, "gatewaySelector");
+  if (c.edge !== undefined) {
+    if (!isObject(c.edge)) throw new Error("edge: expected a map");
+    o.edge = c.edge as RenderOptions["edge"];
+  }
+  if (c.sidecar !== undefined) {
+    if (!isObject(c.sidecar)) throw new Error("sidecar: expected a map");
+    o.sidecar = c.sidecar as RenderOptions["sidecar"];
+  }
+  return o;
+}

@@ -1,0 +1,91 @@
+// Plugin configs (DESIGN §4.1) compiled from the Lanes. The edge config carries every Lane's dye rules,
+// each rule tagged with its Lane's name, Lanes ordered by priority (higher first), then name, then
+// namespace; the sidecar config only needs the lane header and the allow-list.
+import { compareStrings } from "./objects.js";
+import type { LaneInfo } from "./lanes.js";
+import { resolveOptions, type ResolvedOptions } from "./options.js";
+import { BASE_LANE, LANE_API_VERSION, type KubeObject, type RenderOptions } from "./types.js";
+import { validateLane } from "./validate.js";
+
+/** Lanes in the order their rules are evaluated at the edge. */
+export function byPriority(lanes: LaneInfo[]): LaneInfo[] {
+  return [...lanes].sort(
+    (a, b) =>
+      b.spec.priority - a.spec.priority ||
+      compareStrings(a.name, b.name) ||
+      compareStrings(a.namespace, b.namespace),
+  );
+}
+
+/** The allow-list: every valid lane name once, sorted, then `base`. */
+export function laneList(lanes: LaneInfo[]): string[] {
+  return [...new Set(lanes.map((l) => l.name))].sort(compareStrings).concat(BASE_LANE);
+}
+
+function rulesOf(lanes: LaneInfo[]): Record<string, unknown>[] {
+  const rules: Record<string, unknown>[] = [];
+  const seen = new Set<string>();
+  for (const l of byPriority(lanes)) {
+    // Same-named Lanes of several namespaces have the same rules (lanes.ts enforces it): compile them once.
+    if (seen.has(l.name)) continue;
+    seen.add(l.name);
+    for (const r of l.spec.dye) rules.push({ lane: l.name, ...r });
+  }
+  return rules;
+}
+
+/** The edge-role config for a group of Lanes (those whose rules run on one set of gateways). */
+export function edgeConfig(group: LaneInfo[], all: LaneInfo[], o: ResolvedOptions): Record<string, unknown> {
+  const c: Record<string, unknown> = { role: "edge", laneHeader: o.laneHeader };
+  if (o.baggageKey !== undefined) c.baggageKey = o.baggageKey;
+  c.lanes = laneList(all);
+  if (o.edge?.defaultLane !== undefined) c.defaultLane = o.edge.defaultLane;
+  if (o.edge?.trustedSources !== undefined) c.trustedSources = o.edge.trustedSources;
+  if (o.edge?.jwt !== undefined) c.jwt = o.edge.jwt;
+  c.rules = rulesOf(group);
+  if (o.edge?.echoHeader !== undefined) c.echoHeader = o.edge.echoHeader;
+  return c;
+}
+
+/** The sidecar-role config, the same for every sidecar. */
+export function sidecarConfig(all: LaneInfo[], o: ResolvedOptions): Record<string, unknown> {
+  const c: Record<string, unknown> = { role: "sidecar", laneHeader: o.laneHeader };
+  if (o.baggageKey !== undefined) c.baggageKey = o.baggageKey;
+  c.lanes = laneList(all);
+  if (o.sidecar?.propagation !== undefined) c.propagation = o.sidecar.propagation;
+  if (o.sidecar?.echoHeader !== undefined) c.echoHeader = o.sidecar.echoHeader;
+  return c;
+}
+
+/**
+ * One edge config per Lane that passes render's own validation, holding only that Lane's rules: run
+ * each through the real filter's configure and pass the rejections back as `RenderOptions.laneVerdicts`
+ * (key `namespace/name`) to have render treat exactly what the filter refuses as invalid.
+ */
+export function laneProbes(
+  objects: KubeObject[],
+  options: RenderOptions,
+): { lane: string; config: string }[] {
+  const o = resolveOptions(options);
+  const out: { lane: string; config: string }[] = [];
+  for (const obj of objects) {
+    if (
+      obj?.kind !== "Lane" ||
+      obj.apiVersion !== LANE_API_VERSION ||
+      typeof obj.metadata?.name !== "string"
+    ) {
+      continue;
+    }
+    const v = validateLane(obj);
+    if ("error" in v) continue;
+    const name = obj.metadata.name;
+    const c = {
+      role: "edge",
+      laneHeader: o.laneHeader,
+      lanes: [name, BASE_LANE],
+      rules: v.spec.dye.map((r) => ({ lane: name, ...r })),
+    };
+    out.push({ lane: `${obj.metadata.namespace ?? o.defaultNamespace}/${name}`, config: JSON.stringify(c) });
+  }
+  return out;
+}

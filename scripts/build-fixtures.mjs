@@ -1,0 +1,86 @@
+// Builds the AssemblyScript modules the host conformance tests and the benchmark load:
+//   test/fixtures/wasm/**  → build/fixtures/<name>.wasm  (host conformance fixtures)
+//   bench/wasm/**          → build/fixtures/noop.wasm, build/fixtures/stock-sdk-empty.wasm
+// Usage: node scripts/build-fixtures.mjs [name-filter]
+// Fixtures get the prelude in test/fixtures/wasm/lib as globals (--lib) and, unless a fixture is
+// about the env.abort import, `--use abort=fixtureAbort`, so they import nothing Envoy lacks.
+import asc from "assemblyscript/asc";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+
+const FIX = "test/fixtures/wasm";
+const FIX_CONFIG = `${FIX}/fixtures.asconfig.json`;
+const ABORT = ["--use", "abort=fixtureAbort"];
+
+/** name → { entry, config, args } */
+const targets = [
+  ...["lifecycle", "headers", "properties", "shared", "metrics", "trap", "wasi_unstable"].map((n) => ({
+    name: n.replace("_", "-"),
+    entry: `${FIX}/${n}.ts`,
+  })),
+  ...[
+    ["init-allowed", 0],
+    ["init-restricted-property", 1],
+    ["init-restricted-metric", 2],
+    ["init-restricted-shared", 3],
+  ].map(([name, v]) => ({ name, entry: `${FIX}/init.ts`, args: ["--use", `INIT_CALL=${v}`] })),
+  ...[
+    ["refuse-clear-route-cache", 1],
+    ["refuse-get-configuration", 2],
+    ["refuse-continue-request", 3],
+    ["refuse-dictionary-get", 4],
+    ["refuse-grpc-call-10", 5],
+    ["refuse-env-abort", 6],
+  ].map(([name, v]) => ({
+    name,
+    entry: `${FIX}/refuse/env.ts`,
+    args: ["--use", `BAD_IMPORT=${v}`],
+    noAbort: v === 6,
+  })),
+  { name: "refuse-sched-yield", entry: `${FIX}/refuse-wasi/wasi_snapshot_preview1.ts` },
+  ...["no-abi-version", "abi-0-1-0", "no-malloc", "memory-allocate", "bad-signature"].map((n) => ({
+    name: `exports-${n}`,
+    entry: `${FIX}/exports/${n}.ts`,
+  })),
+  { name: "noop", entry: "bench/wasm/noop.ts", config: "bench/wasm/noop.asconfig.json", noAbort: true },
+  {
+    name: "stock-sdk-empty",
+    entry: "bench/wasm/stock-sdk-empty.ts",
+    config: "bench/wasm/stock-sdk.asconfig.json",
+    noAbort: true,
+  },
+];
+
+const filter = process.argv[2];
+await mkdir("build/fixtures", { recursive: true });
+let failed = 0;
+for (const t of targets) {
+  if (filter && !t.name.includes(filter)) continue;
+  const args = [
+    t.entry,
+    "--config",
+    t.config ?? FIX_CONFIG,
+    "--outFile",
+    `build/fixtures/${t.name}.wasm`,
+    ...(t.noAbort ? [] : ABORT),
+    ...(t.args ?? []),
+  ];
+  let output = "";
+  const sink = { write: (s) => void (output += s) };
+  const { error } = await asc.main(args, { stdout: sink, stderr: sink });
+  if (error) {
+    failed++;
+    process.stderr.write(`✗ ${t.name}: ${error.message}\n${output}\n`);
+  } else {
+    process.stdout.write(`✓ build/fixtures/${t.name}.wasm\n`);
+  }
+}
+if (failed > 0) {
+  process.stderr.write(`${failed} fixture(s) failed to build\n`);
+  process.exit(1);
+}

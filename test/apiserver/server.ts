@@ -1,0 +1,1598 @@
+// A fake Kubernetes API server over real HTTP, for tests that drive @kubernetes/client-node unmodified.
+// See README.md beside this file for what it does and what it simplifies.
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { randomUUID, randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import YAML from "yaml";
+import { KubeConfig } from "@kubernetes/client-node";
+import { fromRoot } from "../../controller/src/paths.js";
+import {
+  changedPaths,
+  clone,
+  deepEqual,
+  deletePath,
+  getPath,
+  isObject,
+  jsonPatch,
+  keyPath,
+  leafPaths,
+  mergePatch,
+  overlaps,
+  PatchError,
+  pathKey,
+  setPath,
+  toFieldsV1,
+  type FieldPath,
+  type Json,
+  type JsonObject,
+} from "./json.js";
+import {
+  decodeError,
+  defaultResources,
+  groupResource,
+  nameCauses,
+  schemaValidator,
+  type ResourceType,
+} from "./resources.js";
+import { loadCrdSchema, pruneAndDefault, type Cause, type Schema } from "./schema.js";
+import { fieldMatcher, labelMatcher, SelectorError, type Matcher } from "./selectors.js";
+
+export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
+export const WRITE_VERBS: readonly Verb[] = ["create", "update", "patch", "delete", "deletecollection"];
+
+export interface FakeApiServerOptions {
+  /** Watch events kept for resuming; a resourceVersion older than these gets 410 Gone. Default 1000. */
+  historyLimit?: number;
+  /** How often a watch with allowWatchBookmarks=true gets a BOOKMARK. Default 1000 ms. */
+  bookmarkIntervalMs?: number;
+  /** Schema for meshlane.io Lanes; default: the CRD file's v1alpha1 schema, if the file exists. */
+  laneSchema?: Schema;
+  /** CRD file to read the Lane schema from; default manifests/crd/lanes.meshlane.io.yaml. */
+  laneCrdFile?: string;
+  /** Refuse namespaced writes in a namespace that does not exist (NamespaceLifecycle). Default false. */
+  requireNamespace?: boolean;
+  /** Additional resource types to serve. */
+  resources?: ResourceType[];
+  port?: number;
+}
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  verb: Verb | "discovery";
+  group: string;
+  version: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  code: number;
+  fieldManager?: string;
+  contentType?: string;
+  injected: boolean;
+}
+
+export type RequestFilter =
+  | Partial<
+      Pick<RequestRecord, "verb" | "group" | "resource" | "subresource" | "namespace" | "name" | "code">
+    >
+  | ((r: RequestRecord) => boolean);
+
+export interface FailureSpec {
+  verb?: Verb | Verb[];
+  /** Plural name ("leases") or plural.group ("leases.coordination.k8s.io"). */
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  /** HTTP status to answer with, or "reset" to destroy the connection without a response. */
+  status?: number | "reset";
+  /** How many matching requests fail; default 1. Use Infinity for "until cancelled". */
+  count?: number;
+  retryAfterSeconds?: number;
+  reason?: string;
+  message?: string;
+  /** Delay before answering (or before normal handling when status is unset). */
+  delayMs?: number;
+}
+
+export interface FailureHandle {
+  readonly hits: number;
+  readonly remaining: number;
+  cancel(): void;
+}
+
+interface ManagerEntry {
+  manager: string;
+  operation: "Apply" | "Update";
+  subresource: string;
+  apiVersion: string;
+  time: string;
+  paths: Set<string>;
+}
+
+interface Stored {
+  obj: JsonObject;
+  managers: ManagerEntry[];
+}
+
+type EventType = "ADDED" | "MODIFIED" | "DELETED";
+
+interface HistoryEvent {
+  rv: number;
+  gr: string;
+  type: EventType;
+  namespace: string;
+  obj: JsonObject;
+  prev?: JsonObject;
+}
+
+interface Watcher {
+  gr: string;
+  rt: ResourceType;
+  version: string;
+  namespace: string;
+  matches: Matcher;
+  res: http.ServerResponse;
+  timers: NodeJS.Timeout[];
+}
+
+type Scope = "main" | "status";
+
+class ApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: JsonObject,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const REASONS: Record<number, string> = {
+  400: "BadRequest",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "NotFound",
+  405: "MethodNotAllowed",
+  409: "Conflict",
+  410: "Expired",
+  415: "UnsupportedMediaType",
+  422: "Invalid",
+  429: "TooManyRequests",
+  500: "InternalError",
+  503: "ServiceUnavailable",
+  504: "Timeout",
+};
+
+function statusBody(code: number, reason: string, message: string, details?: JsonObject): JsonObject {
+  const body: JsonObject = {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    code,
+  };
+  if (details) body.details = details;
+  return body;
+}
+
+const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+const objKey = (ns: string, name: string): string => `${ns}/${name}`;
+
+function meta(obj: JsonObject): JsonObject {
+  if (!isObject(obj.metadata)) obj.metadata = {};
+  return obj.metadata as JsonObject;
+}
+
+/** Top-level metadata fields the server owns: never taken from a write, never tracked in managedFields. */
+const SYSTEM_META = [
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "managedFields",
+  "selfLink",
+  "generateName",
+];
+
+export class FakeApiServer {
+  readonly resources: ResourceType[];
+  /** Every request served (or failed by injection), in order. */
+  readonly requests: RequestRecord[] = [];
+  /** Requests that changed stored state (bumped the resourceVersion). */
+  mutations = 0;
+
+  private readonly opts: Required<Pick<FakeApiServerOptions, "historyLimit" | "bookmarkIntervalMs">> &
+    FakeApiServerOptions;
+  private readonly store = new Map<string, Map<string, Stored>>();
+  private history: HistoryEvent[] = [];
+  private rv = 1000;
+  private compactedRv = 1000;
+  private readonly watchers = new Set<Watcher>();
+  private failures: (FailureSpec & { hits: number; remaining: number })[] = [];
+  private server?: http.Server;
+  private readonly sockets = new Set<Socket>();
+  private boundPort = 0;
+
+  private constructor(opts: FakeApiServerOptions) {
+    this.opts = { historyLimit: 1000, bookmarkIntervalMs: 1000, ...opts };
+    this.resources = [...defaultResources(), ...(opts.resources ?? [])];
+    const laneSchema =
+      opts.laneSchema ??
+      loadCrdSchema(opts.laneCrdFile ?? fromRoot("manifests", "crd", "lanes.meshlane.io.yaml"), "v1alpha1");
+    if (laneSchema) this.setSchema("lanes.meshlane.io", laneSchema);
+  }
+
+  /** Starts a server on 127.0.0.1 (random port unless `port` is given). */
+  static async start(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
+    const s = new FakeApiServer(opts);
+    await s.listen(opts.port ?? 0);
+    return s;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.boundPort}`;
+  }
+
+  /** The current (latest) resourceVersion. */
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  /** Number of open watch connections. */
+  get openWatches(): number {
+    return this.watchers.size;
+  }
+
+  /** A KubeConfig pointing at this server (client-node needs skipTLSVerify to allow plain http). */
+  kubeConfig(namespace = "default"): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "fake", server: this.url, skipTLSVerify: true }],
+      users: [{ name: "u", token: "t" }],
+      contexts: [{ name: "fake", cluster: "fake", user: "u", namespace }],
+      currentContext: "fake",
+    });
+    return kc;
+  }
+
+  async stop(): Promise<void> {
+    await this.closeListener();
+  }
+
+  /**
+   * Closes every connection (watches are cut mid-stream), stops listening, runs `whileDown` (e.g. to
+   * change objects or compact the history while clients are cut off), waits `downtimeMs`, and listens
+   * again on the same port. The store, history and resourceVersion survive.
+   */
+  async restart(opts: { downtimeMs?: number; whileDown?: () => void | Promise<void> } = {}): Promise<void> {
+    const port = this.boundPort;
+    await this.closeListener();
+    await opts.whileDown?.();
+    if (opts.downtimeMs) await sleep(opts.downtimeMs);
+    await this.listen(port);
+  }
+
+  /** Cuts every open watch connection (without a clean end of stream); returns how many. */
+  dropWatches(): number {
+    const n = this.watchers.size;
+    for (const w of [...this.watchers]) this.closeWatch(w, true);
+    return n;
+  }
+
+  /** Forgets the watch history: any resume from an older resourceVersion now gets 410 Gone. */
+  compactHistory(): void {
+    this.history = [];
+    this.compactedRv = this.rv;
+  }
+
+  /** Makes matching requests fail (or stall); the newest matching rule wins. */
+  injectFailures(spec: FailureSpec): FailureHandle {
+    const rule = { ...spec, hits: 0, remaining: spec.count ?? 1 };
+    this.failures.unshift(rule);
+    return {
+      get hits() {
+        return rule.hits;
+      },
+      get remaining() {
+        return rule.remaining;
+      },
+      cancel: () => {
+        rule.remaining = 0;
+      },
+    };
+  }
+
+  clearFailures(): void {
+    this.failures = [];
+  }
+
+  /** Counts recorded requests matching the filter. */
+  count(filter: RequestFilter = {}): number {
+    return this.requests.filter((r) => recordMatches(r, filter)).length;
+  }
+
+  /** Counts write requests (create, update, patch, delete, deletecollection) matching the filter. */
+  writes(filter: RequestFilter = {}): number {
+    return this.requests.filter((r) => WRITE_VERBS.includes(r.verb as Verb) && recordMatches(r, filter))
+      .length;
+  }
+
+  resetCounters(): void {
+    this.requests.length = 0;
+    this.mutations = 0;
+  }
+
+  /** Replaces the schema a custom resource is validated against ("lanes.meshlane.io" or "lanes"). */
+  setSchema(resource: string, schema: Schema | undefined): void {
+    const rt = this.findByName(resource);
+    if (!rt) throw new Error(`unknown resource ${resource}`);
+    rt.schema = schema;
+  }
+
+  // ---- direct store access for fixtures (no HTTP; watch events are emitted) ----
+
+  /**
+   * Creates or replaces an object as given (status included, no validation), like a controller of the
+   * cluster would have written it. Returns the stored object.
+   */
+  seed(obj: JsonObject): JsonObject {
+    const { rt, version } = this.typeOf(obj);
+    const m = meta(obj);
+    const ns = rt.namespaced ? String(m.namespace ?? "default") : "";
+    const name = String(m.name);
+    const current = this.bucket(rt).get(objKey(ns, name));
+    const next = clone(obj);
+    const nm = meta(next);
+    if (rt.namespaced) nm.namespace = ns;
+    else delete nm.namespace;
+    nm.uid = current ? meta(current.obj).uid : randomUUID();
+    nm.creationTimestamp = current ? meta(current.obj).creationTimestamp : nowIso();
+    const specOf = (o: JsonObject) => ({ ...o, metadata: null, status: null, apiVersion: null, kind: null });
+    const generation = current ? Number(meta(current.obj).generation ?? 1) : 0;
+    nm.generation = current && deepEqual(specOf(current.obj), specOf(next)) ? generation : generation + 1;
+    delete nm.managedFields;
+    next.apiVersion = this.apiVersion(rt, version);
+    next.kind = rt.kind;
+    const stored = { obj: next, managers: current?.managers ?? [] };
+    this.commit(rt, stored, current, current ? "MODIFIED" : "ADDED");
+    return this.render(rt, stored, version);
+  }
+
+  /** The stored object, rendered in the resource's preferred version, or undefined. */
+  getObject(resource: string, namespace: string, name: string): JsonObject | undefined {
+    const rt = this.mustFind(resource);
+    const s = this.bucket(rt).get(objKey(rt.namespaced ? namespace : "", name));
+    return s ? this.render(rt, s, rt.versions[0]) : undefined;
+  }
+
+  listObjects(resource: string, namespace?: string): JsonObject[] {
+    const rt = this.mustFind(resource);
+    return [...this.bucket(rt).values()]
+      .filter((s) => namespace === undefined || meta(s.obj).namespace === namespace)
+      .map((s) => this.render(rt, s, rt.versions[0]));
+  }
+
+  /** Removes an object at once (finalizers ignored); returns whether it existed. */
+  removeObject(resource: string, namespace: string, name: string): boolean {
+    const rt = this.mustFind(resource);
+    const s = this.bucket(rt).get(objKey(rt.namespaced ? namespace : "", name));
+    if (!s) return false;
+    this.commit(rt, undefined, s, "DELETED");
+    return true;
+  }
+
+  // ---- HTTP ----
+
+  private async listen(port: number): Promise<void> {
+    const server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        if (!res.headersSent) this.sendJson(res, 500, statusBody(500, "InternalError", String(e)));
+        else res.destroy();
+      });
+    });
+    server.keepAliveTimeout = 2000;
+    server.on("connection", (sock: Socket) => {
+      this.sockets.add(sock);
+      sock.on("close", () => this.sockets.delete(sock));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.boundPort = (server.address() as AddressInfo).port;
+  }
+
+  private async closeListener(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    for (const w of [...this.watchers]) this.closeWatch(w, true);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  private sendJson(res: http.ServerResponse, code: number, body: Json, headers: Record<string, string> = {}) {
+    const text = JSON.stringify(body);
+    res.writeHead(code, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  private async readBody(req: http.IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://x");
+    const q = url.searchParams;
+    const segs = url.pathname.split("/").filter((s) => s !== "");
+    const record: RequestRecord = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      verb: "discovery",
+      group: "",
+      version: "",
+      resource: "",
+      subresource: "",
+      namespace: "",
+      name: "",
+      code: 200,
+      injected: false,
+      fieldManager: q.get("fieldManager") ?? undefined,
+      contentType: req.headers["content-type"],
+    };
+    const finish = (code: number, body: Json, headers?: Record<string, string>) => {
+      record.code = code;
+      this.requests.push(record);
+      this.sendJson(res, code, body, headers);
+    };
+    try {
+      const disc = this.discovery(segs);
+      if (disc !== undefined) {
+        if (req.method !== "GET")
+          throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method");
+        return finish(200, disc);
+      }
+      const target = this.parsePath(segs, req.method ?? "GET", q);
+      Object.assign(record, {
+        verb: target.verb,
+        group: target.rt.group,
+        version: target.version,
+        resource: target.rt.plural,
+        subresource: target.sub,
+        namespace: target.ns,
+        name: target.name,
+      });
+      const fault = this.matchFailure(record);
+      if (fault) {
+        if (fault.delayMs) {
+          // Stall, but give up as soon as the client (or stop()) closes the connection.
+          const gone = new AbortController();
+          const onClose = () => gone.abort();
+          res.on("close", onClose);
+          try {
+            await sleep(fault.delayMs, undefined, { signal: gone.signal });
+          } catch {
+            return;
+          } finally {
+            res.off("close", onClose);
+          }
+        }
+        if (fault.status === "reset") {
+          record.code = 0;
+          record.injected = true;
+          this.requests.push(record);
+          req.socket.destroy();
+          return;
+        }
+        if (fault.status !== undefined) {
+          record.injected = true;
+          const code = fault.status;
+          const reason = fault.reason ?? REASONS[code] ?? "Unknown";
+          const headers: Record<string, string> = {};
+          const details: JsonObject = { name: target.name, group: target.rt.group, kind: target.rt.plural };
+          if (fault.retryAfterSeconds !== undefined) {
+            headers["retry-after"] = String(fault.retryAfterSeconds);
+            details.retryAfterSeconds = fault.retryAfterSeconds;
+          }
+          return finish(
+            code,
+            statusBody(code, reason, fault.message ?? `injected ${code} ${reason}`, details),
+            headers,
+          );
+        }
+      }
+      if (target.verb === "watch") {
+        this.startWatch(res, target.rt, target.version, target.ns, q);
+        this.requests.push(record);
+        return;
+      }
+      const body = ["POST", "PUT", "PATCH", "DELETE"].includes(req.method ?? "")
+        ? await this.readBody(req)
+        : "";
+      const [code, out] = this.dispatch(target, body, req.headers["content-type"] ?? "", q, req.headers);
+      return finish(code, out);
+    } catch (e) {
+      if (e instanceof ApiError) {
+        return finish(e.code, statusBody(e.code, e.reason, e.message, e.details), e.headers);
+      }
+      throw e;
+    }
+  }
+
+  private matchFailure(r: RequestRecord): FailureSpec | undefined {
+    for (const f of this.failures) {
+      if (f.remaining <= 0) continue;
+      const verbs = f.verb === undefined ? undefined : Array.isArray(f.verb) ? f.verb : [f.verb];
+      if (verbs && !verbs.includes(r.verb as Verb)) continue;
+      if (
+        f.resource !== undefined &&
+        f.resource !== r.resource &&
+        f.resource !== groupResource({ group: r.group, plural: r.resource })
+      )
+        continue;
+      if (f.subresource !== undefined && f.subresource !== r.subresource) continue;
+      if (f.namespace !== undefined && f.namespace !== r.namespace) continue;
+      if (f.name !== undefined && f.name !== r.name) continue;
+      f.remaining--;
+      f.hits++;
+      return f;
+    }
+    return undefined;
+  }
+
+  // ---- discovery ----
+
+  private groups(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const rt of this.resources) {
+      if (rt.group === "") continue;
+      const vs = out.get(rt.group) ?? [];
+      for (const v of rt.versions) if (!vs.includes(v)) vs.push(v);
+      out.set(rt.group, vs);
+    }
+    return out;
+  }
+
+  private resourceList(group: string, version: string): JsonObject {
+    const resources: Json[] = [];
+    for (const rt of this.resources) {
+      if (rt.group !== group || !rt.versions.includes(version)) continue;
+      const verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+      const r: JsonObject = {
+        name: rt.plural,
+        singularName: rt.singular,
+        namespaced: rt.namespaced,
+        kind: rt.kind,
+        verbs,
+      };
+      if (rt.shortNames) r.shortNames = rt.shortNames;
+      resources.push(r);
+      if (rt.status) {
+        resources.push({
+          name: `${rt.plural}/status`,
+          singularName: "",
+          namespaced: rt.namespaced,
+          kind: rt.kind,
+          verbs: ["get", "patch", "update"],
+        });
+      }
+    }
+    return {
+      kind: "APIResourceList",
+      apiVersion: "v1",
+      groupVersion: group === "" ? version : `${group}/${version}`,
+      resources,
+    };
+  }
+
+  private discovery(segs: string[]): Json | undefined {
+    const p = segs.join("/");
+    if (p === "version") {
+      return { major: "1", minor: "33", gitVersion: "v1.33.0-fake", platform: "linux/amd64" };
+    }
+    if (p === "healthz" || p === "readyz" || p === "livez") return "ok";
+    if (p === "api") {
+      return {
+        kind: "APIVersions",
+        versions: ["v1"],
+        serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: "127.0.0.1" }],
+      };
+    }
+    if (p === "api/v1") return this.resourceList("", "v1");
+    const groupEntry = (name: string, versions: string[]): JsonObject => ({
+      name,
+      versions: versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
+      preferredVersion: { groupVersion: `${name}/${versions[0]}`, version: versions[0] },
+    });
+    if (p === "apis") {
+      return {
+        kind: "APIGroupList",
+        apiVersion: "v1",
+        groups: [...this.groups()].map(([g, vs]) => groupEntry(g, vs)),
+      };
+    }
+    if (segs[0] === "apis" && segs.length === 2) {
+      const vs = this.groups().get(segs[1]);
+      if (!vs) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+      return { kind: "APIGroup", apiVersion: "v1", ...groupEntry(segs[1], vs) };
+    }
+    if (segs[0] === "apis" && segs.length === 3) {
+      const vs = this.groups().get(segs[1]);
+      if (!vs?.includes(segs[2])) {
+        throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+      }
+      return this.resourceList(segs[1], segs[2]);
+    }
+    return undefined;
+  }
+
+  // ---- routing ----
+
+  private find(group: string, version: string, plural: string): ResourceType | undefined {
+    return this.resources.find(
+      (r) => r.group === group && r.plural === plural && r.versions.includes(version),
+    );
+  }
+
+  private findByName(name: string): ResourceType | undefined {
+    return this.resources.find((r) => r.plural === name || groupResource(r) === name);
+  }
+
+  private mustFind(name: string): ResourceType {
+    const rt = this.findByName(name);
+    if (!rt) throw new Error(`unknown resource ${name}`);
+    return rt;
+  }
+
+  private typeOf(obj: JsonObject): { rt: ResourceType; version: string } {
+    const av = String(obj.apiVersion ?? "");
+    const [group, version] = av.includes("/") ? av.split("/") : ["", av];
+    const rt = this.resources.find(
+      (r) => r.group === group && r.kind === obj.kind && r.versions.includes(version),
+    );
+    if (!rt) throw new Error(`unknown kind ${av} ${String(obj.kind)}`);
+    return { rt, version };
+  }
+
+  private parsePath(segs: string[], method: string, q: URLSearchParams) {
+    const notFound = () => new ApiError(404, "NotFound", "the server could not find the requested resource");
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segs[0] === "api" && segs.length >= 2) {
+      group = "";
+      version = segs[1];
+      rest = segs.slice(2);
+    } else if (segs[0] === "apis" && segs.length >= 3) {
+      group = segs[1];
+      version = segs[2];
+      rest = segs.slice(3);
+    } else throw notFound();
+    let legacyWatch = false;
+    if (rest[0] === "watch") {
+      legacyWatch = true;
+      rest = rest.slice(1);
+    }
+    let ns = "";
+    if (rest[0] === "namespaces" && rest.length >= 3 && this.find(group, version, rest[2])?.namespaced) {
+      ns = rest[1];
+      rest = rest.slice(2);
+    }
+    const rt = this.find(group, version, rest[0] ?? "");
+    if (!rt || rest.length > 3) throw notFound();
+    const name = rest[1] ?? "";
+    const sub = rest[2] ?? "";
+    if (sub !== "" && !(sub === "status" && rt.status)) throw notFound();
+    if (rt.namespaced === false && ns !== "") throw notFound();
+    const watch = legacyWatch || q.get("watch") === "true" || q.get("watch") === "1";
+    let verb: Verb;
+    switch (method) {
+      case "GET":
+        verb = watch ? "watch" : name ? "get" : "list";
+        if (watch && name)
+          throw new ApiError(400, "BadRequest", "watch of a single object: use fieldSelector");
+        break;
+      case "POST":
+        if (name) throw new ApiError(405, "MethodNotAllowed", "POST is not allowed on a named object");
+        verb = "create";
+        break;
+      case "PUT":
+        verb = "update";
+        break;
+      case "PATCH":
+        verb = "patch";
+        break;
+      case "DELETE":
+        verb = name ? "delete" : "deletecollection";
+        break;
+      default:
+        throw new ApiError(405, "MethodNotAllowed", `method ${method} is not allowed`);
+    }
+    if (rt.namespaced && ns === "" && verb !== "list" && verb !== "watch") throw notFound();
+    if ((verb === "update" || verb === "patch") && !name) {
+      throw new ApiError(405, "MethodNotAllowed", `${method} needs an object name`);
+    }
+    return { rt, version, ns, name, sub, verb };
+  }
+
+  private dispatch(
+    t: ReturnType<FakeApiServer["parsePath"]>,
+    body: string,
+    contentType: string,
+    q: URLSearchParams,
+    headers: http.IncomingHttpHeaders,
+  ): [number, Json] {
+    const scope: Scope = t.sub === "status" ? "status" : "main";
+    const dryRun = q.get("dryRun") === "All";
+    const ua = String(headers["user-agent"] ?? "unknown").split("/")[0];
+    const manager = q.get("fieldManager") ?? ua;
+    switch (t.verb) {
+      case "get":
+        return [200, this.render(t.rt, this.mustGet(t.rt, t.ns, t.name), t.version)];
+      case "list":
+        return [200, this.list(t.rt, t.version, t.ns, q)];
+      case "create":
+        if (q.get("force") !== null)
+          throw new ApiError(400, "BadRequest", "force may only be set for apply patches");
+        return this.create(t.rt, t.version, t.ns, this.parseJson(body), manager, dryRun);
+      case "update": {
+        if (q.get("force") !== null)
+          throw new ApiError(400, "BadRequest", "force may only be set for apply patches");
+        const current = this.mustGet(t.rt, t.ns, t.name);
+        const proposed = this.parseJson(body);
+        this.checkIdentity(t.rt, t.version, t.ns, t.name, proposed);
+        return [200, this.update(t.rt, t.version, current, proposed, scope, manager, dryRun)];
+      }
+      case "patch":
+        return this.patch(t, body, contentType.split(";")[0].trim(), q, scope, manager, dryRun);
+      case "delete":
+        return [200, this.remove(t.rt, t.version, this.mustGet(t.rt, t.ns, t.name), body, dryRun)];
+      case "deletecollection": {
+        const matches = this.matcher(q);
+        const items: Json[] = [];
+        for (const s of [...this.bucket(t.rt).values()]) {
+          if (t.ns && meta(s.obj).namespace !== t.ns) continue;
+          if (!matches(s.obj)) continue;
+          items.push(this.remove(t.rt, t.version, s, "", dryRun));
+        }
+        return [
+          200,
+          { kind: `${t.rt.kind}List`, apiVersion: this.apiVersion(t.rt, t.version), metadata: {}, items },
+        ];
+      }
+      default:
+        throw new ApiError(405, "MethodNotAllowed", "unsupported verb");
+    }
+  }
+
+  private parseJson(body: string): JsonObject {
+    let v: unknown;
+    try {
+      v = JSON.parse(body);
+    } catch (e) {
+      throw new ApiError(400, "BadRequest", `the body of the request could not be decoded: ${String(e)}`);
+    }
+    if (!isObject(v)) throw new ApiError(400, "BadRequest", "the body of the request must be a JSON object");
+    return v;
+  }
+
+  // ---- store helpers ----
+
+  private bucket(rt: ResourceType): Map<string, Stored> {
+    const gr = groupResource(rt);
+    let b = this.store.get(gr);
+    if (!b) {
+      b = new Map();
+      this.store.set(gr, b);
+    }
+    return b;
+  }
+
+  private apiVersion(rt: ResourceType, version: string): string {
+    return rt.group === "" ? version : `${rt.group}/${version}`;
+  }
+
+  private qualified(rt: ResourceType): string {
+    return groupResource(rt);
+  }
+
+  private mustGet(rt: ResourceType, ns: string, name: string): Stored {
+    const s = this.bucket(rt).get(objKey(ns, name));
+    if (!s) {
+      throw new ApiError(404, "NotFound", `${this.qualified(rt)} "${name}" not found`, {
+        name,
+        group: rt.group,
+        kind: rt.plural,
+      });
+    }
+    return s;
+  }
+
+  private render(rt: ResourceType, s: Stored, version: string): JsonObject {
+    const out = clone(s.obj);
+    out.apiVersion = this.apiVersion(rt, version);
+    out.kind = rt.kind;
+    if (s.managers.length > 0) {
+      meta(out).managedFields = s.managers.map((m) => {
+        const e: JsonObject = {
+          manager: m.manager,
+          operation: m.operation,
+          apiVersion: m.apiVersion,
+          time: m.time,
+          fieldsType: "FieldsV1",
+          fieldsV1: toFieldsV1([...m.paths].map(keyPath)),
+        };
+        if (m.subresource) e.subresource = m.subresource;
+        return e;
+      });
+    }
+    return out;
+  }
+
+  private matcher(q: URLSearchParams): Matcher {
+    try {
+      const l = labelMatcher(q.get("labelSelector"));
+      const f = fieldMatcher(q.get("fieldSelector"));
+      return (o) => l(o) && f(o);
+    } catch (e) {
+      if (e instanceof SelectorError) throw new ApiError(400, "BadRequest", e.message);
+      throw e;
+    }
+  }
+
+  private list(rt: ResourceType, version: string, ns: string, q: URLSearchParams): JsonObject {
+    const matches = this.matcher(q);
+    let entries = [...this.bucket(rt).entries()]
+      .filter(([, s]) => (!ns || meta(s.obj).namespace === ns) && matches(s.obj))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const cont = q.get("continue");
+    if (cont) {
+      let after: string;
+      try {
+        after = String((JSON.parse(Buffer.from(cont, "base64url").toString()) as { k: string }).k);
+      } catch {
+        throw new ApiError(400, "BadRequest", "invalid continue token");
+      }
+      entries = entries.filter(([k]) => k > after);
+    }
+    const limit = Number(q.get("limit") ?? 0);
+    const listMeta: JsonObject = { resourceVersion: this.resourceVersion };
+    if (limit > 0 && entries.length > limit) {
+      listMeta.continue = Buffer.from(JSON.stringify({ k: entries[limit - 1][0] })).toString("base64url");
+      listMeta.remainingItemCount = entries.length - limit;
+      entries = entries.slice(0, limit);
+    }
+    const items = entries.map(([, s]) => {
+      const o = this.render(rt, s, version);
+      if (rt.builtin) {
+        delete o.apiVersion;
+        delete o.kind;
+      }
+      return o;
+    });
+    return { kind: `${rt.kind}List`, apiVersion: this.apiVersion(rt, version), metadata: listMeta, items };
+  }
+
+  private checkIdentity(rt: ResourceType, version: string, ns: string, name: string, obj: JsonObject) {
+    const m = isObject(obj.metadata) ? obj.metadata : {};
+    if (m.name !== undefined && m.name !== name) {
+      throw new ApiError(
+        400,
+        "BadRequest",
+        `the name of the object (${String(m.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    if (rt.namespaced && m.namespace !== undefined && m.namespace !== "" && m.namespace !== ns) {
+      throw new ApiError(
+        400,
+        "BadRequest",
+        "the namespace of the provided object does not match the namespace sent on the request",
+      );
+    }
+    if (obj.kind !== undefined && obj.kind !== rt.kind) {
+      throw new ApiError(
+        400,
+        "BadRequest",
+        `the kind of the object (${String(obj.kind)}) does not match ${rt.kind}`,
+      );
+    }
+    if (obj.apiVersion !== undefined && obj.apiVersion !== this.apiVersion(rt, version)) {
+      throw new ApiError(
+        400,
+        "BadRequest",
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${this.apiVersion(rt, version)})`,
+      );
+    }
+  }
+
+  /** Field paths a writer at `scope` can own: everything but server-owned metadata, split at status. */
+  private ownable(rt: ResourceType, obj: Json, scope: Scope): FieldPath[] {
+    return leafPaths(obj).filter((p) => {
+      if (p[0] === "apiVersion" || p[0] === "kind") return false;
+      if (p[0] === "metadata" && SYSTEM_META.includes(p[1])) return false;
+      if (scope === "status") return p[0] === "status";
+      return !(rt.status && p[0] === "status");
+    });
+  }
+
+  /** A write by `manager` (operation Update) takes over the fields it changed. */
+  private updateManagers(
+    rt: ResourceType,
+    version: string,
+    before: Stored | undefined,
+    after: JsonObject,
+    scope: Scope,
+    manager: string,
+  ): ManagerEntry[] {
+    const managers = (before?.managers ?? []).map((m) => ({ ...m, paths: new Set(m.paths) }));
+    const beforeOwned: JsonObject = {};
+    const afterOwned: JsonObject = {};
+    for (const p of this.ownable(rt, before?.obj ?? {}, scope))
+      setPath(beforeOwned, p, getPath(before?.obj, p) ?? null);
+    for (const p of this.ownable(rt, after, scope)) setPath(afterOwned, p, getPath(after, p) ?? null);
+    const changed = changedPaths(beforeOwned, afterOwned);
+    if (changed.length === 0) return managers;
+    const sub = scope === "status" ? "status" : "";
+    let mine = managers.find(
+      (m) => m.manager === manager && m.operation === "Update" && m.subresource === sub,
+    );
+    if (!mine) {
+      mine = {
+        manager,
+        operation: "Update",
+        subresource: sub,
+        apiVersion: this.apiVersion(rt, version),
+        time: "",
+        paths: new Set(),
+      };
+      managers.push(mine);
+    }
+    mine.time = nowIso();
+    for (const p of changed) {
+      for (const m of managers) {
+        for (const k of [...m.paths]) if (overlaps(keyPath(k), p)) m.paths.delete(k);
+      }
+      if (getPath(afterOwned, p) !== undefined) mine.paths.add(pathKey(p));
+    }
+    return managers.filter((m) => m.paths.size > 0);
+  }
+
+  /** Prune, default and validate; throws 400/422. */
+  private admit(rt: ResourceType, obj: JsonObject): JsonObject {
+    const decode = decodeError(rt, obj);
+    if (decode) throw new ApiError(400, "BadRequest", decode);
+    const out = rt.schema ? (pruneAndDefault(rt.schema, obj) as JsonObject) : obj;
+    const name = String(meta(out).name ?? "");
+    const causes: Cause[] = [...nameCauses(rt, name)];
+    if (rt.schema) causes.push(...schemaValidator(rt.schema)(out));
+    if (rt.validate) causes.push(...rt.validate(out));
+    const m = meta(out);
+    for (const f of ["labels", "annotations"]) {
+      const v = m[f];
+      if (
+        v !== undefined &&
+        v !== null &&
+        (!isObject(v) || Object.values(v).some((x) => typeof x !== "string"))
+      ) {
+        causes.push({
+          reason: "FieldValueInvalid",
+          message: "Invalid value: must be a map of strings",
+          field: `metadata.${f}`,
+        });
+      }
+    }
+    if (causes.length > 0) {
+      const summary = causes.map((c) => `${c.field}: ${c.message}`).join(", ");
+      throw new ApiError(
+        422,
+        "Invalid",
+        `${rt.kind}.${rt.group || "core"} "${name}" is invalid: ${summary}`,
+        {
+          name,
+          group: rt.group,
+          kind: rt.kind,
+          causes: causes as unknown as Json,
+        },
+      );
+    }
+    return out;
+  }
+
+  private create(
+    rt: ResourceType,
+    version: string,
+    ns: string,
+    body: JsonObject,
+    manager: string,
+    dryRun: boolean,
+    applyPaths?: FieldPath[],
+  ): [number, JsonObject] {
+    const m = isObject(body.metadata) ? body.metadata : {};
+    let name = typeof m.name === "string" ? m.name : "";
+    if (!name && typeof m.generateName === "string" && m.generateName) {
+      name = m.generateName + randomBytes(4).toString("hex").slice(0, 5);
+    }
+    if (!name) {
+      throw new ApiError(
+        422,
+        "Invalid",
+        `${rt.kind} "" is invalid: metadata.name: Required value: name or generateName is required`,
+        {
+          kind: rt.kind,
+          group: rt.group,
+          causes: [
+            {
+              reason: "FieldValueRequired",
+              message: "Required value: name or generateName is required",
+              field: "metadata.name",
+            },
+          ],
+        },
+      );
+    }
+    this.checkIdentity(rt, version, ns, name, body);
+    if (
+      rt.namespaced &&
+      this.opts.requireNamespace &&
+      !this.bucket(this.mustFind("namespaces")).has(objKey("", ns))
+    ) {
+      throw new ApiError(404, "NotFound", `namespaces "${ns}" not found`, { name: ns, kind: "namespaces" });
+    }
+    if (this.bucket(rt).has(objKey(ns, name))) {
+      throw new ApiError(409, "AlreadyExists", `${this.qualified(rt)} "${name}" already exists`, {
+        name,
+        group: rt.group,
+        kind: rt.plural,
+      });
+    }
+    let obj = clone(body);
+    if (rt.status) delete obj.status;
+    const om: JsonObject = {};
+    for (const [k, v] of Object.entries(m)) if (!SYSTEM_META.includes(k)) om[k] = v;
+    if (typeof m.generateName === "string") om.generateName = m.generateName;
+    om.name = name;
+    if (rt.namespaced) om.namespace = ns;
+    om.uid = randomUUID();
+    om.creationTimestamp = nowIso();
+    om.generation = 1;
+    obj.metadata = om;
+    obj.apiVersion = this.apiVersion(rt, version);
+    obj.kind = rt.kind;
+    obj = this.admit(rt, obj);
+    let managers: ManagerEntry[];
+    if (applyPaths) {
+      managers = [
+        {
+          manager,
+          operation: "Apply",
+          subresource: "",
+          apiVersion: this.apiVersion(rt, version),
+          time: nowIso(),
+          paths: new Set(applyPaths.filter((p) => getPath(obj, p) !== undefined).map(pathKey)),
+        },
+      ];
+    } else managers = this.updateManagers(rt, version, undefined, obj, "main", manager);
+    const stored: Stored = { obj, managers };
+    if (!dryRun) this.commit(rt, stored, undefined, "ADDED");
+    return [201, this.render(rt, stored, version)];
+  }
+
+  /**
+   * Finishes a write to an existing object: merges what the scope may change, checks the
+   * resourceVersion precondition, admits, bumps generation on spec changes, skips no-ops, and deletes an
+   * object whose last finalizer went away while it was being deleted.
+   */
+  private finishWrite(
+    rt: ResourceType,
+    version: string,
+    current: Stored,
+    proposed: JsonObject,
+    scope: Scope,
+    managersFor: (next: JsonObject) => ManagerEntry[],
+    dryRun: boolean,
+  ): JsonObject {
+    const cm = meta(current.obj);
+    const pm = isObject(proposed.metadata) ? proposed.metadata : {};
+    const rvIn = pm.resourceVersion;
+    if (rvIn !== undefined && rvIn !== null && rvIn !== "" && String(rvIn) !== String(cm.resourceVersion)) {
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${this.qualified(rt)} "${String(cm.name)}": the object has been modified; please apply your changes to the latest version and try again`,
+        { name: String(cm.name), group: rt.group, kind: rt.plural },
+      );
+    }
+    let next: JsonObject;
+    if (scope === "status") {
+      next = clone(current.obj);
+      if (proposed.status === undefined) delete next.status;
+      else next.status = clone(proposed.status);
+    } else {
+      next = clone(proposed);
+      if (rt.status) {
+        if (current.obj.status === undefined) delete next.status;
+        else next.status = clone(current.obj.status);
+      }
+      const nm: JsonObject = {};
+      for (const [k, v] of Object.entries(pm)) if (!SYSTEM_META.includes(k)) nm[k] = clone(v);
+      for (const k of SYSTEM_META) if (cm[k] !== undefined && k !== "managedFields") nm[k] = clone(cm[k]);
+      next.metadata = nm;
+    }
+    next.apiVersion = this.apiVersion(rt, version);
+    next.kind = rt.kind;
+    const nm = meta(next);
+    if (cm.deletionTimestamp) {
+      const before = new Set((Array.isArray(cm.finalizers) ? cm.finalizers : []).map(String));
+      const added = (Array.isArray(nm.finalizers) ? nm.finalizers : []).filter((f) => !before.has(String(f)));
+      if (added.length > 0) {
+        throw new ApiError(
+          422,
+          "Invalid",
+          `${rt.kind} "${String(cm.name)}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted`,
+          {
+            name: String(cm.name),
+            kind: rt.kind,
+            causes: [
+              {
+                reason: "FieldValueForbidden",
+                message: "Forbidden: no new finalizers can be added if the object is being deleted",
+                field: "metadata.finalizers",
+              },
+            ],
+          },
+        );
+      }
+    }
+    if (scope === "main") next = this.admit(rt, next);
+    const specOf = (o: JsonObject) => {
+      const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
+      return rest;
+    };
+    if (scope === "main" && !deepEqual(specOf(current.obj), specOf(next))) {
+      meta(next).generation = Number(cm.generation ?? 1) + 1;
+    }
+    const managers = managersFor(next);
+    const sameObj = deepEqual({ ...next, apiVersion: null }, { ...current.obj, apiVersion: null });
+    const sameManagers =
+      managers.length === current.managers.length &&
+      managers.every(
+        (m, i) =>
+          m.manager === current.managers[i].manager &&
+          deepEqual([...m.paths].sort(), [...current.managers[i].paths].sort()),
+      );
+    if (sameObj && sameManagers) return this.render(rt, current, version);
+    const stored: Stored = { obj: next, managers };
+    const fin = meta(next).finalizers;
+    if (cm.deletionTimestamp && (!Array.isArray(fin) || fin.length === 0)) {
+      if (!dryRun) this.commit(rt, undefined, current, "DELETED", next);
+      return this.render(rt, stored, version);
+    }
+    if (!dryRun) this.commit(rt, stored, current, "MODIFIED");
+    return this.render(rt, stored, version);
+  }
+
+  private update(
+    rt: ResourceType,
+    version: string,
+    current: Stored,
+    proposed: JsonObject,
+    scope: Scope,
+    manager: string,
+    dryRun: boolean,
+  ): JsonObject {
+    return this.finishWrite(
+      rt,
+      version,
+      current,
+      proposed,
+      scope,
+      (next) => this.updateManagers(rt, version, current, next, scope, manager),
+      dryRun,
+    );
+  }
+
+  private patch(
+    t: ReturnType<FakeApiServer["parsePath"]>,
+    body: string,
+    contentType: string,
+    q: URLSearchParams,
+    scope: Scope,
+    manager: string,
+    dryRun: boolean,
+  ): [number, Json] {
+    const { rt, version, ns, name } = t;
+    const force = q.get("force") === "true";
+    if (contentType === "application/apply-patch+yaml" || contentType === "application/apply-patch+cbor") {
+      return this.apply(t, body, q.get("fieldManager"), force, scope, dryRun);
+    }
+    if (q.get("force") !== null) {
+      throw new ApiError(
+        422,
+        "Invalid",
+        "force: Invalid value: force may not be specified for non-apply patch",
+      );
+    }
+    const current = this.mustGet(rt, ns, name);
+    const base = this.render(rt, current, version);
+    let patched: Json;
+    try {
+      switch (contentType) {
+        case "application/merge-patch+json":
+          patched = mergePatch(base, this.parseJson(body));
+          break;
+        case "application/strategic-merge-patch+json":
+          // Simplified: a strategic merge patch is applied as a JSON merge patch (lists are replaced,
+          // not merged by their patch merge key), with $-directives dropped.
+          patched = mergePatch(base, stripDirectives(this.parseJson(body)));
+          break;
+        case "application/json-patch+json": {
+          let ops: unknown;
+          try {
+            ops = JSON.parse(body);
+          } catch (e) {
+            throw new ApiError(
+              400,
+              "BadRequest",
+              `the body of the request could not be decoded: ${String(e)}`,
+            );
+          }
+          patched = jsonPatch(base, ops);
+          break;
+        }
+        default:
+          throw new ApiError(
+            415,
+            "UnsupportedMediaType",
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+          );
+      }
+    } catch (e) {
+      if (e instanceof PatchError) {
+        throw new ApiError(422, "Invalid", e.message, { name, group: rt.group, kind: rt.plural });
+      }
+      throw e;
+    }
+    if (!isObject(patched)) throw new ApiError(422, "Invalid", "the patch made the object not an object");
+    this.checkIdentity(rt, version, ns, name, patched);
+    // A patch that leaves metadata.resourceVersion alone must not be refused for staleness.
+    const pm = meta(patched);
+    if (pm.resourceVersion === meta(base).resourceVersion) delete pm.resourceVersion;
+    return [200, this.update(rt, version, current, patched, scope, manager, dryRun)];
+  }
+
+  /**
+   * Server-side apply, coarsely: the applied configuration's leaf fields (lists are atomic) are owned by
+   * the manager; fields another manager owns with a different value conflict (409) unless force, which
+   * takes them over; fields this manager applied last time and omits now are removed unless someone else
+   * owns them; everything else in the object is kept.
+   */
+  private apply(
+    t: ReturnType<FakeApiServer["parsePath"]>,
+    body: string,
+    fieldManager: string | null,
+    force: boolean,
+    scope: Scope,
+    dryRun: boolean,
+  ): [number, Json] {
+    const { rt, version, ns, name } = t;
+    if (!fieldManager) {
+      throw new ApiError(400, "BadRequest", "PATCH /apply requires the fieldManager query parameter");
+    }
+    let applied: unknown;
+    try {
+      applied = YAML.parse(body);
+    } catch (e) {
+      throw new ApiError(400, "BadRequest", `error decoding YAML: ${String(e)}`);
+    }
+    if (!isObject(applied)) throw new ApiError(400, "BadRequest", "an apply patch must be an object");
+    if (!applied.apiVersion || !applied.kind) {
+      throw new ApiError(400, "BadRequest", "apiVersion and kind must be set in an apply configuration");
+    }
+    this.checkIdentity(rt, version, ns, name, applied);
+    const nulls = leafPaths(applied).filter((p) => getPath(applied as Json, p) === null);
+    const config = this.ownable(rt, applied, scope).filter((p) => getPath(applied as Json, p) !== null);
+    const current = this.bucket(rt).get(objKey(ns, name));
+    if (!current) {
+      if (scope === "status") this.mustGet(rt, ns, name);
+      const body2 = clone(applied);
+      meta(body2).name = name;
+      for (const p of nulls) deletePath(body2, p);
+      return this.create(rt, version, ns, body2, fieldManager, dryRun, config);
+    }
+    const sub = scope === "status" ? "status" : "";
+    const managers = current.managers.map((m) => ({ ...m, paths: new Set(m.paths) }));
+    const conflicts: { manager: string; path: FieldPath }[] = [];
+    for (const m of managers) {
+      if (m.manager === fieldManager && m.operation === "Apply" && m.subresource === sub) continue;
+      for (const k of m.paths) {
+        const q = keyPath(k);
+        for (const p of config) {
+          if (!overlaps(p, q)) continue;
+          const longer = p.length >= q.length ? p : q;
+          if (!deepEqual(getPath(current.obj, longer), getPath(applied, longer))) {
+            conflicts.push({ manager: m.manager, path: q });
+          }
+        }
+      }
+    }
+    if (conflicts.length > 0 && !force) {
+      const msgs = conflicts.map((c) => `conflict with "${c.manager}": .${c.path.join(".")}`);
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? "s" : ""}: ${msgs.join("\n")}`,
+        {
+          name,
+          group: rt.group,
+          kind: rt.plural,
+          causes: conflicts.map((c) => ({
+            reason: "FieldManagerConflict",
+            message: `conflict with "${c.manager}"`,
+            field: `.${c.path.join(".")}`,
+          })) as unknown as Json,
+        },
+      );
+    }
+    for (const c of conflicts) {
+      for (const m of managers) if (m.manager === c.manager) m.paths.delete(pathKey(c.path));
+    }
+    let mine = managers.find(
+      (m) => m.manager === fieldManager && m.operation === "Apply" && m.subresource === sub,
+    );
+    const previously = mine ? [...mine.paths].map(keyPath) : [];
+    const configKeys = new Set(config.map(pathKey));
+    const next = clone(current.obj);
+    const ownedByOthers = (p: FieldPath) =>
+      managers.some((m) => m !== mine && [...m.paths].some((k) => overlaps(keyPath(k), p)));
+    for (const p of previously) {
+      if (!configKeys.has(pathKey(p)) && !ownedByOthers(p)) deletePath(next, p);
+    }
+    for (const p of nulls) if (!ownedByOthers(p)) deletePath(next, p);
+    for (const p of config) {
+      const v = getPath(applied, p) as Json;
+      const existing = getPath(next, p);
+      if (isObject(v) && Object.keys(v).length === 0 && isObject(existing)) continue;
+      setPath(next, p, v);
+    }
+    if (!mine) {
+      mine = {
+        manager: fieldManager,
+        operation: "Apply",
+        subresource: sub,
+        apiVersion: "",
+        time: "",
+        paths: new Set(),
+      };
+      managers.push(mine);
+    }
+    mine.apiVersion = this.apiVersion(rt, version);
+    mine.time = nowIso();
+    mine.paths = configKeys;
+    const am = isObject(applied.metadata) ? applied.metadata : {};
+    if (am.resourceVersion !== undefined) meta(next).resourceVersion = am.resourceVersion;
+    const out = this.finishWrite(
+      rt,
+      version,
+      current,
+      next,
+      scope,
+      (admitted) => {
+        for (const m of managers) {
+          for (const k of [...m.paths]) if (getPath(admitted, keyPath(k)) === undefined) m.paths.delete(k);
+        }
+        return managers.filter((m) => m.paths.size > 0);
+      },
+      dryRun,
+    );
+    return [200, out];
+  }
+
+  private remove(
+    rt: ResourceType,
+    version: string,
+    current: Stored,
+    body: string,
+    dryRun: boolean,
+  ): JsonObject {
+    const cm = meta(current.obj);
+    if (body.trim() !== "") {
+      const opts = this.parseJson(body);
+      const pre = isObject(opts.preconditions) ? opts.preconditions : {};
+      if (
+        (pre.resourceVersion && pre.resourceVersion !== cm.resourceVersion) ||
+        (pre.uid && pre.uid !== cm.uid)
+      ) {
+        throw new ApiError(
+          409,
+          "Conflict",
+          `Operation cannot be fulfilled on ${this.qualified(rt)} "${String(cm.name)}": the precondition does not hold`,
+          { name: String(cm.name), group: rt.group, kind: rt.plural },
+        );
+      }
+    }
+    const fin = cm.finalizers;
+    if (Array.isArray(fin) && fin.length > 0) {
+      if (cm.deletionTimestamp) return this.render(rt, current, version);
+      const next = clone(current.obj);
+      const nm = meta(next);
+      nm.deletionTimestamp = nowIso();
+      nm.deletionGracePeriodSeconds = 0;
+      nm.generation = Number(cm.generation ?? 1) + 1;
+      const stored = { obj: next, managers: current.managers };
+      if (!dryRun) this.commit(rt, stored, current, "MODIFIED");
+      return this.render(rt, stored, version);
+    }
+    if (!dryRun) this.commit(rt, undefined, current, "DELETED");
+    return this.render(rt, current, version);
+  }
+
+  /** Stores a change, bumps the global resourceVersion, records history and notifies watchers. */
+  private commit(
+    rt: ResourceType,
+    next: Stored | undefined,
+    prev: Stored | undefined,
+    type: EventType,
+    finalState?: JsonObject,
+  ): void {
+    this.rv++;
+    this.mutations++;
+    const gr = groupResource(rt);
+    const b = this.bucket(rt);
+    let eventObj: JsonObject;
+    if (next) {
+      meta(next.obj).resourceVersion = String(this.rv);
+      const m = meta(next.obj);
+      b.set(objKey(rt.namespaced ? String(m.namespace) : "", String(m.name)), next);
+      eventObj = this.render(rt, next, rt.versions[0]);
+    } else {
+      const p = prev as Stored;
+      const m = meta(p.obj);
+      b.delete(objKey(rt.namespaced ? String(m.namespace) : "", String(m.name)));
+      eventObj = this.render(rt, { obj: finalState ?? p.obj, managers: p.managers }, rt.versions[0]);
+      meta(eventObj).resourceVersion = String(this.rv);
+    }
+    const ev: HistoryEvent = {
+      rv: this.rv,
+      gr,
+      type,
+      namespace: String(meta(eventObj).namespace ?? ""),
+      obj: eventObj,
+      prev: prev ? this.render(rt, prev, rt.versions[0]) : undefined,
+    };
+    this.history.push(ev);
+    while (this.history.length > this.opts.historyLimit) {
+      const dropped = this.history.shift() as HistoryEvent;
+      this.compactedRv = dropped.rv;
+    }
+    for (const w of this.watchers) if (w.gr === gr) this.deliver(w, ev);
+  }
+
+  // ---- watch ----
+
+  private writeEvent(w: Watcher, type: string, obj: JsonObject): void {
+    if (w.res.destroyed || w.res.writableEnded) return;
+    const o = type === "ERROR" ? obj : { ...obj, apiVersion: this.apiVersion(w.rt, w.version) };
+    w.res.write(JSON.stringify({ type, object: o }) + "\n");
+  }
+
+  private deliver(w: Watcher, ev: HistoryEvent): void {
+    if (w.namespace && ev.namespace !== w.namespace) return;
+    const now = ev.type !== "DELETED" && w.matches(ev.obj);
+    const before = ev.prev !== undefined && w.matches(ev.prev);
+    let type: string | undefined;
+    if (ev.type === "ADDED") type = now ? "ADDED" : undefined;
+    else if (ev.type === "DELETED") type = w.matches(ev.obj) ? "DELETED" : undefined;
+    else if (now && before) type = "MODIFIED";
+    else if (now) type = "ADDED";
+    else if (before) type = "DELETED";
+    if (type) this.writeEvent(w, type, ev.obj);
+  }
+
+  private closeWatch(w: Watcher, abrupt: boolean): void {
+    if (!this.watchers.delete(w)) return;
+    for (const t of w.timers) clearTimeout(t);
+    if (abrupt) w.res.destroy();
+    else w.res.end();
+  }
+
+  private startWatch(
+    res: http.ServerResponse,
+    rt: ResourceType,
+    version: string,
+    ns: string,
+    q: URLSearchParams,
+  ) {
+    const matches = this.matcher(q);
+    const rvParam = q.get("resourceVersion") ?? "";
+    const initial = q.get("sendInitialEvents") === "true";
+    let from: number | undefined;
+    if (rvParam !== "" && rvParam !== "0" && !initial) {
+      from = Number(rvParam);
+      if (!Number.isInteger(from) || from < 0) {
+        throw new ApiError(400, "BadRequest", `invalid resource version: ${rvParam}`);
+      }
+    }
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });
+    res.flushHeaders();
+    const w: Watcher = { gr: groupResource(rt), rt, version, namespace: ns, matches, res, timers: [] };
+    if (from !== undefined && from < this.compactedRv) {
+      const msg = `too old resource version: ${from} (${this.compactedRv + 1})`;
+      res.end(JSON.stringify({ type: "ERROR", object: statusBody(410, "Expired", msg) }) + "\n");
+      return;
+    }
+    this.watchers.add(w);
+    res.on("close", () => this.closeWatch(w, false));
+    if (from === undefined) {
+      for (const s of this.bucket(rt).values()) {
+        if (ns && meta(s.obj).namespace !== ns) continue;
+        const o = this.render(rt, s, version);
+        if (matches(o)) this.writeEvent(w, "ADDED", o);
+      }
+      if (initial && q.get("allowWatchBookmarks") === "true") {
+        this.writeEvent(w, "BOOKMARK", {
+          kind: rt.kind,
+          metadata: {
+            resourceVersion: this.resourceVersion,
+            annotations: { "k8s.io/initial-events-end": "true" },
+          },
+        });
+      }
+    } else {
+      for (const ev of this.history) if (ev.gr === w.gr && ev.rv > from) this.deliver(w, ev);
+    }
+    const timeout = Number(q.get("timeoutSeconds") ?? 0);
+    if (timeout > 0) w.timers.push(setTimeout(() => this.closeWatch(w, false), timeout * 1000));
+    if (q.get("allowWatchBookmarks") === "true") {
+      w.timers.push(
+        setInterval(
+          () =>
+            this.writeEvent(w, "BOOKMARK", {
+              kind: rt.kind,
+              metadata: { resourceVersion: this.resourceVersion },
+            }),
+          this.opts.bookmarkIntervalMs,
+        ),
+      );
+    }
+  }
+}
+
+function recordMatches(r: RequestRecord, filter: RequestFilter): boolean {
+  if (typeof filter === "function") return filter(r);
+  return Object.entries(filter).every(([k, v]) => v === undefined || r[k as keyof RequestRecord] === v);
+}
+
+function stripDirectives(v: Json): Json {
+  if (Array.isArray(v)) return v.map(stripDirectives);
+  if (!isObject(v)) return v;
+  const out: JsonObject = {};
+  for (const [k, x] of Object.entries(v)) if (!k.startsWith("$")) out[k] = stripDirectives(x);
+  return out;
+}

@@ -1,0 +1,121 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { OpsServer, readinessChecks } from "../../controller/src/reconcile/server.js";
+import { controllerMetrics, Registry } from "../../controller/src/reconcile/metrics.js";
+import { WorkQueue } from "../../controller/src/reconcile/queue.js";
+import { createLogger } from "../../controller/src/reconcile/log.js";
+
+async function get(port: number, path: string, method = "GET") {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+  return { status: res.status, body: await res.text(), type: res.headers.get("content-type") };
+}
+
+test("/healthz, /readyz with named checks, registered routes, 404 and 405", async () => {
+  const informer = { synced: false };
+  let leaderHealthy = true;
+  const ops = new OpsServer({
+    port: 0,
+    host: "127.0.0.1",
+    checks: readinessChecks({ informers: [informer], elector: { healthy: () => leaderHealthy } }),
+  });
+  ops.route("GET", "/meshlane.wasm", (_req, res) => {
+    res.writeHead(200, { "content-type": "application/wasm" });
+    res.end(Buffer.from([0, 97, 115, 109]));
+  });
+  await ops.start();
+  try {
+    assert.equal((await get(ops.port, "/healthz")).status, 200);
+    const notReady = await get(ops.port, "/readyz");
+    assert.equal(notReady.status, 503);
+    assert.match(notReady.body, /\[-\]informers-synced failed/);
+    assert.doesNotMatch(notReady.body, /leader-election/, "only failing checks unless ?verbose");
+
+    informer.synced = true;
+    const ready = await get(ops.port, "/readyz?verbose");
+    assert.equal(ready.status, 200);
+    assert.match(ready.body, /\[\+\]informers-synced ok\n\[\+\]leader-election ok\nok/);
+
+    leaderHealthy = false;
+    assert.equal((await get(ops.port, "/readyz")).status, 503);
+
+    const wasm = await get(ops.port, "/meshlane.wasm");
+    assert.equal(wasm.status, 200);
+    assert.equal(wasm.type, "application/wasm");
+    assert.equal((await get(ops.port, "/meshlane.wasm", "HEAD")).status, 200);
+    assert.equal((await get(ops.port, "/nope")).status, 404);
+    assert.equal((await get(ops.port, "/healthz", "POST")).status, 405);
+  } finally {
+    await ops.close();
+  }
+});
+
+test("/metrics exposes the controller metrics in Prometheus text format", async () => {
+  const q = new WorkQueue(() => undefined);
+  let leading = true;
+  const m = controllerMetrics({ queueDepth: () => q.depth, isLeader: () => leading });
+  m.observeReconcile(true, 30);
+  m.observeReconcile(true, 700);
+  m.observeReconcile(false, 2);
+  const ops = new OpsServer({ port: 0, host: "127.0.0.1", registry: m.registry });
+  await ops.start();
+  try {
+    const res = await get(ops.port, "/metrics");
+    assert.equal(res.status, 200);
+    assert.match(res.type ?? "", /^text\/plain; version=0\.0\.4/);
+    const lines = res.body.split("\n");
+    for (const l of [
+      "# TYPE meshlane_reconcile_total counter",
+      'meshlane_reconcile_total{result="success"} 2',
+      'meshlane_reconcile_total{result="error"} 1',
+      "meshlane_reconcile_errors_total 1",
+      "# TYPE meshlane_queue_depth gauge",
+      "meshlane_queue_depth 0",
+      "meshlane_leader 1",
+      "# TYPE meshlane_reconcile_duration_seconds histogram",
+      'meshlane_reconcile_duration_seconds_bucket{le="0.005"} 1',
+      'meshlane_reconcile_duration_seconds_bucket{le="0.05"} 2',
+      'meshlane_reconcile_duration_seconds_bucket{le="1"} 3',
+      'meshlane_reconcile_duration_seconds_bucket{le="+Inf"} 3',
+      "meshlane_reconcile_duration_seconds_count 3",
+      "meshlane_reconcile_duration_seconds_sum 0.732",
+    ]) {
+      assert.ok(lines.includes(l), `missing line: ${l}`);
+    }
+    leading = false;
+    assert.ok((await get(ops.port, "/metrics")).body.split("\n").includes("meshlane_leader 0"));
+  } finally {
+    await ops.close();
+  }
+});
+
+test("label values are escaped; names are checked; counters only go up", () => {
+  const r = new Registry();
+  const c = r.counter("x_total", "help with \\ and\nnewline");
+  c.inc({ path: 'a"b\\c\nd' });
+  assert.match(r.expose(), /x_total\{path="a\\"b\\\\c\\nd"\} 1/);
+  assert.match(r.expose(), /# HELP x_total help with \\\\ and\\nnewline/);
+  assert.throws(() => r.counter("bad-name", "h"));
+  assert.throws(() => r.counter("x_total", "again"));
+  assert.throws(() => c.inc({}, -1));
+});
+
+test("structured logs: one JSON object per line with time, level, msg and fields; level filter", () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: "info", sink: (l) => lines.push(l), now: () => new Date(0) });
+  log.debug("hidden");
+  const child = log.child({ component: "queue" });
+  child.info("reconciled", { key: "shop/cart", ms: 12 });
+  const err = Object.assign(new Error("HTTP-Code: 409\nMessage: ..."), { code: 409 });
+  child.error("write failed", { err });
+  assert.equal(lines.length, 2);
+  assert.deepEqual(JSON.parse(lines[0]), {
+    time: "1970-01-01T00:00:00.000Z",
+    level: "info",
+    msg: "reconciled",
+    component: "queue",
+    key: "shop/cart",
+    ms: 12,
+  });
+  assert.deepEqual(JSON.parse(lines[1]).err, { message: "HTTP-Code: 409", code: 409 });
+  assert.equal(log.enabled("debug"), false);
+});

@@ -1,0 +1,143 @@
+// `meshlane render` as a process: output streams, exit codes, and what is printed for each kind of change.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { defaultWasmPath, fromRoot } from "../../controller/src/paths.js";
+
+const SHA = "5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592";
+const verbModule = fromRoot("dist", "controller", "src", "cli", "render.js");
+
+/** Runs the verb in a child process, through bin/meshlane.js once the verb is registered there. */
+function meshlane(args: string[], input?: string) {
+  const verbs = readFileSync(fromRoot("controller", "src", "cli", "verbs.ts"), "utf8");
+  const registered = /import \* as render from "\.\/render\.js"/.test(verbs);
+  const argv = registered
+    ? [fromRoot("bin", "meshlane.js"), "render", ...args]
+    : [
+        "--input-type=module",
+        "-e",
+        `const m = await import(${JSON.stringify(verbModule)}); process.exitCode = await m.run(process.argv.slice(1));`,
+        "--",
+        ...args,
+      ];
+  const r = spawnSync(process.execPath, argv, { cwd: fromRoot(), encoding: "utf8", input });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const docs = (s: string) => parseAllDocuments(s).map((d) => d.toJS());
+
+test("render the seed 003 example: the objects to create or change on stdout, exit 0", () => {
+  const r = meshlane(["-f", "manifests/examples/seed-003", "--wasm-sha256", SHA]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = docs(r.stdout);
+  assert.deepEqual(
+    out.map((o) => `${o.kind} ${o.metadata.name}`),
+    [
+      "DestinationRule dr-mocka",
+      "DestinationRule dr-mockb",
+      "VirtualService meshlane-mocka",
+      "VirtualService vs-mocka",
+      "VirtualService vs-mockb",
+      "EnvoyFilter meshlane-edge",
+      "EnvoyFilter meshlane-sidecar",
+    ],
+  );
+  assert.doesNotMatch(r.stderr, /error|warning/);
+});
+
+test("-o json prints one List; --install wasmplugin switches the installation", () => {
+  const r = meshlane([
+    "-f",
+    "manifests/examples/seed-003",
+    "--wasm-sha256",
+    SHA,
+    "-o",
+    "json",
+    "--install",
+    "wasmplugin",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const list = JSON.parse(r.stdout);
+  assert.equal(list.kind, "List");
+  assert.deepEqual(
+    list.items
+      .filter((o: { kind: string }) => o.kind === "WasmPlugin")
+      .map((o: { metadata: { name: string } }) => o.metadata.name),
+    ["meshlane-edge", "meshlane-sidecar"],
+  );
+  assert.ok(!list.items.some((o: { kind: string }) => o.kind === "EnvoyFilter"));
+});
+
+test("a no-op render prints nothing", () => {
+  const r = meshlane(["-f", "test/golden/noop/input.yaml", "--wasm-sha256", SHA]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr, "");
+});
+
+test("removed lanes: restores on stdout, deletions on stderr", () => {
+  const r = meshlane(["-f", "test/golden/lane-removed/input.yaml", "--wasm-sha256", SHA]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = docs(r.stdout);
+  assert.ok(out.some((o) => o.metadata.name === "vs-mocka" && !o.metadata.annotations));
+  assert.match(r.stderr, /^delete: networking\.istio\.io\/v1 VirtualService e2e\/meshlane-mocka$/m);
+});
+
+test("bad input: errors name the object on stderr, valid objects still printed, exit 1", () => {
+  const r = meshlane(["-f", "test/golden/bad-input/input.yaml", "--wasm-sha256", SHA]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^error: Lane bad\/cycle-a: fallback cycle cycle-a → cycle-b → cycle-a$/m);
+  assert.match(r.stderr, /^error: VirtualService bad\/delegated-routes: a delegate VirtualService/m);
+  assert.match(r.stderr, /^warning: Service bad\/unbased: /m);
+  assert.ok(docs(r.stdout).some((o) => o.metadata.name === "meshlane-ok"));
+});
+
+test("invalid YAML is an error naming the file and document; the rest renders", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "meshlane-render-"));
+  const file = path.join(dir, "broken.yaml");
+  writeFileSync(file, "apiVersion: v1\nkind: Service\nmetadata: {name: [unclosed\n---\nkind: ConfigMap\n");
+  const r = meshlane(["-f", file, "-f", "manifests/examples/seed-003", "--wasm-sha256", SHA]);
+  assert.equal(r.status, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(`^error: ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} document 1: invalid YAML`, "m"),
+  );
+  assert.equal(docs(r.stdout).length, 7);
+});
+
+test("usage errors exit 2", () => {
+  assert.equal(meshlane([]).status, 2);
+  assert.equal(meshlane(["-f", "manifests/examples/seed-003", "-o", "xml", "--wasm-sha256", SHA]).status, 2);
+  assert.equal(meshlane(["-f", "manifests/examples/seed-003", "--wasm-sha256", "nothex"]).status, 2);
+  assert.equal(meshlane(["-f", "no/such/dir", "--wasm-sha256", SHA]).status, 2);
+  assert.equal(
+    meshlane(["-f", "manifests/examples/seed-003", "--wasm-sha256", SHA, "--install", "helm"]).status,
+    2,
+  );
+});
+
+test("reads standard input with -f -", () => {
+  const text = readFileSync(fromRoot("manifests", "examples", "seed-003", "lane.yaml"), "utf8");
+  const r = meshlane(["-f", "-", "--wasm-sha256", SHA], text);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /warning: Lane e2e\/canary: no workload/);
+});
+
+test(
+  "dye rules the real filter refuses are errors",
+  { skip: existsSync(defaultWasmPath) ? false : "build/meshlane.wasm not built" },
+  () => {
+    const lane =
+      "apiVersion: meshlane.io/v1alpha1\nkind: Lane\nmetadata: {name: odd, namespace: x}\nspec:\n  dye:\n    - when: {path: {regex: '[z-a]'}}\n";
+    const r = meshlane(["-f", "-"], lane);
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /^error: Lane x\/odd: dye rules rejected by the filter: rules\[0\]\.when\.path\.regex: /m,
+    );
+  },
+);
