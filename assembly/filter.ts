@@ -23,7 +23,7 @@ import { HeaderBlock } from "./abi";
 import { claimValues, jwtPayload } from "./lib/jwt";
 import { metadataClaims } from "./claims";
 import { traceKey } from "./trace";
-import { recall, remember } from "./memory";
+import { forget, recall, remember } from "./memory";
 import { random_get } from "./wasi";
 
 export const DIRECTION_UNKNOWN: i32 = 0;
@@ -337,7 +337,10 @@ export class Stream {
     if (d.source == SOURCE_NONE) {
       // Values outside the allow-list (or not lane names) go no further.
       this.strip(cfg, req);
-      if (direction != DIRECTION_INBOUND) {
+      if (direction == DIRECTION_INBOUND) {
+        const key = this.traceKey(cfg, req);
+        if (key !== null) forget(key, cfg.capacity, nowSeconds(), cfg.ttlSeconds);
+      } else {
         const key = this.traceKey(cfg, req);
         if (key !== null) {
           const lane = recall(key, cfg.capacity, nowSeconds());

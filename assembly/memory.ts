@@ -19,12 +19,12 @@ export class Record {
   ) {}
 }
 
-/** Parses "expiry key lane"; null when malformed. */
+/** Parses "expiry key lane" (the lane may be empty: "this trace has no lane"); null when malformed. */
 export function parseRecord(s: string): Record | null {
   const a = s.indexOf(SEP);
   if (a <= 0) return null;
   const b = s.indexOf(SEP, a + 1);
-  if (b <= a + 1 || b == s.length - 1) return null;
+  if (b <= a + 1) return null;
   const exp = I64.parseInt(s.substring(0, a), 10);
   return new Record(exp, s.substring(a + 1, b), s.substring(b + 1));
 }
@@ -45,7 +45,7 @@ function slotKey(slot: i32): string {
   return "meshlane.lane." + slot.toString();
 }
 
-/** The remembered lane of a trace, or null. */
+/** The remembered lane of a trace, or null (also for a trace remembered as having no lane). */
 export function recall(key: string, capacity: i32, nowSec: i64): string | null {
   const home = homeSlot(key, capacity);
   const probes = PROBE < capacity ? PROBE : capacity;
@@ -53,7 +53,7 @@ export function recall(key: string, capacity: i32, nowSec: i64): string | null {
     const got = sharedGet(slotKey((home + i) % capacity));
     if (got === null) return null; // never written: no later probe holds this trace
     const rec = parseRecord(String.UTF8.decode(got.value));
-    if (rec !== null && rec.key == key) return rec.expires > nowSec ? rec.lane : null;
+    if (rec !== null && rec.key == key) return rec.expires > nowSec && rec.lane.length > 0 ? rec.lane : null;
   }
   return null;
 }
@@ -100,4 +100,10 @@ export function remember(key: string, lane: string, capacity: i32, nowSec: i64, 
     if (r != RESULT_CAS_MISMATCH) return false;
   }
   return false;
+}
+
+/** Records that a trace now has no lane, but only when a live record says otherwise: a reused trace
+ * id must not inherit the lane of an earlier request. Costs reads only, unless there is a record. */
+export function forget(key: string, capacity: i32, nowSec: i64, ttl: i32): void {
+  if (recall(key, capacity, nowSec) !== null) remember(key, "", capacity, nowSec, ttl);
 }

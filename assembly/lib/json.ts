@@ -169,9 +169,10 @@ function mulHigh(a: u64, b: u64): u64 {
  * and tokens hold; m alone (e10 = 0) is correctly rounded up to 2^64. Other
  * inputs scale a 64-bit binary mantissa one decimal digit at a time (the
  * truncation errors stay far below half an f64 ulp, then one final rounding),
- * so the result is the nearest double or, rarely (~2% of random 17-digit
- * inputs with large exponents), its neighbour: at most 1 ulp off, where
- * strtod would round exactly. Subnormal results round twice (still <= 1 ulp).
+ * so the result is the nearest double or, for a few percent of random
+ * 17-digit inputs with large exponents, its neighbour: at most 1 ulp off,
+ * where strtod would round exactly. Subnormal results round twice (still
+ * <= 1 ulp).
  */
 export function decimalToF64(m: u64, e10: i32): f64 {
   if (m == 0) return 0;

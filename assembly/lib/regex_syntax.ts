@@ -118,7 +118,7 @@ class ClassBuilder {
 /** Highest code point otherCase folds (the end of the Cyrillic pairs). */
 const FOLD_MAX: i32 = 0x52f;
 
-/** The partner of c in an alternating pair run from lo to hi (lo pairs with lo + 1). */
+/** The partner of c in a run of alternating case pairs starting at lo (lo pairs with lo + 1). */
 function pairUp(c: i32, lo: i32): i32 {
   return ((c - lo) & 1) == 0 ? c + 1 : c - 1;
 }

@@ -83,6 +83,30 @@ test("workers: a second VM sharing the vm_id's shared data restores what the fir
   assert.equal(exchange(b.root, [["x-request-id", "r-9"]], [outbound]).lane, "canary");
 });
 
+test("reused trace id: an inbound request without a lane clears the trace's earlier lane", async () => {
+  const { root } = await configured(SIDECAR);
+  exchange(
+    root,
+    [
+      ["x-lane", "canary"],
+      ["x-request-id", "reused"],
+    ],
+    [inbound],
+  );
+  assert.equal(exchange(root, [["x-request-id", "reused"]], [outbound]).lane, "canary");
+  exchange(root, [["x-request-id", "reused"]], [inbound]);
+  assert.equal(exchange(root, [["x-request-id", "reused"]], [outbound]).lane, null);
+  exchange(
+    root,
+    [
+      ["x-lane", "base"],
+      ["x-request-id", "reused"],
+    ],
+    [inbound],
+  );
+  assert.equal(exchange(root, [["x-request-id", "reused"]], [outbound]).lane, "base");
+});
+
 test("expired entry: a trace older than ttlSeconds gets no lane", async () => {
   const clock = new ManualClock();
   const { root } = await configured({ ...SIDECAR, propagation: { ttlSeconds: 5 } }, { clock: clock.now });

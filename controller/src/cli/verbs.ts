@@ -1,4 +1,5 @@
 // The verb table. Each verb module exports `help` (its full usage text) and `run(args) -> exit code`.
+import * as demo from "./demo.js";
 import * as explain from "./explain.js";
 import * as render from "./render.js";
 import * as validate from "./validate.js";
@@ -10,6 +11,7 @@ export interface Verb {
 }
 
 export const verbs: Record<string, Verb> = {
+  demo,
   explain,
   validate,
   render,
