@@ -161,22 +161,32 @@ export class HeaderBlock {
   size: usize = 0;
   count: i32 = 0;
 
-  /** Fetches the map; an unreadable map reads as empty. */
+  /** Fetches the map into a new block. */
   static fetch(map: i32): HeaderBlock {
     const b = new HeaderBlock();
+    b.load(map);
+    return b;
+  }
+
+  /** Fetches the map into this block (releasing what it held); an unreadable map, or -1, reads as
+   * empty. */
+  load(map: i32): void {
+    const b = this;
+    b.release();
+    if (map < 0) return;
     clearOut();
     const r = host.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE);
     const ptr = load<usize>(OUT_PTR);
     const size = load<usize>(OUT_SIZE);
     if (r != RESULT_OK || ptr == 0 || size < 4) {
       if (ptr != 0) heap.free(ptr);
-      return b;
+      return;
     }
     const n = load<u32>(ptr);
     // Check the sizes once, so lookups can trust them.
     if (<u64>n * 8 + 4 > <u64>size) {
       heap.free(ptr);
-      return b;
+      return;
     }
     let data: u64 = 4 + <u64>n * 8;
     for (let i: u32 = 0; i < n; i++) {
@@ -184,12 +194,11 @@ export class HeaderBlock {
     }
     if (data > <u64>size) {
       heap.free(ptr);
-      return b;
+      return;
     }
     b.ptr = ptr;
     b.size = size;
     b.count = <i32>n;
-    return b;
   }
 
   /** The first value of `name` (lower-case ASCII), or null. */
@@ -229,29 +238,43 @@ export class HeaderBlock {
 /** A property's raw bytes, or null when the proxy has no such property. Path segments are joined
  * with NUL, as Envoy expects. */
 export function getProperty(path: string): ArrayBuffer | null {
-  const key = String.UTF8.encode(path, false);
+  if (!fetchProperty(path)) return null;
+  return takeBytes();
+}
+
+/** Asks for a property; on success its bytes are in the out-params (take them), else all is freed. */
+function fetchProperty(path: string): bool {
   clearOut();
-  const r = host.proxy_get_property(changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
+  let n = ascii(path, KEY_SCRATCH);
+  let kp = KEY_SCRATCH;
+  if (n < 0) {
+    kp = changetype<usize>(spill);
+    n = spill.byteLength;
+  }
+  const r = host.proxy_get_property(kp, n, OUT_PTR, OUT_SIZE);
   if (r != RESULT_OK) {
     const ptr = load<usize>(OUT_PTR);
     if (ptr != 0) heap.free(ptr);
-    return null;
+    return false;
   }
-  return takeBytes();
+  return true;
 }
 
 /** A string property, or null. */
 export function getPropertyString(path: string): string | null {
-  const b = getProperty(path);
-  if (b === null) return null;
-  return String.UTF8.decode(b);
+  if (!fetchProperty(path)) return null;
+  return takeString();
 }
 
 /** An int64 property (8 bytes little-endian), or `fallback`. */
 export function getPropertyInt(path: string, fallback: i64): i64 {
-  const b = getProperty(path);
-  if (b === null || b.byteLength != 8) return fallback;
-  return load<i64>(changetype<usize>(b));
+  if (!fetchProperty(path)) return fallback;
+  const ptr = load<usize>(OUT_PTR);
+  const size = load<usize>(OUT_SIZE);
+  if (ptr == 0) return fallback;
+  const v = size == 8 ? load<i64>(ptr) : fallback;
+  heap.free(ptr);
+  return v;
 }
 
 // ---- buffers ----

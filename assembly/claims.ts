@@ -4,7 +4,7 @@
 // a pairs blob is a map (a list when every value is empty: lists are encoded as element keys), 8 bytes
 // with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
 import { JKind, JValue } from "./lib/json";
-import { claimValues } from "./lib/jwt";
+import { numberText } from "./lib/jwt";
 
 const MAX_DEPTH = 16;
 
@@ -179,9 +179,38 @@ export function metadataClaims(buf: ArrayBuffer, name: string): Array<string> {
     }
   }
   if (leaf < 0) return none;
-  const holder = new JValue();
-  holder.kind = JKind.Object;
-  holder.keys.push(name);
-  holder.values.push(value(buf, <i32>(leaf >> 32), <i32>(leaf & 0xffffffff), 1));
-  return claimValues(holder, name);
+  return leafValues(buf, <i32>(leaf >> 32), <i32>(leaf & 0xffffffff));
+}
+
+/** A claim's values as strings, straight from its encoding (the same typing rules as value()): a
+ * list gives its elements, a scalar itself, a map nothing. */
+function leafValues(buf: ArrayBuffer, start: i32, end: i32): Array<string> {
+  const out = new Array<string>();
+  const len = end - start;
+  if (isPairs(buf, start, end)) {
+    const n = <i32>readU32(buf, start);
+    for (let i = 0; i < n; i++) if (readU32(buf, start + 8 + i * 8) != 0) return out; // a map
+    let data = start + 4 + n * 8;
+    for (let i = 0; i < n; i++) {
+      const k = <i32>readU32(buf, start + 4 + i * 8);
+      out.push(text(buf, data, k));
+      data += k + 2;
+    }
+    return out;
+  }
+  const base = changetype<usize>(buf) + <usize>start;
+  if (len == 8) {
+    for (let i = 0; i < 8; i++) {
+      if (load<u8>(base + <usize>i) < 0x20) {
+        out.push(numberText(load<f64>(base)));
+        return out;
+      }
+    }
+  }
+  if (len == 1 && load<u8>(base) <= 1) {
+    out.push(load<u8>(base) == 1 ? "true" : "false");
+    return out;
+  }
+  out.push(text(buf, start, len));
+  return out;
 }

@@ -44,6 +44,12 @@ export class Decision {
   source: i32 = SOURCE_NONE;
   /** Index of the rule that decided, or -1. */
   rule: i32 = -1;
+
+  reset(): void {
+    this.lane = "";
+    this.source = SOURCE_NONE;
+    this.rule = -1;
+  }
 }
 
 /** The sticky key of a rule for this request, or null when the request has none. */
@@ -71,9 +77,11 @@ export function admits(rule: Rule, req: RequestView, rng: Rng): bool {
   return stickyBucket(key, rule.lane) < rule.percent;
 }
 
-/** Evaluates the rules in order (first match wins), then the default lane. */
-export function decide(cfg: Config, req: RequestView, rng: Rng): Decision {
-  const d = new Decision();
+/** Evaluates the rules in order (first match wins), then the default lane. Writes into `into` when
+ * given (the filter reuses one Decision), else into a new one. */
+export function decide(cfg: Config, req: RequestView, rng: Rng, into: Decision | null = null): Decision {
+  const d = into !== null ? into : new Decision();
+  d.reset();
   for (let i = 0; i < cfg.rules.length; i++) {
     const rule = unchecked(cfg.rules[i]);
     const when = rule.when;

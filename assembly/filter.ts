@@ -134,11 +134,25 @@ class HostRequest extends RequestView {
   /** Set once the incoming lane header was stripped: rules then see it as absent. */
   laneStripped: bool = false;
 
-  constructor(
-    private cfg: Config,
-    public headers: HeaderBlock,
-  ) {
-    super();
+  cfg: Config = new Config();
+  headers: HeaderBlock = new HeaderBlock();
+
+  /** Starts a new request on this (reused) object: requests run one at a time in a VM. */
+  reset(cfg: Config, map: i32): void {
+    this.cfg = cfg;
+    this.headers.load(map);
+    this.cookieHeader = null;
+    this.cookieRead = false;
+    this.pathValue = null;
+    this.pathRead = false;
+    this.baggageHeader = null;
+    this.baggageRead = false;
+    this.ip = null;
+    this.ipRead = false;
+    this.payload = null;
+    this.payloadRead = false;
+    this.metadata = null;
+    this.laneStripped = false;
   }
 
   header(name: string): string | null {
@@ -213,6 +227,11 @@ class HostRequest extends RequestView {
   }
 }
 
+// One request is handled at a time in a VM, so its scratch objects are reused rather than allocated.
+const REQUEST = new HostRequest();
+const DECISION = new Decision();
+const DONE = new Config();
+
 /** One request. */
 export class Stream {
   lane: string = "";
@@ -225,10 +244,12 @@ export class Stream {
   onRequestHeaders(): void {
     const cfg = this.root.config;
     if (cfg === null) return;
-    const req = new HostRequest(cfg, HeaderBlock.fetch(abi.REQUEST_HEADERS));
+    const req = REQUEST;
+    req.reset(cfg, abi.REQUEST_HEADERS);
     if (cfg.role == ROLE_SIDECAR) this.sidecar(cfg, req);
     else this.edge(cfg, req);
     req.headers.release();
+    req.reset(DONE, -1);
   }
 
   onResponseHeaders(): void {
@@ -291,13 +312,14 @@ export class Stream {
 
   /** Edge: keep a trusted incoming lane, else strip it and dye by the rules. */
   private edge(cfg: Config, req: HostRequest): void {
-    let d = new Decision();
+    let d = DECISION;
+    d.reset();
     let trusted = false;
     if (cfg.trustedSources.length > 0) trusted = inAny(cfg.trustedSources, req.sourceIp());
     if (trusted) this.incoming(cfg, req, d);
     if (d.source == SOURCE_NONE) {
       this.strip(cfg, req);
-      d = decide(cfg, req, this.root.rng);
+      decide(cfg, req, this.root.rng, d);
     }
     if (d.lane.length > 0) this.apply(cfg, req, d.lane);
     this.lane = d.lane;
@@ -332,7 +354,8 @@ export class Stream {
     let direction = <i32>abi.getPropertyInt("xds\0listener_direction", -1);
     if (direction < 0) direction = <i32>abi.getPropertyInt("listener_direction", DIRECTION_UNKNOWN);
     if (direction != DIRECTION_INBOUND && direction != DIRECTION_OUTBOUND) direction = DIRECTION_UNKNOWN;
-    const d = new Decision();
+    const d = DECISION;
+    d.reset();
     this.incoming(cfg, req, d);
     if (d.source == SOURCE_NONE) {
       // Values outside the allow-list (or not lane names) go no further.

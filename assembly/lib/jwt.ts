@@ -99,7 +99,7 @@ function scale10(x: f64, p: i32): f64 {
  * decimal form of at most 15 significant digits (whatever a token issuer
  * wrote by hand); others differ: 0.30000000000000004 prints "0.3".
  */
-function numberText(n: f64): string {
+export function numberText(n: f64): string {
   if (!isFinite(n)) return n != n ? "NaN" : n > 0 ? "Infinity" : "-Infinity";
   if (Math.floor(n) == n && Math.abs(n) < 9.2e18) return (<i64>n).toString();
   const x = Math.abs(n);

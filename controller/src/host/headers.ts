@@ -123,7 +123,6 @@ export class HeaderMap {
   private values: string[] = [];
   /** Number of pseudo-header entries at the front. */
   private pseudo = 0;
-  private serialized: Uint8Array | null = null;
 
   /**
    * Builds a map the way a codec hands headers to the filter chain: keys lower-cased, pseudo-headers
@@ -174,7 +173,6 @@ export class HeaderMap {
   private insert(info: KeyInfo, value: string): void {
     const k = info.key;
     const keys = this.keys;
-    this.serialized = null;
     if (info.join !== "") {
       for (let i = 0; i < keys.length; i++) {
         if (keys[i] === k) {
@@ -214,7 +212,6 @@ export class HeaderMap {
       keys.length = w;
       this.values.length = w;
       this.pseudo -= removedPseudo;
-      this.serialized = null;
     }
   }
 
@@ -229,7 +226,6 @@ export class HeaderMap {
     this.keys.length = 0;
     this.values.length = 0;
     this.pseudo = 0;
-    this.serialized = null;
     for (const [k, v] of pairs) this.add(k, v);
   }
 
@@ -240,10 +236,9 @@ export class HeaderMap {
     return out;
   }
 
-  /** proxy-wasm pairs encoding of the whole map, cached until the next change. */
+  /** proxy-wasm pairs encoding of the whole map, in a scratch view: copy it out before the next call. */
   serialize(): Uint8Array {
-    if (this.serialized === null) this.serialized = serializePairs(this.keys, this.values);
-    return this.serialized;
+    return serializePairsView(this.keys, this.values);
   }
 }
 
@@ -252,30 +247,57 @@ export class HeaderMap {
  * per pair, then each key and value followed by a NUL. All integers little-endian.
  */
 export function serializePairs(keys: readonly string[], values: readonly string[]): Uint8Array {
+  return serializePairsView(keys, values).slice();
+}
+
+/**
+ * serializePairs into a scratch buffer shared by all maps: the view is valid only until the next
+ * call, so the caller copies it out at once (get-pairs copies it into guest memory). One pass over
+ * the text, sizes back-filled: this runs on every get-pairs call.
+ */
+export function serializePairsView(keys: readonly string[], values: readonly string[]): Uint8Array {
   const n = keys.length;
-  let size = 4 + 8 * n;
-  const kl = new Array<number>(n);
-  const vl = new Array<number>(n);
+  let need = 4 + 8 * n;
+  for (let i = 0; i < n; i++) need += 3 * (keys[i].length + values[i].length) + 2;
+  if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
+  const out = scratch;
+  let p = 4 + 8 * n;
   for (let i = 0; i < n; i++) {
-    kl[i] = byteLength(keys[i]);
-    vl[i] = byteLength(values[i]);
-    size += kl[i] + vl[i] + 2;
-  }
-  const out = Buffer.allocUnsafe(size);
-  out.writeUInt32LE(n, 0);
-  let p = 4;
-  for (let i = 0; i < n; i++) {
-    out.writeUInt32LE(kl[i], p);
-    out.writeUInt32LE(vl[i], p + 4);
-    p += 8;
-  }
-  for (let i = 0; i < n; i++) {
-    p += writeStr(out, keys[i], p, kl[i]);
+    const kl = putStr(out, keys[i], p);
+    p += kl;
     out[p++] = 0;
-    p += writeStr(out, values[i], p, vl[i]);
+    const vl = putStr(out, values[i], p);
+    p += vl;
     out[p++] = 0;
+    const h = 4 + 8 * i;
+    out[h] = kl & 0xff;
+    out[h + 1] = (kl >>> 8) & 0xff;
+    out[h + 2] = (kl >>> 16) & 0xff;
+    out[h + 3] = kl >>> 24;
+    out[h + 4] = vl & 0xff;
+    out[h + 5] = (vl >>> 8) & 0xff;
+    out[h + 6] = (vl >>> 16) & 0xff;
+    out[h + 7] = vl >>> 24;
   }
-  return out;
+  out[0] = n & 0xff;
+  out[1] = (n >>> 8) & 0xff;
+  out[2] = (n >>> 16) & 0xff;
+  out[3] = n >>> 24;
+  return out.subarray(0, p);
+}
+
+let scratch = new Uint8Array(4096);
+const utf8 = new TextEncoder();
+
+/** Writes `s` as UTF-8 at `at` (ASCII byte by byte, anything else through the native encoder). */
+function putStr(out: Uint8Array, s: string, at: number): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return utf8.encodeInto(s, out.subarray(at)).written;
+  }
+  for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
+  return n;
 }
 
 /** Pairs encoding of byte-valued entries (used for maps/lists in property values). */
@@ -297,14 +319,6 @@ export function serializeBytePairs(entries: readonly (readonly [Uint8Array, Uint
     p += v.length + 1;
   }
   return out;
-}
-
-function writeStr(out: Buffer, s: string, at: number, n: number): number {
-  if (n === s.length) {
-    for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
-    return n;
-  }
-  return out.write(s, at, n, "utf8");
 }
 
 /**

@@ -1,0 +1,28 @@
+// `npm run bench`: every performance goal of the issues, measured side by side in one run and
+// printed as ratios. Goals are reported, never asserted: a miss prints "MISS", the run still exits 0.
+// `--quick` runs smaller counts (for a smoke check).
+import { benchFilter, benchHitRate, benchMemory, type Row } from "./filter.js";
+
+const quick = process.argv.includes("--quick");
+
+function print(title: string, rows: Row[]): void {
+  console.log(`\n${title}`);
+  for (const r of rows) {
+    const goal = r.goal ? `  goal ${r.goal}: ${r.ok ? "met" : "MISS"}` : "";
+    console.log(`  ${r.name.padEnd(64)} ${r.value}${goal}`);
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`meshlane bench (${quick ? "quick" : "full"}), node ${process.version}`);
+  print("Dye filter, per request over the whole lifecycle (issue 2)", [
+    ...(await benchFilter(quick)),
+    ...(await benchMemory(quick)),
+  ]);
+  print("Sidecar propagation (issue 3)", await benchHitRate());
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
