@@ -2,6 +2,8 @@
 // printed as ratios. Goals are reported, never asserted: a miss prints "MISS", the run still exits 0.
 // `--quick` runs smaller counts (for a smoke check).
 import { benchFilter, benchHitRate, benchMemory, type Row } from "./filter.js";
+import { benchDemoHop } from "./demo.js";
+import { benchRender } from "./render.js";
 
 const quick = process.argv.includes("--quick");
 
@@ -19,7 +21,23 @@ async function main(): Promise<void> {
     ...(await benchFilter(quick)),
     ...(await benchMemory(quick)),
   ]);
-  print("Sidecar propagation (issue 3)", await benchHitRate());
+  const hop = await benchDemoHop(quick ? { requests: 400, warmup: 100 } : {});
+  print("Sidecar propagation (issue 3)", [
+    ...(await benchHitRate()),
+    {
+      name: `demo mesh latency per hop, with filter / without (${hop.hops} hops)`,
+      value: `${hop.ratio.toFixed(2)} (${(hop.withFilterMs * 1000).toFixed(0)} µs vs ${(hop.withoutFilterMs * 1000).toFixed(0)} µs; +${(hop.addedMsPerHop * 1000).toFixed(0)} µs)`,
+    },
+  ]);
+  const r = await benchRender();
+  print("Render (issue 4)", [
+    {
+      name: `render ${r.services.toLocaleString("en")} Services × ${r.lanes} Lanes with user objects`,
+      value: `${r.ms.toFixed(0)} ms`,
+      goal: "≤ 1 s",
+      ok: r.ms <= 1000,
+    },
+  ]);
 }
 
 main().catch((err) => {
