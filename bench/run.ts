@@ -4,6 +4,7 @@
 import { benchFilter, benchHitRate, benchMemory, type Row } from "./filter.js";
 import { benchDemoHop } from "./demo.js";
 import { benchRender } from "./render.js";
+import { benchController } from "./controller.js";
 
 const quick = process.argv.includes("--quick");
 
@@ -37,6 +38,22 @@ async function main(): Promise<void> {
       goal: "≤ 1 s",
       ok: r.ms <= 1000,
     },
+  ]);
+  const c = await benchController();
+  print("Controller against the test API server (issue 5)", [
+    {
+      name: `converge ${c.services.toLocaleString("en")} Services × ${c.lanes} Lanes from empty`,
+      value: `${(c.convergeMs / 1000).toFixed(1)} s`,
+      goal: "≤ 10 s",
+      ok: c.convergeMs <= 10_000,
+    },
+    {
+      name: "API writes on the first pass / objects that must change",
+      value: `${c.firstPassWrites} / ${c.objectsToChange}`,
+      goal: "writes ≤ objects",
+      ok: c.firstPassWrites <= c.objectsToChange,
+    },
+    { name: "API writes on a no-op resync", value: String(c.noopWrites), goal: "0", ok: c.noopWrites === 0 },
   ]);
 }
 

@@ -1,4 +1,5 @@
 // The verb table. Each verb module exports `help` (its full usage text) and `run(args) -> exit code`.
+import * as controller from "./controller.js";
 import * as demo from "./demo.js";
 import * as explain from "./explain.js";
 import * as render from "./render.js";
@@ -11,6 +12,7 @@ export interface Verb {
 }
 
 export const verbs: Record<string, Verb> = {
+  controller,
   demo,
   explain,
   validate,

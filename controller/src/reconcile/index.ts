@@ -1,4 +1,5 @@
-// The controller runtime pieces: work queue, retries, informer, leader election, ops server, metrics, logs.
+// The controller runtime pieces (work queue, retries, informer, leader election, ops server, metrics,
+// logs) and the lane controller built from them.
 export { WorkQueue } from "./queue.js";
 export type { HandlerResult, QueueHandler, QueueStats, WorkQueueOptions } from "./queue.js";
 export {
@@ -22,3 +23,16 @@ export { controllerMetrics, Counter, Gauge, Histogram, Registry, DEFAULT_BUCKETS
 export type { ControllerMetrics, Labels } from "./metrics.js";
 export { createLogger, isLogLevel, LogLevel, silentLogger } from "./log.js";
 export type { Fields, Logger, LoggerOptions } from "./log.js";
+export { LaneController, writePhase } from "./controller.js";
+export type { LaneControllerMetrics, LaneControllerOptions, LeaderElectionSettings } from "./controller.js";
+export { ClusterState, DEFAULT_NAMESPACE_SELECTOR, LANE_FINALIZER } from "./state.js";
+export { computePlan, ownedEqual } from "./plan.js";
+export type { Change, ChangeOp, Plan } from "./plan.js";
+export { applyConfiguration, carryOut, userPatch } from "./apply.js";
+export { desiredStatus, statusEqual } from "./status.js";
+export type { LaneCondition, LaneHealth, LaneStatusBody } from "./status.js";
+export { EventRecorder } from "./events.js";
+export { FilterProbe } from "./probe.js";
+export { FIELD_MANAGER, KubeClient, KubeError } from "./kube.js";
+export { loadWasm, serveWasm, WASM_PATH } from "./wasm.js";
+export type { WasmModule } from "./wasm.js";

@@ -50,6 +50,12 @@ export interface InformerOptions {
   idleTimeoutMs?: number;
   /** Page size for lists. Default 500. */
   pageSize?: number;
+  /**
+   * Applied to every object before it is cached and handed to the handlers (as client-go's
+   * SetTransform): drop what the caller never reads, to keep the cache small. Must keep metadata.name,
+   * namespace and resourceVersion.
+   */
+  transform?: (obj: KubeObject) => KubeObject;
 }
 
 export interface InformerStats {
@@ -212,6 +218,10 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
   }
 
+  private shape(obj: KubeObject): T {
+    return (this.opts.transform ? this.opts.transform(obj) : obj) as T;
+  }
+
   private upsert(obj: T): void {
     const key = keyOf(obj);
     const old = this.cache.get(key);
@@ -239,7 +249,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       const kind = page.kind?.replace(/List$/, "");
       for (const item of page.items ?? []) {
         // Lists of built-in kinds leave apiVersion and kind off their items; watch events carry them.
-        const obj = { apiVersion: page.apiVersion, kind, ...item } as T;
+        const obj = this.shape({ apiVersion: page.apiVersion, kind, ...item });
         fresh.set(keyOf(obj), obj);
       }
       rv = page.metadata?.resourceVersion ?? rv;
@@ -365,13 +375,13 @@ export class Informer<T extends KubeObject = KubeObject> {
           case "MODIFIED":
             events++;
             this.stats.events++;
-            this.upsert(obj as T);
+            this.upsert(this.shape(obj));
             break;
           case "DELETED": {
             events++;
             this.stats.events++;
             const key = keyOf(obj);
-            if (this.cache.delete(key)) this.emit("delete", obj as T);
+            if (this.cache.delete(key)) this.emit("delete", this.shape(obj));
             break;
           }
           case "BOOKMARK":

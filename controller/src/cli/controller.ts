@@ -1,0 +1,158 @@
+// `meshlane controller`: the lane controller against a cluster (the container's entrypoint, see
+// manifests/deployment.yaml). Runs until SIGTERM or SIGINT, then shuts down gracefully.
+import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { KubeConfig } from "@kubernetes/client-node";
+import { parse as parseYaml } from "yaml";
+import { parse, runVerb, UsageError } from "./args.js";
+import { defaultWasmPath } from "../paths.js";
+import { optionsFromConfig } from "../render/index.js";
+import { LaneController } from "../reconcile/controller.js";
+import { createLogger, isLogLevel } from "../reconcile/log.js";
+import { DEFAULT_NAMESPACE_SELECTOR } from "../reconcile/state.js";
+import { loadWasm } from "../reconcile/wasm.js";
+
+export const summary = "run the lane controller against a cluster (KUBECONFIG or in-cluster)";
+
+export const help = `Usage: meshlane controller [options]
+
+Watches Lanes, Services, Deployments/StatefulSets/DaemonSets, VirtualServices and DestinationRules in
+the namespaces the selector picks, and the filter's EnvoyFilters/WasmPlugins in the gateway and root
+namespaces; renders what the lanes need and writes only what differs (server-side apply as field
+manager "meshlane" for its own objects, resourceVersion-guarded patches of spec and the
+meshlane.io/original-spec annotation for the user's). A finalizer on each Lane restores the user's
+objects and deletes meshlane's when the Lane goes. Serves /healthz, /readyz, /metrics and the filter
+module at /meshlane.wasm (with its sha256, which render writes into the EnvoyFilters/WasmPlugins).
+Logs are JSON lines on stderr. SIGTERM or SIGINT: finish queued work, release the lease, exit 0.
+
+Options:
+  --config <file>              controller configuration (render options; see manifests/README.md)
+                               (default: none, every setting at its default)
+  --kubeconfig <file>          kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  --namespace-selector <sel>   label selector of the namespaces to manage
+                               (default ${DEFAULT_NAMESPACE_SELECTOR})
+  --leader-elect               elect a leader on a Lease (default); --no-leader-elect to run alone
+  --lease-namespace <ns>       namespace of the Lease (default $POD_NAMESPACE, else meshlane-system)
+  --lease-name <name>          name of the Lease (default meshlane-controller)
+  --identity <name>            this replica's name (default $POD_NAME, else hostname-pid)
+  --metrics-addr <[host]:port> where /healthz, /readyz, /metrics and /meshlane.wasm are served
+                               (default :8080)
+  --wasm <file>                the filter module to serve and check Lanes with
+                               (default ${defaultWasmPath})
+  --resync <duration>          period of the full resync: 300s, 5m, 1h, or ms (default 5m)
+  --log-level <level>          debug, info, warn or error (default info)
+  -h, --help                   this text
+`;
+
+/** "300", "300ms", "30s", "5m", "1h" → milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  if (!m) throw new UsageError(`not a duration: "${s}" (use e.g. 30s, 5m, 1h)`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "ms";
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"]);
+}
+
+/** "[host]:port" → {host, port}; an empty host listens on every address. */
+export function parseAddr(s: string): { host?: string; port: number } {
+  const i = s.lastIndexOf(":");
+  const host = i >= 0 ? s.slice(0, i).replace(/^\[|\]$/g, "") : "";
+  const port = Number(i >= 0 ? s.slice(i + 1) : s);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`not an address: "${s}"`);
+  return host ? { host, port } : { port };
+}
+
+export function run(args: string[]): Promise<number> {
+  return runVerb(help, async () => {
+    const { values, positionals } = parse(args, {
+      config: { type: "string" },
+      kubeconfig: { type: "string" },
+      "namespace-selector": { type: "string", default: DEFAULT_NAMESPACE_SELECTOR },
+      "leader-elect": { type: "boolean" },
+      "no-leader-elect": { type: "boolean" },
+      "lease-namespace": { type: "string" },
+      "lease-name": { type: "string", default: "meshlane-controller" },
+      identity: { type: "string" },
+      "metrics-addr": { type: "string", default: ":8080" },
+      wasm: { type: "string", default: defaultWasmPath },
+      resync: { type: "string", default: "5m" },
+      "log-level": { type: "string", default: "info" },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const level = values["log-level"];
+    if (!isLogLevel(level)) throw new UsageError("--log-level must be debug, info, warn or error");
+    if (values["leader-elect"] && values["no-leader-elect"])
+      throw new UsageError("--leader-elect and --no-leader-elect exclude each other");
+    const resyncMs = parseDuration(values.resync);
+    const addr = parseAddr(values["metrics-addr"]);
+    const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+    const log = createLogger({ level, fields: { identity } });
+
+    let config: unknown = {};
+    if (values.config !== undefined) {
+      const text = await readFile(values.config, "utf8").catch((err: unknown) => {
+        throw new UsageError(`--config: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      config = parseYaml(text) ?? {};
+    }
+    const wasm = await loadWasm(values.wasm).catch((err: unknown) => {
+      throw new UsageError(`--wasm: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    let renderOptions;
+    try {
+      renderOptions = optionsFromConfig(config, wasm.sha256);
+    } catch (err) {
+      throw new UsageError(`${values.config}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const kc = new KubeConfig();
+    if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
+    else kc.loadFromDefault();
+
+    const controller = new LaneController({
+      kc,
+      render: renderOptions,
+      wasm,
+      identity,
+      namespaceSelector: values["namespace-selector"],
+      leaderElection: values["no-leader-elect"]
+        ? false
+        : {
+            namespace: values["lease-namespace"] ?? process.env.POD_NAMESPACE ?? "meshlane-system",
+            name: values["lease-name"],
+          },
+      resyncMs,
+      ops: addr,
+      logger: log,
+    });
+    let signalled: (name: string) => void = () => {};
+    const stopping = new Promise<string>((resolve) => (signalled = resolve));
+    const onSignal = (name: NodeJS.Signals) => () => signalled(name);
+    const term = onSignal("SIGTERM");
+    const int = onSignal("SIGINT");
+    process.once("SIGTERM", term);
+    process.once("SIGINT", int);
+    log.info("starting", {
+      wasm: wasm.source,
+      sha256: wasm.sha256,
+      namespaceSelector: values["namespace-selector"],
+    });
+    const started = controller.start().then(
+      () => "started",
+      (err: unknown) => {
+        log.error("start failed", { err });
+        return "failed";
+      },
+    );
+    const first = await Promise.race([started, stopping]);
+    if (first === "failed") {
+      await controller.stop();
+      return 1;
+    }
+    const signal = first === "started" ? await stopping : first;
+    log.info("shutting down", { signal });
+    await controller.stop();
+    process.off("SIGTERM", term);
+    process.off("SIGINT", int);
+    return 0;
+  });
+}

@@ -1,0 +1,406 @@
+// What the controller knows of the cluster: one informer per watched kind, and a small overlay of the
+// objects it has just written, so a reconcile that follows its own writes sees them before the watch
+// delivers them (no second write of the same change), and the watch's echo of a write is recognised
+// and ignored (no reconcile triggered by our own writes).
+//
+// Scope. Namespaces are selected by a label selector (default `meshlane.io/enabled=true`). Lanes,
+// Services, workloads, VirtualServices and DestinationRules are watched cluster-wide (one watch per kind
+// rather than one per namespace; RBAC is a ClusterRole for them) and filtered here: render sees those of
+// selected namespaces, plus VirtualServices and DestinationRules elsewhere that still carry meshlane's
+// marks (a namespace that was deselected gets its user objects restored and meshlane's objects
+// deleted). EnvoyFilters and WasmPlugins are watched only in the gateway and root namespaces, where
+// render writes them (RBAC there is a Role).
+//
+// `version` counts changes that can change render's output; `onChange(namespace)` is called for every
+// change that may need a reconcile of that namespace (including a Lane's status edited by someone else,
+// which does not bump the version).
+import type { KubeConfig } from "@kubernetes/client-node";
+import { deepEqual, ORIGINAL_SPEC_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from "../render/index.js";
+import type { KubeObject } from "../render/index.js";
+import { keyOf } from "../render/objects.js";
+import { KubeClient, RESOURCES, resourcePath, type Resource } from "./kube.js";
+import { silentLogger, type Logger } from "./log.js";
+import { Informer, type InformerOptions, type KubeObject as RawObject } from "./watch.js";
+
+export const LANE_FINALIZER = "meshlane.io/finalizer";
+export const DEFAULT_NAMESPACE_SELECTOR = "meshlane.io/enabled=true";
+
+type Role = "namespace" | "lane" | "input" | "istio" | "install";
+
+interface Watched {
+  name: string;
+  kind: string;
+  resource: Resource;
+  role: Role;
+  informers: Informer<RawObject>[];
+}
+
+export interface ClusterStateOptions {
+  kc: KubeConfig;
+  client: KubeClient;
+  namespaceSelector?: string;
+  /** Namespaces where render writes the filter's objects (gateway and root namespaces). */
+  installNamespaces: string[];
+  logger?: Logger;
+  /** Passed to every informer (tests shorten watch timeouts and backoff). */
+  informer?: Pick<InformerOptions, "watchTimeoutSeconds" | "backoff" | "idleTimeoutMs" | "pageSize">;
+  /** Called with the namespace a change concerns (for namespaces: its own name). */
+  onChange: (namespace: string) => void;
+}
+
+interface Written {
+  /** The object as the server returned it after our write, or null after our delete. */
+  obj: KubeObject | null;
+  at: number;
+}
+
+/** How long our own write stands in for the informer's copy at most (the watch normally catches up in ms). */
+const OVERLAY_TTL_MS = 60_000;
+
+function isMarked(o: RawObject): boolean {
+  const m = o.metadata as KubeObject["metadata"] | undefined;
+  return (
+    m?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY || m?.annotations?.[ORIGINAL_SPEC_ANNOTATION] !== undefined
+  );
+}
+
+/** Numeric resourceVersions (as etcd's are) compared; undefined when either is not a number. */
+function rvCompare(a: string | undefined, b: string | undefined): number | undefined {
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return undefined;
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function withoutVolatile(o: RawObject | undefined, role: Role): unknown {
+  if (!o) return undefined;
+  const meta = { ...o.metadata, resourceVersion: undefined, managedFields: undefined };
+  // A Lane's status and finalizers are ours and do not feed render.
+  return role === "lane"
+    ? { ...o, metadata: { ...meta, finalizers: undefined }, status: undefined }
+    : { ...o, metadata: meta };
+}
+
+/** Keeps what render reads of a workload: labels, owners, the pod template's labels, ready counts. */
+function slimWorkload(o: RawObject): RawObject {
+  const spec = (o.spec ?? {}) as { selector?: unknown; template?: { metadata?: { labels?: unknown } } };
+  const status = (o.status ?? undefined) as { readyReplicas?: unknown; numberReady?: unknown } | undefined;
+  const m = o.metadata ?? {};
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      generation: m.generation,
+      labels: m.labels,
+      ownerReferences: m.ownerReferences,
+      deletionTimestamp: m.deletionTimestamp,
+    },
+    spec: { selector: spec.selector, template: { metadata: { labels: spec.template?.metadata?.labels } } },
+    ...(status ? { status: { readyReplicas: status.readyReplicas, numberReady: status.numberReady } } : {}),
+  };
+}
+
+function dropManagedFields(o: RawObject): RawObject {
+  if (!o.metadata || !("managedFields" in o.metadata)) return o;
+  const { managedFields: _mf, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}
+
+export class ClusterState {
+  private readonly watched: Watched[] = [];
+  private readonly overlay = new Map<string, Written>();
+  private readonly log: Logger;
+  private readonly selector: string;
+  private changes = 0;
+  private started = false;
+
+  constructor(private readonly opts: ClusterStateOptions) {
+    this.log = (opts.logger ?? silentLogger).child({ component: "state" });
+    this.selector = opts.namespaceSelector ?? DEFAULT_NAMESPACE_SELECTOR;
+  }
+
+  /** Bumped by every change that can change render's output. */
+  get version(): number {
+    return this.changes;
+  }
+
+  get informers(): Informer<RawObject>[] {
+    return this.watched.flatMap((w) => w.informers);
+  }
+
+  get synced(): boolean {
+    return this.started && this.informers.every((i) => i.synced);
+  }
+
+  /** The kinds being watched, by resource name (for logs and tests). */
+  get watching(): string[] {
+    const where = [...new Set(this.opts.installNamespaces)].join(",");
+    return this.watched.map((w) => (w.role === "install" ? `${w.name} in ${where}` : w.name));
+  }
+
+  /**
+   * Creates and starts the informers. Optional kinds (DaemonSets, StatefulSets, WasmPlugins) are watched
+   * only when the API server serves them; VirtualServices and DestinationRules at networking.istio.io/v1,
+   * or v1beta1 on an older Istio.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    const client = this.opts.client;
+    const serves = async (r: Resource) => {
+      try {
+        return await client.serves(r.group, r.version, r.plural, signal);
+      } catch (err) {
+        // Discovery failing is not a reason to give up: assume served; the informer retries its list.
+        this.log.warn("discovery failed; assuming the resource is served", { resource: r.plural, err });
+        return true;
+      }
+    };
+    const plan: { name: string; key: string; role: Role; optional?: boolean; fallback?: string }[] = [
+      { name: "namespaces", key: "|Namespace", role: "namespace" },
+      { name: "lanes", key: "meshlane.io|Lane", role: "lane" },
+      { name: "services", key: "|Service", role: "input" },
+      { name: "deployments", key: "apps|Deployment", role: "input" },
+      { name: "statefulsets", key: "apps|StatefulSet", role: "input", optional: true },
+      { name: "daemonsets", key: "apps|DaemonSet", role: "input", optional: true },
+      {
+        name: "virtualservices",
+        key: "networking.istio.io|VirtualService",
+        role: "istio",
+        fallback: "v1beta1",
+      },
+      {
+        name: "destinationrules",
+        key: "networking.istio.io|DestinationRule",
+        role: "istio",
+        fallback: "v1beta1",
+      },
+      { name: "envoyfilters", key: "networking.istio.io|EnvoyFilter", role: "install" },
+      { name: "wasmplugins", key: "extensions.istio.io|WasmPlugin", role: "install", optional: true },
+    ];
+    for (const p of plan) {
+      let resource = RESOURCES[p.key];
+      if (p.fallback && !(await serves(resource))) {
+        const older = { ...resource, version: p.fallback };
+        if (await serves(older)) resource = older;
+      }
+      if (p.optional && !(await serves(resource))) {
+        this.log.info("not served by the API server; not watched", { resource: resource.plural });
+        continue;
+      }
+      const kind = p.key.split("|")[1];
+      const w: Watched = { name: p.name, kind, resource, role: p.role, informers: [] };
+      const namespaces = p.role === "install" ? [...new Set(this.opts.installNamespaces)] : [""];
+      for (const ns of namespaces) {
+        const inf = new Informer<RawObject>({
+          ...this.opts.informer,
+          kc: this.opts.kc,
+          path: resourcePath(resource, ns),
+          labelSelector: p.role === "namespace" ? this.selector : undefined,
+          logger: this.opts.logger,
+          transform: p.role === "input" && kind !== "Service" ? slimWorkload : dropManagedFields,
+        });
+        inf.on({
+          add: (o) => this.onEvent(w, o, undefined),
+          update: (o, old) => this.onEvent(w, o, old),
+          delete: (o) => this.onEvent(w, undefined, o),
+        });
+        w.informers.push(inf);
+      }
+      this.watched.push(w);
+    }
+    this.started = true;
+    for (const inf of this.informers) inf.start();
+  }
+
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    return Promise.all(this.informers.map((i) => i.waitForSync(signal))).then(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+
+  /** Whether a namespace is selected (carries the enabled label). */
+  enabled(namespace: string): boolean {
+    return this.namespaceInformer?.get(namespace) !== undefined;
+  }
+
+  private get namespaceInformer(): Informer<RawObject> | undefined {
+    return this.watched[0]?.role === "namespace" ? this.watched[0].informers[0] : undefined;
+  }
+
+  /** Selected namespaces, install namespaces, and namespaces holding objects meshlane marked. */
+  namespaces(): string[] {
+    const out = new Set<string>(this.opts.installNamespaces);
+    for (const w of this.watched) {
+      if (w.role !== "namespace" && w.role !== "istio" && w.role !== "lane") continue;
+      for (const inf of w.informers) {
+        for (const o of inf.list()) {
+          if (w.role === "namespace") out.add(o.metadata?.name ?? "");
+          else if (w.role === "istio" && isMarked(o)) out.add(o.metadata?.namespace ?? "");
+          else if (w.role === "lane" && this.hasFinalizer(o)) out.add(o.metadata?.namespace ?? "");
+        }
+      }
+    }
+    out.delete("");
+    return [...out].sort();
+  }
+
+  private hasFinalizer(o: RawObject): boolean {
+    const f = (o.metadata as { finalizers?: unknown } | undefined)?.finalizers;
+    return Array.isArray(f) && f.includes(LANE_FINALIZER);
+  }
+
+  /** Whether render reads this object (see the module comment). */
+  private inRender(w: Watched, o: RawObject): boolean {
+    const ns = o.metadata?.namespace ?? "";
+    switch (w.role) {
+      case "install":
+        return true;
+      case "istio":
+        return this.enabled(ns) || isMarked(o);
+      case "lane":
+      case "input":
+        return this.enabled(ns);
+      default:
+        return false;
+    }
+  }
+
+  private onEvent(w: Watched, now: RawObject | undefined, before: RawObject | undefined): void {
+    const obj = (now ?? before) as RawObject;
+    if (w.role === "namespace") {
+      // Only entering or leaving the selection matters (the informer's label selector turns both into
+      // add and delete); other edits of a selected namespace change nothing render reads.
+      if (now && before) return;
+      this.changes++;
+      this.opts.onChange(obj.metadata?.name ?? "");
+      return;
+    }
+    const ns = obj.metadata?.namespace ?? "";
+    const key = keyOf(obj as KubeObject);
+    const mine = this.overlay.get(key);
+    if (mine) {
+      const rv = now?.metadata?.resourceVersion;
+      if (now && mine.obj && rv === mine.obj.metadata.resourceVersion) {
+        this.overlay.delete(key); // the echo of our own write: nothing new
+        return;
+      }
+      if (!now && mine.obj === null) {
+        this.overlay.delete(key); // the echo of our own delete
+        return;
+      }
+      const order = now && mine.obj ? rvCompare(rv, mine.obj.metadata.resourceVersion as string) : undefined;
+      if (order !== undefined && order < 0) return; // older than what we wrote: the watch is catching up
+      this.overlay.delete(key);
+    }
+    const relevant = (now && this.inRender(w, now)) || (before && this.inRender(w, before));
+    const finalizing =
+      w.role === "lane" && ((now && this.hasFinalizer(now)) || (before && this.hasFinalizer(before)));
+    if (!relevant && !finalizing) return;
+    if (!deepEqual(withoutVolatile(now, w.role), withoutVolatile(before, w.role))) this.changes++;
+    this.opts.onChange(ns);
+  }
+
+  /** Drops overlay entries the watch never confirmed (a missed echo must not pin stale data). */
+  sweep(now = Date.now()): void {
+    for (const [key, e] of this.overlay) {
+      if (now - e.at > OVERLAY_TTL_MS) {
+        this.overlay.delete(key);
+        this.changes++;
+      }
+    }
+  }
+
+  /** Records the server's answer to one of our writes. */
+  observe(obj: KubeObject): void {
+    const key = keyOf(obj);
+    const w = this.watchedFor(obj);
+    const cached = w?.informers
+      .map((i) => i.get(`${obj.metadata.namespace ?? ""}/${obj.metadata.name}`))
+      .find(Boolean);
+    const current = this.overlay.get(key)?.obj ?? cached;
+    if (current && current.metadata?.resourceVersion === obj.metadata.resourceVersion) return; // a no-op write
+    const slim = (w?.role === "input" ? slimWorkload(obj) : dropManagedFields(obj)) as KubeObject;
+    this.overlay.set(key, { obj: slim, at: Date.now() });
+    if (
+      !w ||
+      !deepEqual(withoutVolatile(current as RawObject | undefined, w.role), withoutVolatile(slim, w.role))
+    )
+      this.changes++;
+  }
+
+  /** Records that we deleted an object (or found it gone). */
+  observeGone(ref: { apiVersion: string; kind: string; namespace: string; name: string }): void {
+    const key = keyOf({
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: { name: ref.name, namespace: ref.namespace },
+    });
+    if (this.get(ref.apiVersion, ref.kind, ref.namespace, ref.name) === undefined) return;
+    this.overlay.set(key, { obj: null, at: Date.now() });
+    this.changes++;
+  }
+
+  private watchedFor(o: { apiVersion: string; kind: string }): Watched | undefined {
+    const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "";
+    return this.watched.find((w) => w.kind === o.kind && w.resource.group === group);
+  }
+
+  /** The version a kind is watched at (so served at), if it is watched. */
+  servedVersion(group: string, kind: string): string | undefined {
+    return this.watched.find((w) => w.kind === kind && w.resource.group === group)?.resource.version;
+  }
+
+  /** The freshest copy of one object: our last write, else the informer's. */
+  get(apiVersion: string, kind: string, namespace: string, name: string): KubeObject | undefined {
+    const key = keyOf({ apiVersion, kind, metadata: { name, namespace } });
+    const mine = this.overlay.get(key);
+    if (mine) return mine.obj ?? undefined;
+    const w = this.watchedFor({ apiVersion, kind });
+    for (const inf of w?.informers ?? []) {
+      const o = inf.get(`${namespace}/${name}`);
+      if (o) return o as KubeObject;
+    }
+    return undefined;
+  }
+
+  /** Every Lane, freshest copies. */
+  lanes(): KubeObject[] {
+    const w = this.watched.find((x) => x.role === "lane");
+    return this.merged(w ? [w] : [], () => true);
+  }
+
+  /** Render's input: the objects render reads (see the module comment), freshest copies. */
+  snapshot(): KubeObject[] {
+    return this.merged(
+      this.watched.filter((w) => w.role !== "namespace"),
+      (w, o) => this.inRender(w, o),
+    );
+  }
+
+  private merged(kinds: Watched[], keep: (w: Watched, o: RawObject) => boolean): KubeObject[] {
+    const out = new Map<string, KubeObject>();
+    const roleOf = new Map<string, Watched>();
+    for (const w of kinds) {
+      for (const inf of w.informers) {
+        for (const o of inf.list()) {
+          if (!keep(w, o)) continue;
+          const key = keyOf(o as KubeObject);
+          out.set(key, o as KubeObject);
+          roleOf.set(key, w);
+        }
+      }
+    }
+    for (const [key, e] of this.overlay) {
+      const w = e.obj ? this.watchedFor(e.obj) : undefined;
+      if (e.obj === null) out.delete(key);
+      else if (w && kinds.includes(w) && keep(w, e.obj as RawObject)) out.set(key, e.obj);
+      else if (roleOf.has(key)) out.delete(key);
+    }
+    return [...out.values()];
+  }
+}

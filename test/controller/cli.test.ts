@@ -1,0 +1,204 @@
+// `meshlane controller` as a process (the container's entrypoint): --help; then a real run against the
+// fake API server: ready, serving the module with its sha256 and metrics, converging, and shutting down
+// cleanly on SIGTERM (lease released, exit 0, JSON log lines).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { defaultWasmPath, fromRoot } from "../../controller/src/paths.js";
+import {
+  eventually,
+  FakeApiServer,
+  laneApi,
+  laneApp,
+  laneObject,
+  seedAll,
+  seedNamespace,
+  yamlDocs,
+  type Json,
+} from "./helpers.js";
+
+const bin = fromRoot("bin", "meshlane.js");
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** Whether manifests/rbac.yaml lets the controller's ServiceAccount make a request. */
+function rbacAllows(r: {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+}) {
+  const objs = yamlDocs(fromRoot("manifests", "rbac.yaml"));
+  const resource = r.subresource ? `${r.resource}/${r.subresource}` : r.resource;
+  const grants = (rules: Rule[]) =>
+    rules.some(
+      (x) => x.apiGroups.includes(r.group) && x.resources.includes(resource) && x.verbs.includes(r.verb),
+    );
+  if (grants(objs.find((o) => o.kind === "ClusterRole").rules)) return true;
+  return objs.some((o) => o.kind === "Role" && o.metadata.namespace === r.namespace && grants(o.rules));
+}
+
+test("meshlane controller --help lists its options", () => {
+  const r = spawnSync(process.execPath, [bin, "controller", "--help"], { encoding: "utf8" });
+  assert.equal(r.status, 0);
+  for (const opt of [
+    "--config",
+    "--kubeconfig",
+    "--namespace-selector",
+    "--leader-elect",
+    "--no-leader-elect",
+    "--lease-namespace",
+    "--metrics-addr",
+    "--wasm",
+    "--resync",
+    "--log-level",
+  ]) {
+    assert.ok(r.stdout.includes(opt), `help mentions ${opt}`);
+  }
+  const top = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
+  assert.match(top.stdout, /controller\s+run the lane controller/);
+});
+
+test("meshlane controller rejects bad options with exit 2", () => {
+  const r = spawnSync(process.execPath, [bin, "controller", "--resync", "soon"], { encoding: "utf8" });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /not a duration/);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test("meshlane controller runs against a cluster, serves the module, and stops on SIGTERM", async () => {
+  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  const dir = mkdtempSync(path.join(tmpdir(), "meshlane-controller-"));
+  const kubeconfig = path.join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, server.kubeConfig().exportConfig());
+  const config = path.join(dir, "config.yaml");
+  writeFileSync(config, "install: envoyfilter\nlaneHeader: x-lane\n");
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      "controller",
+      "--kubeconfig",
+      kubeconfig,
+      "--config",
+      config,
+      "--metrics-addr",
+      `127.0.0.1:${port}`,
+      "--lease-namespace",
+      "meshlane-system",
+      "--identity",
+      "cli-test",
+      "--resync",
+      "2s",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await eventually(async () => (await fetch(`${base}/readyz`)).status === 200, "/readyz", 60_000, 100);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+
+    const bytes = readFileSync(defaultWasmPath);
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    const res = await fetch(`${base}/meshlane.wasm`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/wasm");
+    assert.equal(res.headers.get("x-checksum-sha256"), sha);
+    assert.equal(res.headers.get("etag"), `"${sha}"`);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes));
+    const cached = await fetch(`${base}/meshlane.wasm`, { headers: { "if-none-match": `"${sha}"` } });
+    assert.equal(cached.status, 304);
+
+    seedNamespace(server, "cli");
+    seedAll(server, laneApp("cli", "web"));
+    await laneApi(server).create(laneObject("cli", "canary"));
+    await eventually(
+      () => server.getObject("virtualservices", "cli", "meshlane-web"),
+      "the controller's writes",
+      60_000,
+    );
+    // The EnvoyFilters point at the served module, by its sha256.
+    await eventually(
+      () => server.getObject("envoyfilters", "istio-system", "meshlane-sidecar"),
+      "EnvoyFilter",
+      60_000,
+    );
+    const ef = server.getObject("envoyfilters", "istio-system", "meshlane-sidecar") as Json;
+    assert.equal(ef.spec.configPatches[0].patch.value.typed_config.config.vm_config.code.remote.sha256, sha);
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    for (const name of [
+      "meshlane_reconcile_total",
+      "meshlane_reconcile_errors_total",
+      "meshlane_reconcile_duration_seconds_bucket",
+      "meshlane_queue_depth",
+      "meshlane_writes_total",
+      "meshlane_leader 1",
+    ]) {
+      assert.ok(metrics.includes(name), `/metrics has ${name}`);
+    }
+    const lease = server.getObject("leases", "meshlane-system", "meshlane-controller") as Json;
+    assert.equal(lease.spec.holderIdentity, "cli-test");
+
+    // Every request the controller made is one manifests/rbac.yaml allows (the test's own Lane create
+    // aside). Discovery is open to every authenticated user.
+    const denied = server.requests
+      .filter((r) => r.verb !== "discovery" && !(r.resource === "lanes" && r.verb === "create"))
+      .filter((r) => !rbacAllows(r))
+      .map(
+        (r) =>
+          `${r.verb} ${r.group}/${r.resource}${r.subresource ? "/" + r.subresource : ""} in "${r.namespace}"`,
+      );
+    assert.deepEqual([...new Set(denied)], [], "requests RBAC would refuse");
+    for (const [verb, resource] of [
+      ["patch", "lanes"],
+      ["create", "leases"],
+      ["create", "events"],
+      ["watch", "namespaces"],
+    ]) {
+      assert.ok(server.count({ verb: verb as "patch", resource }) > 0, `checked: ${verb} ${resource}`);
+    }
+
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0, "exit 0 after SIGTERM");
+    const released = server.getObject("leases", "meshlane-system", "meshlane-controller") as Json;
+    assert.ok(!released.spec.holderIdentity, "the lease is released");
+    const lines = stderr
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Json);
+    assert.ok(
+      lines.every(
+        (l) => typeof l.time === "string" && typeof l.level === "string" && typeof l.msg === "string",
+      ),
+    );
+    assert.ok(lines.some((l) => l.msg === "shutting down" && l.signal === "SIGTERM"));
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await server.stop();
+  }
+});

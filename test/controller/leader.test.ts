@@ -1,0 +1,70 @@
+// Two controller replicas on one Lease: one leads and writes, the other keeps warm caches and writes
+// nothing; when the leader dies without releasing the Lease, the standby takes over within the lease
+// duration and carries on.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  eventually,
+  FakeApiServer,
+  laneApi,
+  laneApp,
+  laneObject,
+  seedAll,
+  seedNamespace,
+  settle,
+  startController,
+  type Json,
+  type LaneController,
+} from "./helpers.js";
+
+const LEASE_MS = 2000;
+
+test("two replicas: only the leader writes; the standby takes over within the lease duration", async () => {
+  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  const election = {
+    namespace: "meshlane-system",
+    leaseDurationMs: LEASE_MS,
+    renewDeadlineMs: 1500,
+    retryPeriodMs: 200,
+  };
+  const replicas: LaneController[] = [];
+  try {
+    for (const identity of ["replica-a", "replica-b"]) {
+      replicas.push(await startController(server, { identity, leaderElection: election, resyncMs: 1000 }));
+    }
+    const leader = (await eventually(() => replicas.find((r) => r.isLeader), "a leader")) as LaneController;
+    const standby = replicas.find((r) => r !== leader) as LaneController;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(replicas.filter((r) => r.isLeader).length, 1, "exactly one leader");
+
+    seedNamespace(server, "ha");
+    seedAll(server, laneApp("ha", "web"));
+    await laneApi(server).create(laneObject("ha", "canary"));
+    await eventually(() => server.getObject("virtualservices", "ha", "meshlane-web"), "the leader's writes");
+    await settle(leader, server);
+    assert.ok(leader.writeCount > 0);
+    assert.equal(standby.writeCount, 0, "the standby wrote nothing");
+    assert.equal(standby.metrics.reconcileTotal.get({ result: "success" }), 0, "nor reconciled");
+    const lease = server.getObject("leases", "meshlane-system", "meshlane-controller") as Json;
+    assert.equal(lease.spec.holderIdentity, leader === replicas[0] ? "replica-a" : "replica-b");
+
+    // The leader dies (no release): the standby takes the Lease once it expires.
+    await leader.stop({ releaseLease: false });
+    const died = Date.now();
+    await eventually(() => standby.isLeader, "the standby to take over", 20_000, 20);
+    const takeoverMs = Date.now() - died;
+    // The lease was renewed at most one retry period before the leader died; allow scheduling slack.
+    assert.ok(takeoverMs <= LEASE_MS + 2000, `took over in ${takeoverMs} ms (lease ${LEASE_MS} ms)`);
+
+    seedAll(server, laneApp("ha", "api"));
+    await eventually(
+      () => server.getObject("virtualservices", "ha", "meshlane-api"),
+      "the new leader's writes",
+    );
+    await settle(standby, server);
+    assert.ok(standby.writeCount > 0);
+  } finally {
+    for (const r of replicas) await r.stop();
+    await server.stop();
+  }
+});
