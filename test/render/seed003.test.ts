@@ -89,116 +89,110 @@ function pluginConfig(name: string): string {
   return ef.spec.configPatches[0].patch.value.typed_config.config.configuration.value;
 }
 
-const wasmBuilt = existsSync(defaultWasmPath);
+test("seed 003 with the real filter: the gateway dyes agent: pc canary, the sidecar carries it to mockb", async () => {
+  const { explain } = await import("../../controller/src/explain/run.js");
+  const laneOf = (line: unknown) => (line as { lane: string | null }).lane;
+  const client = { path: ["source", "address"], string: "203.0.113.7:51000" };
+  const edge = await explain(
+    pluginConfig("meshlane-edge"),
+    {
+      properties: [{ path: ["xds", "listener_direction"], int: 2 }, client],
+      requests: [
+        {
+          name: "pc",
+          requestHeaders: [
+            [":method", "GET"],
+            [":path", "/"],
+            [":authority", "shop"],
+            ["agent", "pc"],
+          ],
+          responseHeaders: [[":status", "200"]],
+          properties: [],
+          advanceSeconds: 0,
+        },
+        {
+          name: "mobile",
+          requestHeaders: [
+            [":method", "GET"],
+            [":path", "/"],
+            [":authority", "shop"],
+            ["agent", "mobile"],
+          ],
+          responseHeaders: [[":status", "200"]],
+          properties: [],
+          advanceSeconds: 0,
+        },
+        {
+          name: "spoofed",
+          requestHeaders: [
+            [":method", "GET"],
+            [":path", "/"],
+            [":authority", "shop"],
+            ["x-lane", "canary"],
+          ],
+          responseHeaders: [[":status", "200"]],
+          properties: [],
+          advanceSeconds: 0,
+        },
+      ],
+    },
+    { wasmPath: defaultWasmPath, logLevel: 2 },
+  );
+  assert.equal(edge.rejected, undefined, edge.rejected);
+  assert.deepEqual(edge.lines.slice(0, 3).map(laneOf), ["canary", null, null]);
 
-test(
-  "seed 003 with the real filter: the gateway dyes agent: pc canary, the sidecar carries it to mockb",
-  { skip: wasmBuilt ? false : "build/meshlane.wasm not built" },
-  async () => {
-    const { explain } = await import("../../controller/src/explain/run.js");
-    const laneOf = (line: unknown) => (line as { lane: string | null }).lane;
-    const client = { path: ["source", "address"], string: "203.0.113.7:51000" };
-    const edge = await explain(
-      pluginConfig("meshlane-edge"),
-      {
-        properties: [{ path: ["xds", "listener_direction"], int: 2 }, client],
-        requests: [
-          {
-            name: "pc",
-            requestHeaders: [
-              [":method", "GET"],
-              [":path", "/"],
-              [":authority", "shop"],
-              ["agent", "pc"],
-            ],
-            responseHeaders: [[":status", "200"]],
-            properties: [],
-            advanceSeconds: 0,
-          },
-          {
-            name: "mobile",
-            requestHeaders: [
-              [":method", "GET"],
-              [":path", "/"],
-              [":authority", "shop"],
-              ["agent", "mobile"],
-            ],
-            responseHeaders: [[":status", "200"]],
-            properties: [],
-            advanceSeconds: 0,
-          },
-          {
-            name: "spoofed",
-            requestHeaders: [
-              [":method", "GET"],
-              [":path", "/"],
-              [":authority", "shop"],
-              ["x-lane", "canary"],
-            ],
-            responseHeaders: [[":status", "200"]],
-            properties: [],
-            advanceSeconds: 0,
-          },
-        ],
-      },
-      { wasmPath: defaultWasmPath, logLevel: 2 },
-    );
-    assert.equal(edge.rejected, undefined, edge.rejected);
-    assert.deepEqual(edge.lines.slice(0, 3).map(laneOf), ["canary", null, null]);
+  // Gateway → mocka with the lane the edge set.
+  const hop1 = route(world, {
+    gateway: "e2e/simple-gateway",
+    authority: "shop",
+    path: "/",
+    headers: { "x-lane": "canary" },
+  });
+  assert.deepEqual(hop1.workloads, ["mocka-canary"]);
 
-    // Gateway → mocka with the lane the edge set.
-    const hop1 = route(world, {
-      gateway: "e2e/simple-gateway",
-      authority: "shop",
-      path: "/",
-      headers: { "x-lane": "canary" },
-    });
-    assert.deepEqual(hop1.workloads, ["mocka-canary"]);
-
-    // mocka's sidecar: inbound sees the lane with the trace id; the app calls mockb forwarding only the
-    // trace id; outbound puts the lane back, and mockb's route sends it to mockb-canary.
-    const sidecar = await explain(
-      pluginConfig("meshlane-sidecar"),
-      {
-        properties: [],
-        requests: [
-          {
-            name: "inbound",
-            requestHeaders: [
-              [":method", "GET"],
-              [":path", "/"],
-              [":authority", "mocka:8000"],
-              ["x-lane", "canary"],
-              ["x-request-id", "r-1"],
-            ],
-            responseHeaders: [[":status", "200"]],
-            properties: [{ path: ["xds", "listener_direction"], int: 1 }],
-            advanceSeconds: 0,
-          },
-          {
-            name: "outbound",
-            requestHeaders: [
-              [":method", "GET"],
-              [":path", "/"],
-              [":authority", "mockb:8000"],
-              ["x-request-id", "r-1"],
-            ],
-            responseHeaders: [[":status", "200"]],
-            properties: [{ path: ["xds", "listener_direction"], int: 2 }],
-            advanceSeconds: 0,
-          },
-        ],
-      },
-      { wasmPath: defaultWasmPath, logLevel: 2 },
-    );
-    assert.equal(sidecar.rejected, undefined, sidecar.rejected);
-    assert.deepEqual(sidecar.lines.slice(0, 2).map(laneOf), ["canary", "canary"]);
-    const hop2 = route(world, {
-      from: "e2e",
-      authority: "mockb:8000",
-      path: "/",
-      headers: { "x-lane": laneOf(sidecar.lines[1])! },
-    });
-    assert.deepEqual(hop2.workloads, ["mockb-canary"]);
-  },
-);
+  // mocka's sidecar: inbound sees the lane with the trace id; the app calls mockb forwarding only the
+  // trace id; outbound puts the lane back, and mockb's route sends it to mockb-canary.
+  const sidecar = await explain(
+    pluginConfig("meshlane-sidecar"),
+    {
+      properties: [],
+      requests: [
+        {
+          name: "inbound",
+          requestHeaders: [
+            [":method", "GET"],
+            [":path", "/"],
+            [":authority", "mocka:8000"],
+            ["x-lane", "canary"],
+            ["x-request-id", "r-1"],
+          ],
+          responseHeaders: [[":status", "200"]],
+          properties: [{ path: ["xds", "listener_direction"], int: 1 }],
+          advanceSeconds: 0,
+        },
+        {
+          name: "outbound",
+          requestHeaders: [
+            [":method", "GET"],
+            [":path", "/"],
+            [":authority", "mockb:8000"],
+            ["x-request-id", "r-1"],
+          ],
+          responseHeaders: [[":status", "200"]],
+          properties: [{ path: ["xds", "listener_direction"], int: 2 }],
+          advanceSeconds: 0,
+        },
+      ],
+    },
+    { wasmPath: defaultWasmPath, logLevel: 2 },
+  );
+  assert.equal(sidecar.rejected, undefined, sidecar.rejected);
+  assert.deepEqual(sidecar.lines.slice(0, 2).map(laneOf), ["canary", "canary"]);
+  const hop2 = route(world, {
+    from: "e2e",
+    authority: "mockb:8000",
+    path: "/",
+    headers: { "x-lane": laneOf(sidecar.lines[1])! },
+  });
+  assert.deepEqual(hop2.workloads, ["mockb-canary"]);
+});

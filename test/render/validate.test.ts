@@ -1,9 +1,8 @@
 // Lane validation, three ways that must agree: render's validateLane, the CRD schema (manifests/crd, with
-// its CEL rules), and the real filter's configure (build/meshlane.wasm, when built) on the compiled
+// its CEL rules), and the real filter's configure (build/meshlane.wasm) on the compiled
 // config. One corpus of dye rules drives all three.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { laneProbes, render, validateLane, type KubeObject } from "../../controller/src/render/index.js";
 import { defaultWasmPath } from "../../controller/src/paths.js";
 import { crdProblems, objectProblems } from "./schemas.js";
@@ -148,67 +147,57 @@ test("every CEL rule of the CRD fires, and render's validator refuses the same L
   }
 });
 
-const wasmBuilt = existsSync(defaultWasmPath);
+test("the real filter's configure agrees with validateLane", async () => {
+  const { configureOnly } = await import("../../controller/src/explain/run.js");
+  const verdict = async (r: unknown) => {
+    const config = JSON.stringify({
+      role: "edge",
+      lanes: ["canary", "base"],
+      rules: [{ lane: "canary", ...(r as object) }],
+    });
+    return configureOnly(config, defaultWasmPath);
+  };
+  for (const r of GOOD) {
+    const f = await verdict(r);
+    assert.ok(f.ok, `filter rejected good ${JSON.stringify(r)}: ${f.reason}`);
+  }
+  for (const r of BAD) {
+    if (typeof r === "object" && r && "lane" in r) continue; // the probe itself sets lane
+    const f = await verdict(r);
+    const mine = validateLane(lane([r]));
+    assert.ok(!f.ok, `filter accepted bad ${JSON.stringify(r)}`);
+    assert.ok("error" in mine);
+    // Outside regex syntax (only screened here), the reasons are the filter's own, path mapped.
+    if (!JSON.stringify(r).includes("regex")) {
+      // A Lane's rules have no "lane" field (the Lane's name is the lane), so that one list differs.
+      const expected = f.reason.replace("lane|when|percent|stickyBy", "when|percent|stickyBy");
+      assert.equal(mine.error.replace(/^spec\.dye\[0\]/, "rules[0]"), expected, JSON.stringify(r));
+    }
+  }
+});
 
-test(
-  "the real filter's configure agrees with validateLane",
-  { skip: wasmBuilt ? false : "build/meshlane.wasm not built" },
-  async () => {
-    const { configureOnly } = await import("../../controller/src/explain/run.js");
-    const verdict = async (r: unknown) => {
-      const config = JSON.stringify({
-        role: "edge",
-        lanes: ["canary", "base"],
-        rules: [{ lane: "canary", ...(r as object) }],
-      });
-      return configureOnly(config, defaultWasmPath);
-    };
-    for (const r of GOOD) {
-      const f = await verdict(r);
-      assert.ok(f.ok, `filter rejected good ${JSON.stringify(r)}: ${f.reason}`);
-    }
-    for (const r of BAD) {
-      if (typeof r === "object" && r && "lane" in r) continue; // the probe itself sets lane
-      const f = await verdict(r);
-      const mine = validateLane(lane([r]));
-      assert.ok(!f.ok, `filter accepted bad ${JSON.stringify(r)}`);
-      assert.ok("error" in mine);
-      // Outside regex syntax (only screened here), the reasons are the filter's own, path mapped.
-      if (!JSON.stringify(r).includes("regex")) {
-        // A Lane's rules have no "lane" field (the Lane's name is the lane), so that one list differs.
-        const expected = f.reason.replace("lane|when|percent|stickyBy", "when|percent|stickyBy");
-        assert.equal(mine.error.replace(/^spec\.dye\[0\]/, "rules[0]"), expected, JSON.stringify(r));
-      }
-    }
-  },
-);
-
-test(
-  "laneProbes + laneVerdicts make render refuse exactly what the filter refuses",
-  { skip: wasmBuilt ? false : "build/meshlane.wasm not built" },
-  async () => {
-    const { configureOnly } = await import("../../controller/src/explain/run.js");
-    // RE2 syntax the screen lets through but the filter refuses: a reversed range.
-    const objs = [
-      lane([{ when: { path: { regex: "[z-a]" } } }]),
-      lane([{ when: { headers: { a: { exact: "b" } } } }], {}, "fine"),
-    ];
-    assert.ok("spec" in validateLane(objs[0]), "screen passes it");
-    const verdicts: Record<string, string> = {};
-    for (const p of laneProbes(objs, TEST_OPTIONS)) {
-      const r = await configureOnly(p.config, defaultWasmPath);
-      if (!r.ok) verdicts[p.lane] = r.reason;
-    }
-    assert.deepEqual(Object.keys(verdicts), ["t/canary"]);
-    const result = render(objs, { ...TEST_OPTIONS, laneVerdicts: verdicts });
-    assert.equal(result.errors.length, 1);
-    assert.match(
-      result.errors[0].message,
-      /^dye rules rejected by the filter: rules\[0\]\.when\.path\.regex: /,
-    );
-    assert.deepEqual(
-      result.lanes.map((l) => l.name),
-      ["fine"],
-    );
-  },
-);
+test("laneProbes + laneVerdicts make render refuse exactly what the filter refuses", async () => {
+  const { configureOnly } = await import("../../controller/src/explain/run.js");
+  // RE2 syntax the screen lets through but the filter refuses: a reversed range.
+  const objs = [
+    lane([{ when: { path: { regex: "[z-a]" } } }]),
+    lane([{ when: { headers: { a: { exact: "b" } } } }], {}, "fine"),
+  ];
+  assert.ok("spec" in validateLane(objs[0]), "screen passes it");
+  const verdicts: Record<string, string> = {};
+  for (const p of laneProbes(objs, TEST_OPTIONS)) {
+    const r = await configureOnly(p.config, defaultWasmPath);
+    if (!r.ok) verdicts[p.lane] = r.reason;
+  }
+  assert.deepEqual(Object.keys(verdicts), ["t/canary"]);
+  const result = render(objs, { ...TEST_OPTIONS, laneVerdicts: verdicts });
+  assert.equal(result.errors.length, 1);
+  assert.match(
+    result.errors[0].message,
+    /^dye rules rejected by the filter: rules\[0\]\.when\.path\.regex: /,
+  );
+  assert.deepEqual(
+    result.lanes.map((l) => l.name),
+    ["fine"],
+  );
+});
