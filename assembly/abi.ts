@@ -142,6 +142,31 @@ export function replaceHeader(map: i32, name: string, value: string): bool {
   return r == RESULT_OK;
 }
 
+/** replaceHeader(map, name, a + "=" + b) without building the value when it is short ASCII. */
+export function replaceHeaderAssign(map: i32, name: string, a: string, b: string): bool {
+  const al = a.length;
+  const bl = b.length;
+  if (al + 1 + bl > KEY_SCRATCH_SIZE) return replaceHeader(map, name, a + "=" + b);
+  for (let i = 0; i < al; i++) {
+    const c = a.charCodeAt(i);
+    if (c >= 0x80) return replaceHeader(map, name, a + "=" + b);
+    store<u8>(VALUE_SCRATCH + <usize>i, <u8>c);
+  }
+  store<u8>(VALUE_SCRATCH + <usize>al, 0x3d);
+  for (let i = 0; i < bl; i++) {
+    const c = b.charCodeAt(i);
+    if (c >= 0x80) return replaceHeader(map, name, a + "=" + b);
+    store<u8>(VALUE_SCRATCH + <usize>(al + 1 + i), <u8>c);
+  }
+  let kn = ascii(name, KEY_SCRATCH);
+  let kp = KEY_SCRATCH;
+  if (kn < 0) {
+    kp = changetype<usize>(spill);
+    kn = spill.byteLength;
+  }
+  return host.proxy_replace_header_map_value(map, kp, kn, VALUE_SCRATCH, al + 1 + bl) == RESULT_OK;
+}
+
 /** Removes every entry of a header (absent is fine). */
 export function removeHeader(map: i32, name: string): bool {
   let n = ascii(name, KEY_SCRATCH);
@@ -201,12 +226,18 @@ export class HeaderBlock {
     b.count = <i32>n;
   }
 
-  /** The first value of `name` (lower-case ASCII), or null. */
-  get(name: string): string | null {
+  /** Where the last successful find() put the value: its bytes, valid until release(). */
+  valuePtr: usize = 0;
+  valueLen: i32 = 0;
+
+  /** Looks up the first value of `name` (lower-case ASCII) without decoding it: true and
+   * valuePtr/valueLen set when present. Matchers read the bytes in place (see match.ts). */
+  find(name: string): bool {
     const ptr = this.ptr;
-    if (ptr == 0) return null;
+    if (ptr == 0) return false;
     const n = this.count;
     const nl = name.length;
+    const np = changetype<usize>(name);
     let data = ptr + 4 + <usize>n * 8;
     for (let i = 0; i < n; i++) {
       const kl = <i32>load<u32>(ptr + 4 + <usize>i * 8);
@@ -214,16 +245,27 @@ export class HeaderBlock {
       if (kl == nl) {
         let same = true;
         for (let j = 0; j < kl; j++) {
-          if (<i32>load<u8>(data + <usize>j) != name.charCodeAt(j)) {
+          // A string is UTF-16: compare each key byte with the name's code unit.
+          if (<u32>load<u8>(data + <usize>j) != <u32>load<u16>(np + ((<usize>j) << 1))) {
             same = false;
             break;
           }
         }
-        if (same) return String.UTF8.decodeUnsafe(data + <usize>kl + 1, <usize>vl);
+        if (same) {
+          this.valuePtr = data + <usize>kl + 1;
+          this.valueLen = vl;
+          return true;
+        }
       }
       data += <usize>(kl + vl + 2);
     }
-    return null;
+    return false;
+  }
+
+  /** The first value of `name` (lower-case ASCII), or null. */
+  get(name: string): string | null {
+    if (!this.find(name)) return null;
+    return String.UTF8.decodeUnsafe(this.valuePtr, <usize>this.valueLen);
   }
 
   release(): void {
@@ -235,23 +277,22 @@ export class HeaderBlock {
 
 // ---- properties ----
 
-/** A property's raw bytes, or null when the proxy has no such property. Path segments are joined
- * with NUL, as Envoy expects. */
-export function getProperty(path: string): ArrayBuffer | null {
+/** A property path (segments joined with NUL, as Envoy expects) encoded once: the filter asks for
+ * the same few paths on every request. */
+export function propertyPath(path: string): ArrayBuffer {
+  return String.UTF8.encode(path);
+}
+
+/** A property's raw bytes, or null when the proxy has no such property. */
+export function getProperty(path: ArrayBuffer): ArrayBuffer | null {
   if (!fetchProperty(path)) return null;
   return takeBytes();
 }
 
 /** Asks for a property; on success its bytes are in the out-params (take them), else all is freed. */
-function fetchProperty(path: string): bool {
+function fetchProperty(path: ArrayBuffer): bool {
   clearOut();
-  let n = ascii(path, KEY_SCRATCH);
-  let kp = KEY_SCRATCH;
-  if (n < 0) {
-    kp = changetype<usize>(spill);
-    n = spill.byteLength;
-  }
-  const r = host.proxy_get_property(kp, n, OUT_PTR, OUT_SIZE);
+  const r = host.proxy_get_property(changetype<usize>(path), path.byteLength, OUT_PTR, OUT_SIZE);
   if (r != RESULT_OK) {
     const ptr = load<usize>(OUT_PTR);
     if (ptr != 0) heap.free(ptr);
@@ -260,14 +301,32 @@ function fetchProperty(path: string): bool {
   return true;
 }
 
+/** withProperty's answer when the proxy has no such property. */
+export const PROPERTY_ABSENT: i32 = -2;
+
+/** Reads a property's bytes in place: returns `read(ptr, size, arg)` (which must not keep the
+ * pointer), or PROPERTY_ABSENT. No copy and no string: the bytes are freed right after. */
+export function withProperty<T>(
+  path: ArrayBuffer,
+  arg: T,
+  read: (ptr: usize, size: usize, arg: T) => i32,
+): i32 {
+  if (!fetchProperty(path)) return PROPERTY_ABSENT;
+  const ptr = load<usize>(OUT_PTR);
+  const size = load<usize>(OUT_SIZE);
+  const r = read(ptr, size, arg);
+  if (ptr != 0) heap.free(ptr);
+  return r;
+}
+
 /** A string property, or null. */
-export function getPropertyString(path: string): string | null {
+export function getPropertyString(path: ArrayBuffer): string | null {
   if (!fetchProperty(path)) return null;
   return takeString();
 }
 
 /** An int64 property (8 bytes little-endian), or `fallback`. */
-export function getPropertyInt(path: string, fallback: i64): i64 {
+export function getPropertyInt(path: ArrayBuffer, fallback: i64): i64 {
   if (!fetchProperty(path)) return fallback;
   const ptr = load<usize>(OUT_PTR);
   const size = load<usize>(OUT_SIZE);
@@ -294,26 +353,33 @@ export function getBufferString(type: i32, size: usize): string {
 
 // ---- shared data ----
 
-export class SharedValue {
-  constructor(
-    public value: ArrayBuffer,
-    public cas: u32,
-  ) {}
-}
-
-/** A shared-data entry, or null when the key does not exist. */
-export function sharedGet(key: string): SharedValue | null {
-  const k = String.UTF8.encode(key);
+/**
+ * proxy_get_shared_data for a key already in linear memory, read in place: true when the key
+ * exists, and then sharedPtr()/sharedSize()/sharedCas() describe the value until the caller frees
+ * it with `heap.free(sharedPtr())` (when not 0). Nothing is allocated besides the host's copy.
+ */
+export function sharedGetRaw(keyPtr: usize, keyLen: usize): bool {
   clearOut();
   store<u32>(OUT_CAS, 0);
-  const r = host.proxy_get_shared_data(changetype<usize>(k), k.byteLength, OUT_PTR, OUT_SIZE, OUT_CAS);
+  const r = host.proxy_get_shared_data(keyPtr, keyLen, OUT_PTR, OUT_SIZE, OUT_CAS);
   if (r != RESULT_OK) {
     const ptr = load<usize>(OUT_PTR);
     if (ptr != 0) heap.free(ptr);
-    return null;
+    return false;
   }
-  const cas = load<u32>(OUT_CAS);
-  return new SharedValue(takeBytes(), cas);
+  return true;
+}
+
+export function sharedPtr(): usize {
+  return load<usize>(OUT_PTR);
+}
+
+export function sharedSize(): usize {
+  return load<usize>(OUT_SIZE);
+}
+
+export function sharedCas(): u32 {
+  return load<u32>(OUT_CAS);
 }
 
 /** Writes a shared-data entry; cas 0 writes unconditionally. Returns the host's result code. */

@@ -5,6 +5,7 @@
 // with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
 import { JKind, JValue } from "./lib/json";
 import { numberText } from "./lib/jwt";
+import { StringMatch } from "./match";
 
 const MAX_DEPTH = 16;
 
@@ -135,9 +136,59 @@ function find(buf: ArrayBuffer, start: i32, end: i32, key: string): i64 {
  * rest of the payload: the payload map ("payload", else the first issuer's), then the claim by its
  * name, else by a dotted path through nested maps. Empty when absent or malformed. */
 export function metadataClaims(buf: ArrayBuffer, name: string): Array<string> {
-  const none = new Array<string>();
+  const leaf = locateClaim(buf, name);
+  if (leaf < 0) return new Array<string>();
+  return leafValues(buf, <i32>(leaf >> 32), <i32>(leaf & 0xffffffff));
+}
+
+/**
+ * claimMatches(m, metadataClaims(buf, name)) without building the values: list elements and
+ * text are matched in place (see StringMatch.matchesAscii); only numbers, booleans and non-ASCII
+ * text become strings.
+ */
+export function metadataClaimMatches(buf: ArrayBuffer, name: string, m: StringMatch): bool {
+  const leaf = locateClaim(buf, name);
+  if (leaf < 0) return m.matches(null);
+  const start = <i32>(leaf >> 32);
+  const end = <i32>(leaf & 0xffffffff);
+  const base = changetype<usize>(buf);
+  if (isPairs(buf, start, end)) {
+    const n = <i32>readU32(buf, start);
+    // A map, or an empty list, has no values.
+    if (n == 0) return m.matches(null);
+    for (let i = 0; i < n; i++) if (readU32(buf, start + 8 + i * 8) != 0) return m.matches(null);
+    let data = start + 4 + n * 8;
+    for (let i = 0; i < n; i++) {
+      const k = <i32>readU32(buf, start + 4 + i * 8);
+      const r = bytesMatch(base + <usize>data, k, m);
+      // Any element matching (with invert: every element matching; see claimMatches).
+      if (m.invert ? !r : r) return r;
+      data += k + 2;
+    }
+    return m.invert;
+  }
+  const len = end - start;
+  const at = base + <usize>start;
+  if (len == 8) {
+    for (let i = 0; i < 8; i++)
+      if (load<u8>(at + <usize>i) < 0x20) return m.matches(numberText(load<f64>(at)));
+  }
+  if (len == 1 && load<u8>(at) <= 1) return m.matches(load<u8>(at) == 1 ? "true" : "false");
+  return bytesMatch(at, len, m);
+}
+
+/** m.matches on UTF-8 text in place: ASCII without decoding, anything else decoded. */
+function bytesMatch(ptr: usize, len: i32, m: StringMatch): bool {
+  const r = m.matchesAscii(ptr, len);
+  if (r >= 0) return r == 1;
+  return m.matches(String.UTF8.decodeUnsafe(ptr, <usize>len));
+}
+
+/** Where claim `name` sits in the metadata (see metadataClaims): its value's [start, end) packed
+ * as (start << 32 | end), or -1. */
+function locateClaim(buf: ArrayBuffer, name: string): i64 {
   const total = buf.byteLength;
-  if (!isPairs(buf, 0, total)) return none;
+  if (!isPairs(buf, 0, total)) return -1;
   let at = find(buf, 0, total, "payload");
   if (at < 0) {
     // Older Istio: keyed by issuer; take the first value that is itself a map.
@@ -153,11 +204,11 @@ export function metadataClaims(buf: ArrayBuffer, name: string): Array<string> {
       }
       data += k + vl + 2;
     }
-    if (at < 0) return none;
+    if (at < 0) return -1;
   }
   let ps = <i32>(at >> 32);
   let pe = <i32>(at & 0xffffffff);
-  if (!isPairs(buf, ps, pe)) return none;
+  if (!isPairs(buf, ps, pe)) return -1;
   let leaf = find(buf, ps, pe, name);
   if (leaf < 0 && name.indexOf(".") > 0) {
     let from = 0;
@@ -165,21 +216,20 @@ export function metadataClaims(buf: ArrayBuffer, name: string): Array<string> {
       let dot = name.indexOf(".", from);
       const last = dot < 0;
       if (last) dot = name.length;
-      if (dot == from) return none;
+      if (dot == from) return -1;
       const step = find(buf, ps, pe, name.substring(from, dot));
-      if (step < 0) return none;
+      if (step < 0) return -1;
       ps = <i32>(step >> 32);
       pe = <i32>(step & 0xffffffff);
       if (last) {
         leaf = step;
         break;
       }
-      if (!isPairs(buf, ps, pe)) return none;
+      if (!isPairs(buf, ps, pe)) return -1;
       from = dot + 1;
     }
   }
-  if (leaf < 0) return none;
-  return leafValues(buf, <i32>(leaf >> 32), <i32>(leaf & 0xffffffff));
+  return leaf;
 }
 
 /** A claim's values as strings, straight from its encoding (the same typing rules as value()): a

@@ -72,6 +72,10 @@ export function admits(rule: Rule, req: RequestView, rng: Rng): bool {
   if (rule.percent < 0 || rule.percent >= 10000) return true;
   if (rule.percent == 0) return false;
   if (rule.sticky == STICKY_NONE) return drawBucket(rng.next()) < rule.percent;
+  if (rule.sticky == STICKY_COOKIE) {
+    const bucket = req.cookieBucket(rule.stickyName, rule.lane);
+    return bucket >= 0 && bucket < rule.percent;
+  }
   const key = stickyKey(rule, req);
   if (key === null) return false;
   return stickyBucket(key, rule.lane) < rule.percent;

@@ -2,6 +2,7 @@
 import { Regex } from "./lib/regex";
 import { Cidr, IpAddr } from "./lib/cidr";
 import { toLowerAscii } from "./lib/text";
+import { stickyBucket } from "./lib/hash";
 
 export const MATCH_EXACT: i32 = 0;
 export const MATCH_PREFIX: i32 = 1;
@@ -25,6 +26,63 @@ export class StringMatch {
 
   matches(input: string | null): bool {
     return this.base(input) != this.invert;
+  }
+
+  /**
+   * matches() for a present value given as UTF-8 bytes in place (a header in the proxy's block),
+   * without decoding it into a string: 1 or 0, or -1 when the bytes are not all ASCII (then decode
+   * and call matches(), which is the reference). ASCII bytes are exactly the UTF-16 code units of
+   * the decoded string, so the comparisons below are those of base() on that string.
+   */
+  matchesAscii(ptr: usize, len: i32): i32 {
+    if (this.kind == MATCH_PRESENT) return this.present != this.invert ? 1 : 0;
+    if (!isAsciiBytes(ptr, len)) return -1;
+    const ic = this.ignoreCase;
+    const value = this.value;
+    const vl = value.length;
+    let r = false;
+    switch (this.kind) {
+      case MATCH_EXACT:
+        r = len == vl && bytesEqual(ptr, value, ic);
+        break;
+      case MATCH_PREFIX:
+        r = len >= vl && bytesEqual(ptr, value, ic);
+        break;
+      case MATCH_SUFFIX:
+        r = len >= vl && bytesEqual(ptr + <usize>(len - vl), value, ic);
+        break;
+      case MATCH_CONTAINS: {
+        // The same naive scan as String#includes: values and patterns are short.
+        for (let at = 0; at + vl <= len; at++) {
+          if (bytesEqual(ptr + <usize>at, value, ic)) {
+            r = true;
+            break;
+          }
+        }
+        break;
+      }
+      case MATCH_REGEX: {
+        const re = this.regex;
+        if (re === null) break;
+        if (ic) return -1; // config rejects ignoreCase with regex; stay on the reference path
+        const m = re.fullMatchAscii(ptr, len);
+        if (m < 0) return -1;
+        r = m == 1;
+        break;
+      }
+      case MATCH_ONE_OF: {
+        const values = this.values;
+        for (let i = 0; i < values.length; i++) {
+          const v = unchecked(values[i]);
+          if (v.length == len && bytesEqual(ptr, v, ic)) {
+            r = true;
+            break;
+          }
+        }
+        break;
+      }
+    }
+    return r != this.invert ? 1 : 0;
   }
 
   private base(input: string | null): bool {
@@ -54,6 +112,27 @@ export class StringMatch {
   }
 }
 
+/** Whether bytes [ptr, ptr + len) are all ASCII (checked eight at a time). */
+export function isAsciiBytes(ptr: usize, len: i32): bool {
+  let i = 0;
+  for (; i + 8 <= len; i += 8) if ((load<u64>(ptr + <usize>i) & 0x8080808080808080) != 0) return false;
+  for (; i < len; i++) if (load<u8>(ptr + <usize>i) >= 0x80) return false;
+  return true;
+}
+
+/** Whether the ASCII bytes at ptr start with `value` (whose length the caller checked), with
+ * A-Z read as a-z when `lower` (values of ignoreCase matches are stored lower-cased). */
+function bytesEqual(ptr: usize, value: string, lower: bool): bool {
+  const n = value.length;
+  const vp = changetype<usize>(value);
+  for (let j = 0; j < n; j++) {
+    let b = <u32>load<u8>(ptr + <usize>j);
+    if (lower && b >= 0x41 && b <= 0x5a) b += 0x20;
+    if (b != <u32>load<u16>(vp + ((<usize>j) << 1))) return false;
+  }
+  return true;
+}
+
 /** A map entry of `when.headers`, `cookies`, `query`, `jwtClaims` or `baggage`. */
 export class NamedMatch {
   constructor(
@@ -75,6 +154,38 @@ export abstract class RequestView {
   abstract baggage(key: string): string | null;
   /** Every value of a claim (a list claim gives each element); empty when absent. */
   abstract claims(name: string): Array<string>;
+
+  // Whether a header (or :path, :method, :authority) satisfies a StringMatch. The defaults ask for
+  // the value as a string; the filter's view overrides them to match the proxy's bytes in place.
+  headerMatches(name: string, m: StringMatch): bool {
+    return m.matches(this.header(name));
+  }
+  pathMatches(m: StringMatch): bool {
+    return m.matches(this.path());
+  }
+  methodMatches(m: StringMatch): bool {
+    return m.matches(this.method());
+  }
+  authorityMatches(m: StringMatch): bool {
+    return m.matches(this.authority());
+  }
+  /** Whether query parameter `name` satisfies m. */
+  queryMatches(name: string, m: StringMatch): bool {
+    return m.matches(this.query(name));
+  }
+  /** Whether cookie `name` satisfies m. */
+  cookieMatches(name: string, m: StringMatch): bool {
+    return m.matches(this.cookie(name));
+  }
+  /** stickyBucket(cookie value, salt), or -1 when the request has no such cookie. */
+  cookieBucket(name: string, salt: string): i32 {
+    const c = this.cookie(name);
+    return c === null ? -1 : stickyBucket(c, salt);
+  }
+  /** Whether a claim satisfies m (see claimMatches). */
+  claimMatches(name: string, m: StringMatch): bool {
+    return claimMatches(m, this.claims(name));
+  }
 }
 
 /** A rule's `when`: every present entry must hold. */
@@ -92,21 +203,21 @@ export class Match {
   matches(req: RequestView): bool {
     for (let i = 0; i < this.headers.length; i++) {
       const m = unchecked(this.headers[i]);
-      if (!m.match.matches(req.header(m.name))) return false;
+      if (!req.headerMatches(m.name, m.match)) return false;
     }
     const path = this.path;
-    if (path !== null && !path.matches(req.path())) return false;
+    if (path !== null && !req.pathMatches(path)) return false;
     const method = this.method;
-    if (method !== null && !method.matches(req.method())) return false;
+    if (method !== null && !req.methodMatches(method)) return false;
     const authority = this.authority;
-    if (authority !== null && !authority.matches(req.authority())) return false;
+    if (authority !== null && !req.authorityMatches(authority)) return false;
     for (let i = 0; i < this.query.length; i++) {
       const m = unchecked(this.query[i]);
-      if (!m.match.matches(req.query(m.name))) return false;
+      if (!req.queryMatches(m.name, m.match)) return false;
     }
     for (let i = 0; i < this.cookies.length; i++) {
       const m = unchecked(this.cookies[i]);
-      if (!m.match.matches(req.cookie(m.name))) return false;
+      if (!req.cookieMatches(m.name, m.match)) return false;
     }
     const cidrs = this.sourceIp;
     if (cidrs !== null && !inAny(cidrs, req.sourceIp())) return false;
@@ -116,7 +227,7 @@ export class Match {
     }
     for (let i = 0; i < this.jwtClaims.length; i++) {
       const m = unchecked(this.jwtClaims[i]);
-      if (!claimMatches(m.match, req.claims(m.name))) return false;
+      if (!req.claimMatches(m.name, m.match)) return false;
     }
     return true;
   }

@@ -4,7 +4,15 @@
 // neighbour rather than a forgotten trace. A record is returned only for exactly the same trace key
 // and only before it expires; a colliding trace can therefore never receive another trace's lane.
 // Writers use the slot's cas: a concurrent writer makes us re-read and decide again.
-import { RESULT_CAS_MISMATCH, RESULT_OK, sharedGet, sharedSet } from "./abi";
+import {
+  RESULT_CAS_MISMATCH,
+  RESULT_OK,
+  sharedCas,
+  sharedGetRaw,
+  sharedPtr,
+  sharedSet,
+  sharedSize,
+} from "./abi";
 import { stickyBucket } from "./lib/hash";
 
 export const PROBE: i32 = 8;
@@ -45,15 +53,93 @@ function slotKey(slot: i32): string {
   return "meshlane.lane." + slot.toString();
 }
 
+// recall() runs on every outbound request: it reads slots in place instead of building key strings
+// and decoding records. The slot key "meshlane.lane.<slot>" is written into this scratch.
+const SLOT_PREFIX = "meshlane.lane.";
+const SLOT_KEY: usize = memory.data(32);
+
+/** Writes slotKey(slot) as bytes at SLOT_KEY and returns its length. */
+function slotKeyBytes(slot: i32): usize {
+  const n = SLOT_PREFIX.length;
+  for (let i = 0; i < n; i++) store<u8>(SLOT_KEY + <usize>i, <u8>SLOT_PREFIX.charCodeAt(i));
+  let digits = 1;
+  for (let v = slot; v >= 10; v /= 10) digits++;
+  let v = slot;
+  for (let i = digits - 1; i >= 0; i--) {
+    store<u8>(SLOT_KEY + <usize>(n + i), <u8>(0x30 + (v % 10)));
+    v /= 10;
+  }
+  return <usize>(n + digits);
+}
+
+// readRecord's answers besides "matched" (1).
+const RECORD_OTHER: i32 = 0; // a well-formed record of another trace
+const RECORD_SLOW: i32 = -1; // not the plain form: decide on the decoded string (parseRecord)
+
+/** The lane read by the last readRecord() that returned 1 ("" for none or expired). */
+let recordLane: string = "";
+
+/**
+ * Reads "expiry key lane" in place when it is ASCII with a plain decimal expiry (what
+ * formatRecord writes): 1 when its key is `key` (recordLane set as recall() would answer), 0 for
+ * another key or a record parseRecord rejects, -1 otherwise.
+ */
+function readRecord(ptr: usize, size: i32, key: string, nowSec: i64): i32 {
+  for (let i = 0; i < size; i++) if (load<u8>(ptr + <usize>i) >= 0x80) return RECORD_SLOW;
+  let a = -1;
+  for (let i = 0; i < size; i++) {
+    if (load<u8>(ptr + <usize>i) == 0x20) {
+      a = i;
+      break;
+    }
+  }
+  if (a <= 0) return RECORD_OTHER; // parseRecord: null
+  let b = -1;
+  for (let i = a + 1; i < size; i++) {
+    if (load<u8>(ptr + <usize>i) == 0x20) {
+      b = i;
+      break;
+    }
+  }
+  if (b <= a + 1) return RECORD_OTHER; // parseRecord: null
+  // The key is compared first: most probes end here.
+  const kl = key.length;
+  if (b - a - 1 != kl) return RECORD_OTHER;
+  for (let j = 0; j < kl; j++) {
+    if (<i32>load<u8>(ptr + <usize>(a + 1 + j)) != key.charCodeAt(j)) return RECORD_OTHER;
+  }
+  if (a > 18) return RECORD_SLOW;
+  let exp: i64 = 0;
+  for (let i = 0; i < a; i++) {
+    const c = <i32>load<u8>(ptr + <usize>i);
+    if (c < 0x30 || c > 0x39) return RECORD_SLOW;
+    exp = exp * 10 + <i64>(c - 0x30);
+  }
+  const laneLen = size - b - 1;
+  recordLane =
+    exp > nowSec && laneLen > 0 ? String.UTF8.decodeUnsafe(ptr + <usize>(b + 1), <usize>laneLen) : "";
+  return 1;
+}
+
 /** The remembered lane of a trace, or null (also for a trace remembered as having no lane). */
 export function recall(key: string, capacity: i32, nowSec: i64): string | null {
   const home = homeSlot(key, capacity);
   const probes = PROBE < capacity ? PROBE : capacity;
   for (let i = 0; i < probes; i++) {
-    const got = sharedGet(slotKey((home + i) % capacity));
-    if (got === null) return null; // never written: no later probe holds this trace
-    const rec = parseRecord(String.UTF8.decode(got.value));
-    if (rec !== null && rec.key == key) return rec.expires > nowSec && rec.lane.length > 0 ? rec.lane : null;
+    if (!sharedGetRaw(SLOT_KEY, slotKeyBytes((home + i) % capacity))) return null; // never written: no later probe holds this trace
+    const ptr = sharedPtr();
+    const size = <i32>sharedSize();
+    let r = ptr == 0 ? RECORD_OTHER : readRecord(ptr, size, key, nowSec);
+    if (r == RECORD_SLOW) {
+      const rec = parseRecord(String.UTF8.decodeUnsafe(ptr, <usize>size));
+      r = RECORD_OTHER;
+      if (rec !== null && rec.key == key) {
+        recordLane = rec.expires > nowSec ? rec.lane : "";
+        r = 1;
+      }
+    }
+    if (ptr != 0) heap.free(ptr);
+    if (r == 1) return recordLane.length > 0 ? recordLane : null;
   }
   return null;
 }
@@ -73,21 +159,23 @@ export function remember(key: string, lane: string, capacity: i32, nowSec: i64, 
     let oldestExp: i64 = i64.MAX_VALUE;
     for (let i = 0; i < probes; i++) {
       const slot = (home + i) % capacity;
-      const got = sharedGet(slotKey(slot));
-      if (got === null) {
+      if (!sharedGetRaw(SLOT_KEY, slotKeyBytes(slot))) {
         chosen = slot;
         break;
       }
-      const rec = parseRecord(String.UTF8.decode(got.value));
+      const ptr = sharedPtr();
+      const cas = sharedCas();
+      const rec = parseRecord(String.UTF8.decodeUnsafe(ptr, sharedSize()));
+      if (ptr != 0) heap.free(ptr);
       if (rec === null || rec.key == key || rec.expires <= nowSec) {
         chosen = slot;
-        chosenCas = got.cas;
+        chosenCas = cas;
         break;
       }
       if (rec.expires < oldestExp) {
         oldestExp = rec.expires;
         oldest = slot;
-        oldestCas = got.cas;
+        oldestCas = cas;
       }
     }
     if (chosen < 0) {

@@ -64,6 +64,15 @@ export function stickyBucket(key: string, salt: string): i32 {
   return <i32>(mix64(h) % <u64>BUCKETS);
 }
 
+/** stickyBucket(key, salt) for a key given as ASCII bytes in place (each byte is then its own
+ * UTF-8 encoding, so the hash is the same). */
+export function stickyBucketAscii(ptr: usize, len: i32, salt: string): i32 {
+  let h = fnvString(FNV_OFFSET, salt);
+  h = fnvByte(h, 0);
+  for (let i = 0; i < len; i++) h = fnvByte(h, <u32>load<u8>(ptr + <usize>i));
+  return <i32>(mix64(h) % <u64>BUCKETS);
+}
+
 /**
  * Maps a uniformly random u64 to a bucket in [0, 10000) using its high 32
  * bits (multiply-shift; bias below 3e-6).

@@ -113,6 +113,29 @@ export class Regex {
     return this.acceptsAtEnd(state);
   }
 
+  /**
+   * fullMatch for a text given as ASCII bytes in place (the caller checked every byte < 0x80, so
+   * each byte is one character): 1 or 0, or -1 when only fullMatch on the decoded string can tell
+   * (no DFA for this pattern, or its state cache is full). Allocates nothing once the states exist.
+   */
+  fullMatchAscii(ptr: usize, len: i32): i32 {
+    if (!this.dfa) return -1;
+    const width = this.width;
+    let state = 0;
+    for (let i = 0; i < len; i++) {
+      const c = <i32>load<u8>(ptr + <usize>i);
+      const cls = unchecked(this.asciiClass[c & 0x7f]);
+      let to = this.trans[state * width + cls];
+      if (to < 0) {
+        to = this.addTransition(state, c, cls);
+        if (to < 0) return -1;
+      }
+      if (to == DEAD) return 0;
+      state = to;
+    }
+    return this.acceptsAtEnd(state) ? 1 : 0;
+  }
+
   /** Same answer as fullMatch, always by NFA simulation (for tests and as the fallback). */
   fullMatchNfa(s: string): bool {
     this.bump();

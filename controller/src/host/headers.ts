@@ -142,6 +142,13 @@ export class HeaderMap {
         m.insert(info.fromCodec ?? info, v);
       }
     }
+    // A map lives as long as its stream. Arrays grown by push keep room for 17 entries; small maps
+    // (a response's few headers) are copied to their exact size, so thousands of streams in flight
+    // keep less memory for the JS collector to trace and copy.
+    if (m.keys.length <= 8) {
+      m.keys = m.keys.slice();
+      m.values = m.values.slice();
+    }
     return m;
   }
 
@@ -291,34 +298,43 @@ const utf8 = new TextEncoder();
 
 /** Writes `s` as UTF-8 at `at` (ASCII byte by byte, anything else through the native encoder). */
 function putStr(out: Uint8Array, s: string, at: number): number {
+  // One pass that writes while it checks; a non-ASCII string is rewritten from `at` by the encoder.
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x80) return utf8.encodeInto(s, out.subarray(at)).written;
+    out[at + i] = c;
   }
-  for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
   return n;
 }
 
 /** Pairs encoding of byte-valued entries (used for maps/lists in property values). */
 export function serializeBytePairs(entries: readonly (readonly [Uint8Array, Uint8Array])[]): Uint8Array {
-  let size = 4 + 8 * entries.length;
-  for (const [k, v] of entries) size += k.length + v.length + 2;
-  const out = Buffer.alloc(size);
-  out.writeUInt32LE(entries.length, 0);
-  let p = 4;
-  for (const [k, v] of entries) {
-    out.writeUInt32LE(k.length, p);
-    out.writeUInt32LE(v.length, p + 4);
-    p += 8;
-  }
-  for (const [k, v] of entries) {
+  // Indexed loops and a plain Uint8Array: a stream's metadata properties are encoded on lookup.
+  const n = entries.length;
+  let size = 4 + 8 * n;
+  for (let i = 0; i < n; i++) size += entries[i][0].length + entries[i][1].length + 2;
+  const out = new Uint8Array(size);
+  putU32(out, 0, n);
+  let p = 4 + 8 * n;
+  for (let i = 0; i < n; i++) {
+    const k = entries[i][0];
+    const v = entries[i][1];
+    putU32(out, 4 + 8 * i, k.length);
+    putU32(out, 8 + 8 * i, v.length);
     out.set(k, p);
     p += k.length + 1;
     out.set(v, p);
     p += v.length + 1;
   }
   return out;
+}
+
+function putU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = (v >>> 8) & 0xff;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = v >>> 24;
 }
 
 /**

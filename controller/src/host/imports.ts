@@ -58,7 +58,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     proxy_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number): number {
       const m = vm.mem;
       m.sync();
-      const path = m.str(pathPtr >>> 0, pathSize >>> 0);
+      const path = m.strAt(pathPtr >>> 0, pathSize >>> 0);
       if (path === null) return R.InvalidMemoryAccess;
       const r = ctx().property(path);
       if (r.code !== R.Ok) return r.code;

@@ -9,6 +9,7 @@ import type { WasmMemory } from "./wasm-api.js";
 type Malloc = (size: number) => number;
 
 const textDecoder = new TextDecoder("utf-8");
+const STR_CACHE_SLOTS = 16;
 
 export class GuestMemory {
   /** Byte view of the current memory buffer (refreshed after growth). */
@@ -17,6 +18,9 @@ export class GuestMemory {
   buf: Buffer;
   dv: DataView;
   private malloc: Malloc | null = null;
+  private readonly strCache: ({ ptr: number; bytes: Uint8Array; text: string } | undefined)[] = new Array(
+    STR_CACHE_SLOTS,
+  ).fill(undefined);
 
   constructor(readonly memory: WasmMemory) {
     const ab = memory.buffer;
@@ -59,20 +63,35 @@ export class GuestMemory {
     return this.u8.slice(ptr, ptr + len);
   }
 
-  /** Decodes UTF-8 from guest memory; null if out of bounds. Short ASCII strings skip the decoder. */
+  /** Decodes UTF-8 from guest memory; null if out of bounds. (Node's native decoder beats building
+   * short strings char by char: those make a chain of intermediate strings that map lookups then
+   * have to flatten.) */
   str(ptr: number, len: number): string | null {
     if (!this.ok(ptr, len)) return null;
-    if (len <= 32) {
-      const u8 = this.u8;
-      let s = "";
-      for (let i = ptr, end = ptr + len; i < end; i++) {
-        const c = u8[i];
-        if (c >= 0x80) return this.buf.toString("utf8", ptr, ptr + len);
-        s += String.fromCharCode(c);
-      }
-      return s;
-    }
+    if (len === 0) return "";
     return this.buf.toString("utf8", ptr, ptr + len);
+  }
+
+  /**
+   * str() for text a module passes again and again from the same place (property paths kept in
+   * static data): the last string decoded at each of a few addresses is reused while the bytes
+   * there are unchanged, which saves decoding (and the hashing of a fresh string by later map
+   * lookups). Compares the bytes every time, so the answer is always what str() would give.
+   */
+  strAt(ptr: number, len: number): string | null {
+    if (!this.ok(ptr, len)) return null;
+    const slot = (ptr >>> 2) & (STR_CACHE_SLOTS - 1);
+    const hit = this.strCache[slot];
+    const u8 = this.u8;
+    if (hit !== undefined && hit.ptr === ptr && hit.bytes.length === len) {
+      const b = hit.bytes;
+      let i = 0;
+      while (i < len && u8[ptr + i] === b[i]) i++;
+      if (i === len) return hit.text;
+    }
+    const text = this.str(ptr, len) as string;
+    if (len <= 256) this.strCache[slot] = { ptr, bytes: u8.slice(ptr, ptr + len), text };
+    return text;
   }
 
   /** Writes a little-endian u32 (cpp-host setWord); false if out of bounds. */

