@@ -21,6 +21,7 @@ import {
   type HeaderPairs,
   type RootContext,
 } from "../host/index.js";
+import { rejectionReason } from "../explain/reason.js";
 import { defaultWasmPath } from "../paths.js";
 import { targetOf } from "../render/lanes.js";
 import { BASE_LANE } from "../render/types.js";
@@ -171,11 +172,7 @@ export function sidecarConfigFor(edge: object | string): Record<string, unknown>
 }
 
 function rejection(vm: WasmVm): string {
-  const prefix = "meshlane: rejected plugin configuration: ";
-  const line = vm.logs.find((l) => l.msg.startsWith(prefix));
-  if (line) return line.msg.slice(prefix.length);
-  const errors = vm.logs.filter((l) => l.level >= 4).map((l) => l.msg);
-  return errors.length > 0 ? errors.join("; ") : "the filter's configure returned false";
+  return rejectionReason(vm.logs);
 }
 
 async function loadFilter(wasm: MeshOptions["wasm"], log: (line: string) => void): Promise<CompiledFilter> {

@@ -2,6 +2,7 @@
 // request. Also used by tests and the demo, so the CLI prints exactly what the filter does.
 import { readFile } from "node:fs/promises";
 import { WasmVm, type PropertyInput } from "../host/index.js";
+import { rejectionReason as rejection } from "./reason.js";
 
 export type HeaderPairs = [string, string][];
 
@@ -106,15 +107,6 @@ export function laneHeaderOf(configText: string): string {
     // The filter reports the real problem.
   }
   return "x-lane";
-}
-
-/** The filter's own reason for rejecting a config, taken from its error log. */
-function rejection(logs: { level: number; msg: string }[]): string {
-  const prefix = "meshlane: rejected plugin configuration: ";
-  const line = logs.find((l) => l.msg.startsWith(prefix));
-  if (line) return line.msg.slice(prefix.length);
-  const errors = logs.filter((l) => l.level >= 4).map((l) => l.msg);
-  return errors.length > 0 ? errors.join("; ") : "the filter's configure returned false";
 }
 
 /** Runs only configure on a config: the same call Envoy makes on a config update. */

@@ -3,8 +3,8 @@
 // exactly what Envoy would refuse. Verdicts are cached by config text: a Lane is probed again only when
 // its rules change.
 import { compileFilter, WasmVm, type CompiledFilter } from "../host/index.js";
+import { rejectionReason } from "../explain/reason.js";
 
-const REJECTED_PREFIX = "meshlane: rejected plugin configuration: ";
 /** A VM is replaced after this many probes, so its logs and retired contexts stay bounded. */
 const PROBES_PER_VM = 500;
 const CACHE_LIMIT = 4096;
@@ -53,10 +53,7 @@ export class FilterProbe {
       const ok = root.ok;
       if (root.state === "active" && !vm.failed) root.retire();
       if (ok) return "";
-      const line = vm.logs.find((l) => l.msg.startsWith(REJECTED_PREFIX));
-      if (line) return line.msg.slice(REJECTED_PREFIX.length);
-      const errors = vm.logs.filter((l) => l.level >= 4).map((l) => l.msg);
-      return errors.length > 0 ? errors.join("; ") : "the filter's configure returned false";
+      return rejectionReason(vm.logs);
     } catch (err) {
       // A trap is a refusal too (Envoy would mark the VM failed); the next probe gets a fresh VM.
       this.vm = undefined;
