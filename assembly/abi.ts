@@ -28,10 +28,37 @@ const OUT_PTR: usize = memory.data(8);
 const OUT_SIZE: usize = memory.data(8);
 const OUT_CAS: usize = memory.data(8);
 
-/** Memory the host asks for (to hand us header values, properties, buffers). Raw, not GC-managed:
- * whoever reads it frees it with `heap.free` right after copying it out. */
+// Memory the host asks for (to hand us header pairs, properties, shared data). Every such buffer is
+// read and freed (hostFree) within the callback that fetched it, so most come from a small bump
+// arena that is rewound once nothing in it is held: no allocator work on the request path. A buffer
+// that does not fit, or one asked for while the arena is full, comes from the heap as before.
+const ARENA_SIZE: usize = 16384;
+const ARENA: usize = memory.data(16384, 16);
+let arenaTop: usize = 0;
+let arenaHeld: i32 = 0;
+
+/** proxy_on_memory_allocate / malloc: memory the host writes a result into. */
 export function hostAlloc(size: usize): usize {
+  const need = (size + 15) & ~(<usize>15);
+  if (need != 0 && need <= ARENA_SIZE - arenaTop) {
+    const p = ARENA + arenaTop;
+    arenaTop += need;
+    arenaHeld++;
+    return p;
+  }
   return heap.alloc(size == 0 ? 1 : size);
+}
+
+/** Frees what hostAlloc gave (arena or heap). */
+export function hostFree(ptr: usize): void {
+  if (ptr - ARENA < ARENA_SIZE) {
+    if (--arenaHeld <= 0) {
+      arenaHeld = 0;
+      arenaTop = 0;
+    }
+    return;
+  }
+  heap.free(ptr);
 }
 
 // Header names and lane values are ASCII: they are written into this scratch area instead of being
@@ -63,7 +90,7 @@ function takeString(): string {
   const size = load<usize>(OUT_SIZE);
   if (ptr == 0) return "";
   const s = String.UTF8.decodeUnsafe(ptr, size);
-  heap.free(ptr);
+  hostFree(ptr);
   return s;
 }
 
@@ -73,7 +100,7 @@ function takeBytes(): ArrayBuffer {
   const out = new ArrayBuffer(<i32>size);
   if (ptr == 0) return out;
   memory.copy(changetype<usize>(out), ptr, size);
-  heap.free(ptr);
+  hostFree(ptr);
   return out;
 }
 
@@ -115,7 +142,7 @@ export function getHeader(map: i32, name: string): string | null {
   const r = host.proxy_get_header_map_value(map, kp, n, OUT_PTR, OUT_SIZE);
   if (r != RESULT_OK) {
     const ptr = load<usize>(OUT_PTR);
-    if (ptr != 0) heap.free(ptr);
+    if (ptr != 0) hostFree(ptr);
     return null;
   }
   return takeString();
@@ -204,13 +231,13 @@ export class HeaderBlock {
     const ptr = load<usize>(OUT_PTR);
     const size = load<usize>(OUT_SIZE);
     if (r != RESULT_OK || ptr == 0 || size < 4) {
-      if (ptr != 0) heap.free(ptr);
+      if (ptr != 0) hostFree(ptr);
       return;
     }
     const n = load<u32>(ptr);
     // Check the sizes once, so lookups can trust them.
     if (<u64>n * 8 + 4 > <u64>size) {
-      heap.free(ptr);
+      hostFree(ptr);
       return;
     }
     let data: u64 = 4 + <u64>n * 8;
@@ -218,7 +245,7 @@ export class HeaderBlock {
       data += <u64>load<u32>(ptr + 4 + <usize>i * 8) + <u64>load<u32>(ptr + 8 + <usize>i * 8) + 2;
     }
     if (data > <u64>size) {
-      heap.free(ptr);
+      hostFree(ptr);
       return;
     }
     b.ptr = ptr;
@@ -269,7 +296,7 @@ export class HeaderBlock {
   }
 
   release(): void {
-    if (this.ptr != 0) heap.free(this.ptr);
+    if (this.ptr != 0) hostFree(this.ptr);
     this.ptr = 0;
     this.count = 0;
   }
@@ -295,7 +322,7 @@ function fetchProperty(path: ArrayBuffer): bool {
   const r = host.proxy_get_property(changetype<usize>(path), path.byteLength, OUT_PTR, OUT_SIZE);
   if (r != RESULT_OK) {
     const ptr = load<usize>(OUT_PTR);
-    if (ptr != 0) heap.free(ptr);
+    if (ptr != 0) hostFree(ptr);
     return false;
   }
   return true;
@@ -315,7 +342,7 @@ export function withProperty<T>(
   const ptr = load<usize>(OUT_PTR);
   const size = load<usize>(OUT_SIZE);
   const r = read(ptr, size, arg);
-  if (ptr != 0) heap.free(ptr);
+  if (ptr != 0) hostFree(ptr);
   return r;
 }
 
@@ -332,7 +359,7 @@ export function getPropertyInt(path: ArrayBuffer, fallback: i64): i64 {
   const size = load<usize>(OUT_SIZE);
   if (ptr == 0) return fallback;
   const v = size == 8 ? load<i64>(ptr) : fallback;
-  heap.free(ptr);
+  hostFree(ptr);
   return v;
 }
 
@@ -345,7 +372,7 @@ export function getBufferString(type: i32, size: usize): string {
   const r = host.proxy_get_buffer_bytes(type, 0, <u32>size, OUT_PTR, OUT_SIZE);
   if (r != RESULT_OK) {
     const ptr = load<usize>(OUT_PTR);
-    if (ptr != 0) heap.free(ptr);
+    if (ptr != 0) hostFree(ptr);
     return "";
   }
   return takeString();
@@ -356,7 +383,7 @@ export function getBufferString(type: i32, size: usize): string {
 /**
  * proxy_get_shared_data for a key already in linear memory, read in place: true when the key
  * exists, and then sharedPtr()/sharedSize()/sharedCas() describe the value until the caller frees
- * it with `heap.free(sharedPtr())` (when not 0). Nothing is allocated besides the host's copy.
+ * it with `hostFree(sharedPtr())` (when not 0). Nothing is allocated besides the host's copy.
  */
 export function sharedGetRaw(keyPtr: usize, keyLen: usize): bool {
   clearOut();
@@ -364,7 +391,7 @@ export function sharedGetRaw(keyPtr: usize, keyLen: usize): bool {
   const r = host.proxy_get_shared_data(keyPtr, keyLen, OUT_PTR, OUT_SIZE, OUT_CAS);
   if (r != RESULT_OK) {
     const ptr = load<usize>(OUT_PTR);
-    if (ptr != 0) heap.free(ptr);
+    if (ptr != 0) hostFree(ptr);
     return false;
   }
   return true;

@@ -3,39 +3,69 @@
 // each request; see DESIGN §6). Contexts live in two maps keyed by id: every call is O(1) whatever
 // the number of streams in flight, several roots can coexist in one VM, and a callback for an
 // unknown id is ignored rather than trapping.
+//
+// Callbacks the filter has no use for (on_log, on_done, bodies, trailers, timers, queues, http and
+// foreign calls) are not exported at all: Envoy skips a callback the module does not export (on_done
+// then counts as done), which saves a call into the VM per request for each.
 import * as abi from "./abi";
 import { Root, Stream } from "./filter";
+import { IdMap } from "./lib/idmap";
 
-const roots = new Map<u32, Root>();
-const streams = new Map<u32, Stream>();
+// A VM holds one plugin configuration, two during an update: a list beats a hash map here.
+const roots = new Array<Root>();
+
+function findRoot(id: u32): i32 {
+  for (let i = 0; i < roots.length; i++) if (unchecked(roots[i]).id == id) return i;
+  return -1;
+}
+
+function rootFor(id: u32): Root {
+  const i = findRoot(id);
+  if (i >= 0) return unchecked(roots[i]);
+  const r = new Root(id);
+  roots.push(r);
+  return r;
+}
+const streams = new IdMap<Stream>();
+// Finished streams' objects, reused by the next requests: a request then allocates nothing here.
+const spare = new Array<Stream>();
+const SPARE_MAX = 64;
 
 const CONTINUE: u32 = 0;
 
 // The module uses AssemblyScript's minimal runtime (a non-incremental mark & sweep without write
 // barriers: half the code of the incremental one). It never collects by itself, and it only sees
 // objects reachable from globals, so we collect at the end of proxy_on_delete, when every live
-// object hangs off `roots` or `streams`: every COLLECT_EVERY deletions keeps memory flat.
+// object hangs off `roots` or `streams`. A collection marks every live stream, so it runs after
+// COLLECT_EVERY deletions or twice the streams in flight, whichever is more: the marking cost per
+// request stays constant however many requests are in flight, and memory stays flat.
 const COLLECT_EVERY: i32 = 256;
 let deletions: i32 = 0;
 
 export function proxy_abi_version_0_2_1(): void {}
 
-/** Memory for the host to write into; freed by the reader (see abi.ts). */
-export function malloc(size: usize): usize {
-  return abi.hostAlloc(size);
-}
-
+/** Memory for the host to write into; freed by the reader (see abi.ts). Envoy asks for `malloc`
+ * first and falls back to this name; one export is enough. */
 export function proxy_on_memory_allocate(size: usize): usize {
   return abi.hostAlloc(size);
 }
 
 export function proxy_on_context_create(id: u32, parent: u32): void {
   if (parent == 0) {
-    if (!roots.has(id)) roots.set(id, new Root(id));
+    rootFor(id);
     return;
   }
-  if (!roots.has(parent)) return;
-  streams.set(id, new Stream(id, roots.get(parent)));
+  const at = findRoot(parent);
+  if (at < 0) return;
+  const root = unchecked(roots[at]);
+  let s: Stream;
+  if (spare.length > 0) {
+    s = spare.pop();
+    s.reuse(id, root);
+  } else {
+    s = new Stream(id, root);
+  }
+  streams.set(id, s);
 }
 
 export function proxy_on_vm_start(_root: u32, _size: usize): u32 {
@@ -49,58 +79,37 @@ export function proxy_validate_configuration(_root: u32, size: usize): u32 {
 }
 
 export function proxy_on_configure(id: u32, size: usize): u32 {
-  if (!roots.has(id)) roots.set(id, new Root(id));
-  const ok = roots.get(id).configure(abi.getBufferString(abi.PLUGIN_CONFIGURATION, size));
+  const ok = rootFor(id).configure(abi.getBufferString(abi.PLUGIN_CONFIGURATION, size));
   __collect(); // parsing leaves garbage; this is a safe point (see above)
   return ok ? 1 : 0;
 }
 
 export function proxy_on_request_headers(id: u32, _headers: u32, _eos: u32): u32 {
-  if (streams.has(id)) streams.get(id).onRequestHeaders();
-  return CONTINUE;
-}
-
-export function proxy_on_request_body(_id: u32, _size: u32, _eos: u32): u32 {
-  return CONTINUE;
-}
-
-export function proxy_on_request_trailers(_id: u32, _n: u32): u32 {
+  const s = streams.get(id);
+  if (s !== null) s.onRequestHeaders();
   return CONTINUE;
 }
 
 export function proxy_on_response_headers(id: u32, _headers: u32, _eos: u32): u32 {
-  if (streams.has(id)) streams.get(id).onResponseHeaders();
+  const s = streams.get(id);
+  if (s !== null) s.onResponseHeaders();
   return CONTINUE;
-}
-
-export function proxy_on_response_body(_id: u32, _size: u32, _eos: u32): u32 {
-  return CONTINUE;
-}
-
-export function proxy_on_response_trailers(_id: u32, _n: u32): u32 {
-  return CONTINUE;
-}
-
-export function proxy_on_log(_id: u32): void {}
-
-/** Done: a stream or a root being retired. Returns 1 (done now; nothing pending). */
-export function proxy_on_done(_id: u32): u32 {
-  return 1;
 }
 
 export function proxy_on_delete(id: u32): void {
-  if (streams.has(id)) streams.delete(id);
-  else if (roots.has(id)) roots.delete(id);
-  if (++deletions >= COLLECT_EVERY) {
+  const s = streams.get(id);
+  if (s !== null) {
+    streams.delete(id);
+    if (spare.length < SPARE_MAX) spare.push(s);
+  } else {
+    const at = findRoot(id);
+    if (at >= 0) {
+      const last = roots.pop();
+      if (at < roots.length) unchecked((roots[at] = last));
+    }
+  }
+  if (++deletions >= COLLECT_EVERY && deletions >= streams.size * 2) {
     deletions = 0;
     __collect();
   }
 }
-
-export function proxy_on_tick(_id: u32): void {}
-
-export function proxy_on_queue_ready(_id: u32, _token: u32): void {}
-
-export function proxy_on_http_call_response(_id: u32, _token: u32, _h: u32, _b: u32, _t: u32): void {}
-
-export function proxy_on_foreign_function(_id: u32, _fn: u32, _size: u32): void {}

@@ -136,6 +136,13 @@ export class Stream {
     public root: Root,
   ) {}
 
+  /** Makes a finished stream's object the context of a new request. */
+  reuse(id: u32, root: Root): void {
+    this.id = id;
+    this.root = root;
+    this.lane = "";
+  }
+
   onRequestHeaders(): void {
     const cfg = this.root.config;
     if (cfg === null) return;

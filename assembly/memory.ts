@@ -10,6 +10,7 @@ import {
   sharedCas,
   sharedGetRaw,
   sharedPtr,
+  hostFree,
   sharedSet,
   sharedSize,
 } from "./abi";
@@ -33,8 +34,19 @@ export function parseRecord(s: string): Record | null {
   if (a <= 0) return null;
   const b = s.indexOf(SEP, a + 1);
   if (b <= a + 1) return null;
-  const exp = I64.parseInt(s.substring(0, a), 10);
-  return new Record(exp, s.substring(a + 1, b), s.substring(b + 1));
+  return new Record(decimal(s, a), s.substring(a + 1, b), s.substring(b + 1));
+}
+
+/** The decimal number in s[0, end), or 0 (a long-expired time) when it is not one we wrote. */
+function decimal(s: string, end: i32): i64 {
+  if (end > 18) return 0;
+  let v: i64 = 0;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (<u32>c > 9) return 0;
+    v = v * 10 + c;
+  }
+  return v;
 }
 
 export function formatRecord(expires: i64, key: string, lane: string): string {
@@ -138,7 +150,7 @@ export function recall(key: string, capacity: i32, nowSec: i64): string | null {
         r = 1;
       }
     }
-    if (ptr != 0) heap.free(ptr);
+    if (ptr != 0) hostFree(ptr);
     if (r == 1) return recordLane.length > 0 ? recordLane : null;
   }
   return null;
@@ -166,7 +178,7 @@ export function remember(key: string, lane: string, capacity: i32, nowSec: i64, 
       const ptr = sharedPtr();
       const cas = sharedCas();
       const rec = parseRecord(String.UTF8.decodeUnsafe(ptr, sharedSize()));
-      if (ptr != 0) heap.free(ptr);
+      if (ptr != 0) hostFree(ptr);
       if (rec === null || rec.key == key || rec.expires <= nowSec) {
         chosen = slot;
         chosenCas = cas;
