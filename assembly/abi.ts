@@ -2,6 +2,7 @@
 // else speaks strings. Absence is a value here: a missing header is null, a failed call is false, and
 // nothing in this file throws on a host status (a throw would trap the VM).
 import * as host from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import { Utf16 } from "./lib/text";
 
 // WasmResult codes (proxy-wasm ABI).
 export const RESULT_OK: u32 = 0;
@@ -75,7 +76,7 @@ function ascii(s: string, scratch: usize): i32 {
   if (n <= KEY_SCRATCH_SIZE) {
     let i = 0;
     for (; i < n; i++) {
-      const c = s.charCodeAt(i);
+      const c = Utf16.at(s, i);
       if (c >= 0x80) break;
       store<u8>(scratch + <usize>i, <u8>c);
     }
@@ -92,16 +93,6 @@ function takeString(): string {
   const s = String.UTF8.decodeUnsafe(ptr, size);
   hostFree(ptr);
   return s;
-}
-
-function takeBytes(): ArrayBuffer {
-  const ptr = load<usize>(OUT_PTR);
-  const size = load<usize>(OUT_SIZE);
-  const out = new ArrayBuffer(<i32>size);
-  if (ptr == 0) return out;
-  memory.copy(changetype<usize>(out), ptr, size);
-  hostFree(ptr);
-  return out;
 }
 
 function clearOut(): void {
@@ -167,31 +158,6 @@ export function replaceHeader(map: i32, name: string, value: string): bool {
   const r = host.proxy_replace_header_map_value(map, kp, kn, vp, vn);
   keep = null;
   return r == RESULT_OK;
-}
-
-/** replaceHeader(map, name, a + "=" + b) without building the value when it is short ASCII. */
-export function replaceHeaderAssign(map: i32, name: string, a: string, b: string): bool {
-  const al = a.length;
-  const bl = b.length;
-  if (al + 1 + bl > KEY_SCRATCH_SIZE) return replaceHeader(map, name, a + "=" + b);
-  for (let i = 0; i < al; i++) {
-    const c = a.charCodeAt(i);
-    if (c >= 0x80) return replaceHeader(map, name, a + "=" + b);
-    store<u8>(VALUE_SCRATCH + <usize>i, <u8>c);
-  }
-  store<u8>(VALUE_SCRATCH + <usize>al, 0x3d);
-  for (let i = 0; i < bl; i++) {
-    const c = b.charCodeAt(i);
-    if (c >= 0x80) return replaceHeader(map, name, a + "=" + b);
-    store<u8>(VALUE_SCRATCH + <usize>(al + 1 + i), <u8>c);
-  }
-  let kn = ascii(name, KEY_SCRATCH);
-  let kp = KEY_SCRATCH;
-  if (kn < 0) {
-    kp = changetype<usize>(spill);
-    kn = spill.byteLength;
-  }
-  return host.proxy_replace_header_map_value(map, kp, kn, VALUE_SCRATCH, al + 1 + bl) == RESULT_OK;
 }
 
 /** Removes every entry of a header (absent is fine). */
@@ -310,12 +276,6 @@ export function propertyPath(path: string): ArrayBuffer {
   return String.UTF8.encode(path);
 }
 
-/** A property's raw bytes, or null when the proxy has no such property. */
-export function getProperty(path: ArrayBuffer): ArrayBuffer | null {
-  if (!fetchProperty(path)) return null;
-  return takeBytes();
-}
-
 /** Asks for a property; on success its bytes are in the out-params (take them), else all is freed. */
 function fetchProperty(path: ArrayBuffer): bool {
   clearOut();
@@ -325,6 +285,28 @@ function fetchProperty(path: ArrayBuffer): bool {
     if (ptr != 0) hostFree(ptr);
     return false;
   }
+  return true;
+}
+
+/** A buffer the proxy handed over, kept (not copied) until release(). */
+export class HeldBytes {
+  ptr: usize = 0;
+  size: i32 = 0;
+
+  release(): void {
+    if (this.ptr != 0) hostFree(this.ptr);
+    this.ptr = 0;
+    this.size = 0;
+  }
+}
+
+/** Fetches a property into `into` (releasing what it held): true when the proxy has it. An empty
+ * value is held as ptr 0. */
+export function holdProperty(path: ArrayBuffer, into: HeldBytes): bool {
+  into.release();
+  if (!fetchProperty(path)) return false;
+  into.ptr = load<usize>(OUT_PTR);
+  into.size = <i32>load<usize>(OUT_SIZE);
   return true;
 }
 

@@ -27,8 +27,10 @@ function rootFor(id: u32): Root {
   return r;
 }
 const streams = new IdMap<Stream>();
-// Finished streams' objects, reused by the next requests: a request then allocates nothing here.
-const spare = new Array<Stream>();
+// Finished streams' objects, reused by the next requests (a list linked through Stream.spare): a
+// request then allocates nothing here.
+let spare: Stream | null = null;
+let spares: i32 = 0;
 const SPARE_MAX = 64;
 
 const CONTINUE: u32 = 0;
@@ -58,9 +60,10 @@ export function proxy_on_context_create(id: u32, parent: u32): void {
   const at = findRoot(parent);
   if (at < 0) return;
   const root = unchecked(roots[at]);
-  let s: Stream;
-  if (spare.length > 0) {
-    s = spare.pop();
+  let s = spare;
+  if (s !== null) {
+    spare = s.spare;
+    spares--;
     s.reuse(id, root);
   } else {
     s = new Stream(id, root);
@@ -100,7 +103,11 @@ export function proxy_on_delete(id: u32): void {
   const s = streams.get(id);
   if (s !== null) {
     streams.delete(id);
-    if (spare.length < SPARE_MAX) spare.push(s);
+    if (spares < SPARE_MAX) {
+      s.spare = spare;
+      spare = s;
+      spares++;
+    }
   } else {
     const at = findRoot(id);
     if (at >= 0) {

@@ -46,7 +46,19 @@ export class Root {
   private lastLane: string = "";
   private lastIds: Array<u32> | null = null;
 
+  private memberLane: string = "";
+  private member: string = "";
+
   constructor(public id: u32) {}
+
+  /** "key=lane", remembered for the last lane asked (the key is this root's config's). */
+  baggageMember(key: string, lane: string): string {
+    if (lane != this.memberLane) {
+      this.memberLane = lane;
+      this.member = key + "=" + lane;
+    }
+    return this.member;
+  }
 
   configure(text: string): bool {
     abi.refreshLogLevel();
@@ -57,6 +69,7 @@ export class Root {
       return false;
     }
     this.config = cfg;
+    this.memberLane = "";
     this.rng = new Rng(seed());
     abi.log(
       abi.LOG_INFO,
@@ -130,6 +143,8 @@ const DONE = new Config();
 /** One request. */
 export class Stream {
   lane: string = "";
+  /** Next finished stream kept for reuse (see dispatch.ts). */
+  spare: Stream | null = null;
 
   constructor(
     public id: u32,
@@ -141,6 +156,7 @@ export class Stream {
     this.id = id;
     this.root = root;
     this.lane = "";
+    this.spare = null;
   }
 
   onRequestHeaders(): void {
@@ -204,9 +220,9 @@ export class Stream {
     const b = req.baggageValue();
     if (b === null && isToken(cfg.baggageKey) && isLaneName(lane)) {
       // No baggage yet: setBaggage("", key, lane) is exactly "key=lane" (a lane name needs no
-      // percent-encoding and is far below the size limits), so the value is written without being
-      // built. Nothing reads the baggage after apply() (it is the last step of a request).
-      abi.replaceHeaderAssign(abi.REQUEST_HEADERS, "baggage", cfg.baggageKey, lane);
+      // percent-encoding and is far below the size limits). The root keeps the last one built, so
+      // requests of the same lane build nothing. Nothing reads the baggage after apply().
+      abi.replaceHeader(abi.REQUEST_HEADERS, "baggage", this.root.baggageMember(cfg.baggageKey, lane));
       return;
     }
     if (b !== null && getBaggage(b, cfg.baggageKey) == lane) return;

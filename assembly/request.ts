@@ -11,6 +11,7 @@ import { getBaggage } from "./lib/baggage";
 import { getQueryParam } from "./lib/query";
 import { JValue } from "./lib/json";
 import { HeaderBlock } from "./abi";
+import { Utf16 } from "./lib/text";
 import { claimValues, jwtPayload } from "./lib/jwt";
 import { metadataClaimMatches, metadataClaims } from "./claims";
 
@@ -31,7 +32,8 @@ export class HostRequest extends RequestView {
   private ipRead: bool = false;
   private payload: JValue | null = null;
   private payloadRead: bool = false;
-  private metadata: ArrayBuffer | null = null;
+  private metadata: abi.HeldBytes = new abi.HeldBytes();
+  private metadataSize: i32 = 0;
   /** Set once the incoming lane header was stripped: rules then see it as absent. */
   laneStripped: bool = false;
 
@@ -53,7 +55,8 @@ export class HostRequest extends RequestView {
     this.ipRead = false;
     this.payload = null;
     this.payloadRead = false;
-    this.metadata = null;
+    this.metadata.release();
+    this.metadataSize = 0;
     this.laneStripped = false;
   }
 
@@ -197,15 +200,17 @@ export class HostRequest extends RequestView {
     if (this.cfg.jwtFrom == JWT_FROM_HEADER) return super.claimMatches(name, m);
     // Verified claims are matched in jwt_authn's encoding, in place.
     const meta = this.metadataBytes();
-    return meta === null ? m.matches(null) : metadataClaimMatches(meta, name, m);
+    return meta == 0 ? m.matches(null) : metadataClaimMatches(meta, this.metadataSize, name, m);
   }
-  /** jwt_authn's metadata, fetched once per request. */
-  private metadataBytes(): ArrayBuffer | null {
+  /** Where jwt_authn's metadata sits (0 when absent), fetched once per request and read in place:
+   * the proxy's buffer is held until reset(). */
+  private metadataBytes(): usize {
     if (!this.payloadRead) {
       this.payloadRead = true;
-      this.metadata = abi.getProperty(JWT_METADATA);
+      const held = this.metadata;
+      if (abi.holdProperty(JWT_METADATA, held)) this.metadataSize = held.size;
     }
-    return this.metadata;
+    return this.metadata.ptr;
   }
   claims(name: string): Array<string> {
     if (this.cfg.jwtFrom == JWT_FROM_HEADER) {
@@ -218,7 +223,7 @@ export class HostRequest extends RequestView {
       return p === null ? new Array<string>() : claimValues(p, name);
     }
     const m = this.metadataBytes();
-    return m === null ? new Array<string>() : metadataClaims(m, name);
+    return m == 0 ? new Array<string>() : metadataClaims(m, this.metadataSize, name);
   }
 }
 
@@ -257,7 +262,7 @@ function findCookie(ptr: usize, n: i32, name: string): i64 {
       while (ke > a && isOwsByte(ptr, ke - 1)) ke--;
       let same = ke - a == nl;
       for (let j = 0; same && j < nl; j++) {
-        if (<i32>load<u8>(ptr + <usize>(a + j)) != name.charCodeAt(j)) same = false;
+        if (<i32>load<u8>(ptr + <usize>(a + j)) != Utf16.at(name, j)) same = false;
       }
       if (same) {
         let vs = eq + 1;
@@ -319,7 +324,7 @@ function findQueryParam(ptr: usize, n: i32, name: string): i64 {
       const keyEnd = eq < 0 ? end : eq;
       let same = keyEnd - start == nl;
       for (let j = 0; same && j < nl; j++) {
-        if (<i32>load<u8>(ptr + <usize>(start + j)) != name.charCodeAt(j)) same = false;
+        if (<i32>load<u8>(ptr + <usize>(start + j)) != Utf16.at(name, j)) same = false;
       }
       if (same) return eq < 0 ? ((<i64>end) << 32) | (<i64>end) : ((<i64>(eq + 1)) << 32) | (<i64>end);
     }

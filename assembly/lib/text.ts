@@ -106,6 +106,15 @@ export class Utf8Decoder {
 }
 
 /** Value of an ASCII hex digit, or -1. */
+/** Code units of a string read without charCodeAt's range check (which costs a call per character
+ * in the hot loops); the caller knows `i` is in range. A class only because `@inline` is written on
+ * methods in TypeScript syntax. */
+export class Utf16 {
+  @inline static at(s: string, i: i32): i32 {
+    return <i32>load<u16>(changetype<usize>(s) + ((<usize>i) << 1));
+  }
+}
+
 export function hexValue(c: i32): i32 {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
