@@ -72,7 +72,7 @@ let spill: ArrayBuffer = new ArrayBuffer(0);
 /** Writes `s` as UTF-8 at `scratch` when it is short ASCII and returns its length; otherwise encodes
  * into `spill` and returns -1 (then use `spill`). */
 function ascii(s: string, scratch: usize): i32 {
-  const n = s.length;
+  const n = Utf16.len(s);
   if (n <= KEY_SCRATCH_SIZE) {
     let i = 0;
     for (; i < n; i++) {
@@ -229,7 +229,7 @@ export class HeaderBlock {
     const ptr = this.ptr;
     if (ptr == 0) return false;
     const n = this.count;
-    const nl = name.length;
+    const nl = Utf16.len(name);
     const np = changetype<usize>(name);
     let data = ptr + 4 + <usize>n * 8;
     for (let i = 0; i < n; i++) {

@@ -42,7 +42,7 @@ function text(buf: usize, start: i32, len: i32): string {
 function find(buf: usize, start: i32, end: i32, key: string): i64 {
   const n = <i32>readU32(buf, start);
   let data = start + 4 + n * 8;
-  const kl0 = key.length;
+  const kl0 = Utf16.len(key);
   for (let i = 0; i < n; i++) {
     const k = <i32>readU32(buf, start + 4 + i * 8);
     const vl = <i32>readU32(buf, start + 8 + i * 8);

@@ -38,11 +38,14 @@ const CONTINUE: u32 = 0;
 // The module uses AssemblyScript's minimal runtime (a non-incremental mark & sweep without write
 // barriers: half the code of the incremental one). It never collects by itself, and it only sees
 // objects reachable from globals, so we collect at the end of proxy_on_delete, when every live
-// object hangs off `roots` or `streams`. A collection marks every live stream, so it runs after
-// COLLECT_EVERY deletions or twice the streams in flight, whichever is more: the marking cost per
-// request stays constant however many requests are in flight, and memory stays flat.
-const COLLECT_EVERY: i32 = 256;
+// object hangs off `roots` or `streams`. A collection visits every object the config holds, and the
+// usual request allocates nothing, so it runs every COLLECT_EVERY deletions (or twice the streams
+// in flight, whichever is more: the marking cost per request stays constant however many requests
+// are in flight), and at once when the linear memory has grown since the last one. Requests that do
+// leave garbage (non-ASCII values decoded, baggage merged) then keep memory flat at a few MiB.
+const COLLECT_EVERY: i32 = 1024;
 let deletions: i32 = 0;
+let pagesAtCollect: i32 = 0;
 
 export function proxy_abi_version_0_2_1(): void {}
 
@@ -115,8 +118,9 @@ export function proxy_on_delete(id: u32): void {
       if (at < roots.length) unchecked((roots[at] = last));
     }
   }
-  if (++deletions >= COLLECT_EVERY && deletions >= streams.size * 2) {
+  if ((++deletions >= COLLECT_EVERY && deletions >= streams.size * 2) || memory.size() != pagesAtCollect) {
     deletions = 0;
     __collect();
+    pagesAtCollect = memory.size();
   }
 }

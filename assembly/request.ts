@@ -242,7 +242,7 @@ function isOwsByte(ptr: usize, i: i32): bool {
  * the value's [start, end) packed as (start << 32 | end), or -1 when absent or name is empty.
  */
 function findCookie(ptr: usize, n: i32, name: string): i64 {
-  const nl = name.length;
+  const nl = Utf16.len(name);
   if (nl == 0) return -1;
   let start = 0;
   while (start < n) {
@@ -290,7 +290,7 @@ const QUERY_DECODE: i64 = -2;
  * is empty), QUERY_DECODE when the path is not ASCII or its query holds '%' or '+'.
  */
 function findQueryParam(ptr: usize, n: i32, name: string): i64 {
-  const nl = name.length;
+  const nl = Utf16.len(name);
   if (nl == 0) return -1;
   if (!isAsciiBytes(ptr, n)) return QUERY_DECODE;
   let q = -1;

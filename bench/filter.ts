@@ -82,12 +82,14 @@ async function sideBySide(
 export async function benchFilter(quick = false): Promise<Row[]> {
   const n = quick ? 5_000 : 40_000;
   const rounds = quick ? 3 : 7;
-  const [noop, stock, meshlane] = await Promise.all([
+  const [noop, stock, meshlane, calls] = await Promise.all([
     load("build/fixtures/noop.wasm"),
     load("build/fixtures/stock-sdk-empty.wasm"),
     load("build/meshlane.wasm"),
+    load("build/fixtures/host-calls.wasm"),
   ]);
   const a = root(noop, "");
+  const d = root(calls, "");
   const b = root(stock, "");
   const c = root(meshlane, TEN_RULES);
   const c1000 = root(meshlane, TEN_RULES);
@@ -104,6 +106,7 @@ export async function benchFilter(quick = false): Promise<Row[]> {
       a: () => perRequestNs(a, { requests: n }),
       b: () => perRequestNs(b, { requests: n }),
       c: () => perRequestNs(c, { requests: n, requestHeaders: EDGE_HEADERS, properties: EDGE_PROPS }),
+      d: () => perRequestNs(d, { requests: n, requestHeaders: EDGE_HEADERS, properties: EDGE_PROPS }),
       c1000: () =>
         perRequestNs(c1000, {
           requests: n,
@@ -130,6 +133,10 @@ export async function benchFilter(quick = false): Promise<Row[]> {
     { name: "(c) meshlane edge, 10 mixed rules", value: `${ns.c.toFixed(0)} ns/request` },
     { name: "c/a", value: (ns.c / ns.a).toFixed(2), goal: "≤ 3", ok: ns.c / ns.a <= 3 },
     { name: "c/b", value: (ns.c / ns.b).toFixed(2), goal: "≤ 1", ok: ns.c / ns.b <= 1 },
+    {
+      name: "(d) the same six host calls, no logic",
+      value: `${ns.d.toFixed(0)} ns/request (d/a ${(ns.d / ns.a).toFixed(2)}, c/d ${(ns.c / ns.d).toFixed(2)})`,
+    },
     {
       name: "(c) 1,000 in flight / 1 in flight",
       value: (ns.c1000 / ns.c).toFixed(2),

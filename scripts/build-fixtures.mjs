@@ -1,6 +1,6 @@
 // Builds the AssemblyScript modules the host conformance tests and the benchmark load:
 //   test/fixtures/wasm/**  → build/fixtures/<name>.wasm  (host conformance fixtures)
-//   bench/wasm/**          → build/fixtures/noop.wasm, build/fixtures/stock-sdk-empty.wasm
+//   bench/wasm/**          → build/fixtures/noop.wasm, host-calls.wasm, stock-sdk-empty.wasm
 // Usage: node scripts/build-fixtures.mjs [name-filter]
 // Fixtures get the prelude in test/fixtures/wasm/lib as globals (--lib) and, unless a fixture is
 // about the env.abort import, `--use abort=fixtureAbort`, so they import nothing Envoy lacks.
@@ -48,6 +48,12 @@ const targets = [
     entry: `${FIX}/exports/${n}.ts`,
   })),
   { name: "noop", entry: "bench/wasm/noop.ts", config: "bench/wasm/noop.asconfig.json", noAbort: true },
+  {
+    name: "host-calls",
+    entry: "bench/wasm/host-calls.ts",
+    config: "bench/wasm/host-calls.asconfig.json",
+    noAbort: true,
+  },
   {
     name: "stock-sdk-empty",
     entry: "bench/wasm/stock-sdk-empty.ts",

@@ -101,7 +101,8 @@ export class Regex {
     while (i < n) {
       const c = s.codePointAt(i);
       const cls = c < 128 ? this.asciiClass[c] : this.classOf(c);
-      let to = this.trans[state * width + cls];
+      // In range: state < states, cls < width, and trans holds states * width entries.
+      let to = unchecked(this.trans[state * width + cls]);
       if (to < 0) {
         to = this.addTransition(state, c, cls);
         if (to < 0) return this.resumeOnNfa(s, i, state); // the cache is full
@@ -125,7 +126,8 @@ export class Regex {
     for (let i = 0; i < len; i++) {
       const c = <i32>load<u8>(ptr + <usize>i);
       const cls = unchecked(this.asciiClass[c & 0x7f]);
-      let to = this.trans[state * width + cls];
+      // In range: state < states, cls < width, and trans holds states * width entries.
+      let to = unchecked(this.trans[state * width + cls]);
       if (to < 0) {
         to = this.addTransition(state, c, cls);
         if (to < 0) return -1;

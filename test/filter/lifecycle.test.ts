@@ -94,3 +94,33 @@ test("callbacks for unknown context ids are ignored, not trapped on", async () =
   stranger.retire();
   assert.equal(vm.failed, false);
 });
+
+test("requests that leave garbage behind (decoded non-ASCII values, merged baggage) keep memory flat", async () => {
+  // Most requests allocate nothing in the module; these take the slow paths that do (a non-ASCII
+  // cookie and user-agent decoded to strings, a baggage header merged with the lane member), so the
+  // module's collections must keep up with them.
+  const { vm, root } = await configured({
+    role: "edge",
+    lanes: ["base", "canary"],
+    defaultLane: "base",
+    baggageKey: "lane",
+    rules: [
+      { lane: "canary", when: { cookies: { beta: { exact: "oui-é" } } } },
+      { lane: "canary", when: { headers: { "user-agent": { regex: ".*Mobilé.*" } } } },
+    ],
+  });
+  const send = (i: number) =>
+    exchange(root, [
+      ["cookie", `theme=sombre-${"é".repeat(200)}; beta=${i % 2 ? "oui-é" : "non"}`],
+      ["user-agent", `Navigateur/${i} ${"ü".repeat(300)}`],
+      ["baggage", `userId=u${i},session=${"s".repeat(400)}`],
+    ]);
+  for (let i = 0; i < 3000; i++) send(i);
+  const warm = vm.memoryBytes();
+  for (let i = 0; i < 30000; i++) {
+    const { lane } = send(i);
+    if (lane !== (i % 2 ? "canary" : "base")) assert.fail(`request ${i}: lane ${lane}`);
+  }
+  assert.equal(vm.memoryBytes(), warm, "linear memory grew after warm-up");
+  assert.equal(vm.failed, false);
+});

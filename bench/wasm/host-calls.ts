@@ -1,0 +1,80 @@
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- AssemblyScript, type-checked by asc
+// @ts-nocheck
+// The host calls the meshlane edge filter makes for one request, with no logic around them: get the
+// request headers' pairs, read source.address and jwt_authn's metadata, replace the lane header and
+// the baggage header, count the request. It exports the same callbacks as meshlane and hands the host
+// memory from a bump area rewound per request. Its cost per request is the floor any filter doing
+// that job pays in a given host; the benchmark prints meshlane against it. Built by
+// scripts/build-fixtures.mjs into build/fixtures/host-calls.wasm.
+import * as host from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+
+const AREA: usize = memory.data(65536, 16);
+let top: usize = 0;
+const OUT_PTR: usize = memory.data(8);
+const OUT_SIZE: usize = memory.data(8);
+const SOURCE_ADDRESS = "source\0address";
+const JWT_METADATA = "metadata\0filter_metadata\0envoy.filters.http.jwt_authn";
+const LANE_HEADER = "x-lane";
+const LANE = "base";
+const BAGGAGE = "baggage";
+const MEMBER = "lane=base";
+let counter: u32 = 0;
+
+export function malloc(size: usize): usize {
+  const p = AREA + top;
+  top += (size + 15) & ~(<usize>15);
+  return top <= 65536 ? p : 0;
+}
+export function proxy_abi_version_0_2_1(): void {}
+export function proxy_on_context_create(_id: u32, _root: u32): void {}
+export function proxy_on_vm_start(_id: u32, _size: u32): u32 {
+  return 1;
+}
+export function proxy_on_configure(_id: u32, _size: u32): u32 {
+  const name = String.UTF8.encode("host_calls_total");
+  host.proxy_define_metric(0, changetype<usize>(name), name.byteLength, OUT_SIZE);
+  counter = load<u32>(OUT_SIZE);
+  return 1;
+}
+
+function ascii(s: string): ArrayBuffer {
+  return String.UTF8.encode(s);
+}
+const sourceAddress = ascii(SOURCE_ADDRESS);
+const jwtMetadata = ascii(JWT_METADATA);
+const laneHeader = ascii(LANE_HEADER);
+const lane = ascii(LANE);
+const baggage = ascii(BAGGAGE);
+const member = ascii(MEMBER);
+
+export function proxy_on_request_headers(_id: u32, _n: u32, _eos: u32): u32 {
+  top = 0;
+  host.proxy_get_header_map_pairs(0, OUT_PTR, OUT_SIZE);
+  host.proxy_get_property(changetype<usize>(sourceAddress), sourceAddress.byteLength, OUT_PTR, OUT_SIZE);
+  host.proxy_get_property(changetype<usize>(jwtMetadata), jwtMetadata.byteLength, OUT_PTR, OUT_SIZE);
+  host.proxy_replace_header_map_value(
+    0,
+    changetype<usize>(laneHeader),
+    laneHeader.byteLength,
+    changetype<usize>(lane),
+    lane.byteLength,
+  );
+  host.proxy_replace_header_map_value(
+    0,
+    changetype<usize>(baggage),
+    baggage.byteLength,
+    changetype<usize>(member),
+    member.byteLength,
+  );
+  host.proxy_increment_metric(counter, 1);
+  return 0;
+}
+export function proxy_on_response_headers(_id: u32, _n: u32, _eos: u32): u32 {
+  return 0;
+}
+export function proxy_on_delete(_id: u32): void {}
+
+/** `--use abort=bench/wasm/host-calls/_abort`: trap without importing env.abort. */
+function _abort(_message: string | null, _file: string | null, _line: u32, _column: u32): void {
+  unreachable();
+}
