@@ -3,6 +3,8 @@
 // plugin configuration readable as buffers 6 and 7; configure returning false rejects the config.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ALLOWED_DURING_START, ENV_IMPORTS } from "../../controller/src/host/abi.js";
+import { envImports } from "../../controller/src/host/imports.js";
 import { WasmTrap } from "../../controller/src/host/index.js";
 import { after, loadFixture, messages } from "./helpers.js";
 
@@ -48,6 +50,28 @@ describe("VM start (_initialize)", () => {
       assert.equal(trap.vm.trap, trap.message);
     });
   }
+});
+
+describe("start-up restriction of every env import", () => {
+  // The env functions check the restriction themselves (no wrapper): each one Envoy refuses during
+  // start must trap with its own name, and the allowed ones must not.
+  it("traps exactly the env imports ALLOWED_DURING_START does not list", async () => {
+    const vm = await loadFixture("lifecycle");
+    const fns = envImports(vm) as Record<string, () => unknown>;
+    vm.starting = true;
+    try {
+      for (const name of Object.keys(ENV_IMPORTS)) {
+        const q = `env.${name}`;
+        if (ALLOWED_DURING_START.has(q)) {
+          assert.doesNotThrow(() => fns[name](), q);
+        } else {
+          assert.throws(() => fns[name](), new RegExp(`^Error: restricted_callback: ${q} `), q);
+        }
+      }
+    } finally {
+      vm.starting = false;
+    }
+  });
 });
 
 describe("root contexts", () => {

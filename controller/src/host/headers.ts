@@ -92,9 +92,15 @@ interface KeyInfo {
   pseudo: boolean;
   /** "" for a regular header, else the delimiter an inline header joins values with. */
   join: string;
+  /** For an inline header, its bit in HeaderMap's inline mask; 0 for a regular header. */
+  bit: number;
   /** How a codec files this name: HTTP/1 `host` becomes `:authority`, anything else itself. */
   fromCodec: KeyInfo | null;
 }
+
+// Each inline header gets one of 32 bits (two names may share one: a bit only says "maybe").
+const inlineBits = new Map<string, number>();
+for (const name of INLINE_HEADERS) inlineBits.set(name, 1 << (inlineBits.size & 31));
 
 // Header names repeat across requests, so their KeyInfo is memoized (bounded, so arbitrary names
 // from untrusted traffic cannot grow it without limit).
@@ -105,10 +111,12 @@ function keyInfo(raw: string): KeyInfo {
   let info = keyInfos.get(raw);
   if (info === undefined) {
     const key = raw.toLowerCase();
+    const bit = inlineBits.get(key) ?? 0;
     info = {
       key,
       pseudo: key.charCodeAt(0) === 58 /* ':' */,
-      join: INLINE_HEADERS.has(key) ? (key === "cookie" ? "; " : ",") : "",
+      join: bit === 0 ? "" : key === "cookie" ? "; " : ",",
+      bit,
       fromCodec: null,
     };
     if (key === "host") info.fromCodec = keyInfo(":authority");
@@ -123,6 +131,12 @@ export class HeaderMap {
   private values: string[] = [];
   /** Number of pseudo-header entries at the front. */
   private pseudo = 0;
+  /**
+   * KeyInfo bits of the inline headers that may be in the map: set on every insert, reset only when
+   * the map is cleared. A clear bit means the key is absent, so adding it needs no search for an
+   * entry to join (most headers a codec delivers are inline ones).
+   */
+  private inline = 0;
 
   /**
    * Builds a map the way a codec hands headers to the filter chain: keys lower-cased, pseudo-headers
@@ -178,9 +192,9 @@ export class HeaderMap {
   }
 
   private insert(info: KeyInfo, value: string): void {
-    const k = info.key;
-    const keys = this.keys;
-    if (info.join !== "") {
+    if ((this.inline & info.bit) !== 0) {
+      const k = info.key;
+      const keys = this.keys;
       for (let i = 0; i < keys.length; i++) {
         if (keys[i] === k) {
           if (value.length === 0) return;
@@ -190,11 +204,18 @@ export class HeaderMap {
         }
       }
     }
+    this.append(info, value);
+  }
+
+  /** Adds a new entry for a key known to be absent (or not inline): pseudo-headers go in front. */
+  private append(info: KeyInfo, value: string): void {
+    const keys = this.keys;
+    this.inline |= info.bit;
     if (info.pseudo && this.pseudo !== keys.length) {
-      keys.splice(this.pseudo, 0, k);
+      keys.splice(this.pseudo, 0, info.key);
       this.values.splice(this.pseudo, 0, value);
     } else {
-      keys.push(k);
+      keys.push(info.key);
       this.values.push(value);
     }
     if (info.pseudo) this.pseudo++;
@@ -202,11 +223,18 @@ export class HeaderMap {
 
   /** HeaderMapImpl::remove: drops every entry of `key`; absent keys are fine. */
   remove(key: string): void {
-    const k = keyInfo(key).key;
+    this.removeKey(keyInfo(key).key);
+  }
+
+  private removeKey(k: string): void {
     const keys = this.keys;
+    // Usually the key is absent (a filter setting its own header): find the first entry before
+    // moving any, so that case only reads.
     let w = 0;
+    while (w < keys.length && keys[w] !== k) w++;
+    if (w === keys.length) return;
     let removedPseudo = 0;
-    for (let r = 0; r < keys.length; r++) {
+    for (let r = w; r < keys.length; r++) {
       if (keys[r] === k) {
         if (r < this.pseudo) removedPseudo++;
         continue;
@@ -224,8 +252,10 @@ export class HeaderMap {
 
   /** HeaderMapImpl::setCopy (current Envoy): remove all entries of `key`, then add one. */
   replace(key: string, value: string): void {
-    this.remove(key);
-    this.add(key, value);
+    const info = keyInfo(key);
+    this.removeKey(info.key);
+    // The key is gone now, so an inline header has nothing to join: append without searching.
+    this.append(info, value);
   }
 
   /** Context::setHeaderMapPairs: clear the map, then addCopy every pair in order. */
@@ -233,6 +263,7 @@ export class HeaderMap {
     this.keys.length = 0;
     this.values.length = 0;
     this.pseudo = 0;
+    this.inline = 0;
     for (const [k, v] of pairs) this.add(k, v);
   }
 
@@ -276,30 +307,26 @@ export function serializePairsView(keys: readonly string[], values: readonly str
     const vl = putStr(out, values[i], p);
     p += vl;
     out[p++] = 0;
-    const h = 4 + 8 * i;
-    out[h] = kl & 0xff;
-    out[h + 1] = (kl >>> 8) & 0xff;
-    out[h + 2] = (kl >>> 16) & 0xff;
-    out[h + 3] = kl >>> 24;
-    out[h + 4] = vl & 0xff;
-    out[h + 5] = (vl >>> 8) & 0xff;
-    out[h + 6] = (vl >>> 16) & 0xff;
-    out[h + 7] = vl >>> 24;
+    putU32(out, 4 + 8 * i, kl);
+    putU32(out, 8 + 8 * i, vl);
   }
-  out[0] = n & 0xff;
-  out[1] = (n >>> 8) & 0xff;
-  out[2] = (n >>> 16) & 0xff;
-  out[3] = n >>> 24;
+  putU32(out, 0, n);
   return out.subarray(0, p);
 }
 
 let scratch = new Uint8Array(4096);
 const utf8 = new TextEncoder();
+/** From this length on a string goes to the native encoder, whose fixed cost per call is by then
+ * less than copying character by character: a long cookie or bearer token is encoded several times
+ * faster. (Joining all the text first and encoding it in one call is no faster for typical headers
+ * and allocates the joined string on every call.) */
+const NATIVE_FROM = 64;
 
-/** Writes `s` as UTF-8 at `at` (ASCII byte by byte, anything else through the native encoder). */
+/** Writes `s` as UTF-8 at `at` (short ASCII byte by byte, anything else through the native encoder). */
 function putStr(out: Uint8Array, s: string, at: number): number {
   // One pass that writes while it checks; a non-ASCII string is rewritten from `at` by the encoder.
   const n = s.length;
+  if (n >= NATIVE_FROM) return utf8.encodeInto(s, out.subarray(at)).written;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x80) return utf8.encodeInto(s, out.subarray(at)).written;

@@ -20,6 +20,11 @@ type HostFn = (...args: never[]) => unknown;
 export function envImports(vm: WasmVm): Record<string, HostFn> {
   const EMPTY = new Uint8Array(0);
   const ctx = () => vm.effective ?? vm.current;
+  // Envoy refuses host calls while the VM starts (_initialize, _start, a start section), except the
+  // few ALLOWED_DURING_START lists. Every function below that it does not list checks that itself,
+  // first thing: a generic wrapper around each import would send every call through one shared,
+  // megamorphic call site, which costs more than the check.
+  const restricted = (name: string): never => vm.restrictedCallback(`env.${name}`);
 
   const fns: Record<string, HostFn> = {
     proxy_log(level: number, ptr: number, size: number): number {
@@ -33,6 +38,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_get_log_level(ptr: number): number {
+      if (vm.starting) restricted("proxy_get_log_level");
       const m = vm.mem;
       m.sync();
       return m.setU32(ptr >>> 0, vm.logLevel) ? R.Ok : R.InvalidMemoryAccess;
@@ -40,6 +46,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
 
     /** No gRPC calls here, so the status is always (0, ""). */
     proxy_get_status(codePtr: number, msgPtrPtr: number, msgSizePtr: number): number {
+      if (vm.starting) restricted("proxy_get_status");
       const m = vm.mem;
       m.sync();
       if (!m.setU32(codePtr >>> 0, 0)) return R.InvalidMemoryAccess;
@@ -47,6 +54,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_set_property(pathPtr: number, pathSize: number, valuePtr: number, valueSize: number): number {
+      if (vm.starting) restricted("proxy_set_property");
       const m = vm.mem;
       m.sync();
       const path = m.str(pathPtr >>> 0, pathSize >>> 0);
@@ -56,6 +64,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number): number {
+      if (vm.starting) restricted("proxy_get_property");
       const m = vm.mem;
       m.sync();
       const path = m.strAt(pathPtr >>> 0, pathSize >>> 0);
@@ -77,6 +86,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       pairsSize: number,
       grpcStatus: number,
     ): number {
+      if (vm.starting) restricted("proxy_send_local_response");
       const m = vm.mem;
       m.sync();
       const details = m.str(detailsPtr >>> 0, detailsSize >>> 0);
@@ -88,12 +98,14 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_continue_stream(type: number): number {
+      if (vm.starting) restricted("proxy_continue_stream");
       if (type >>> 0 > STREAM_TYPE_MAX) return R.BadArgument;
       ctx().streamCall("continue", type);
       return R.Ok;
     },
 
     proxy_close_stream(type: number): number {
+      if (vm.starting) restricted("proxy_close_stream");
       if (type >>> 0 > STREAM_TYPE_MAX) return R.BadArgument;
       ctx().streamCall("close", type);
       return R.Ok;
@@ -106,6 +118,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       valueSizePtr: number,
       casPtr: number,
     ): number {
+      if (vm.starting) restricted("proxy_get_shared_data");
       const m = vm.mem;
       m.sync();
       const key = m.str(keyPtr >>> 0, keySize >>> 0);
@@ -123,6 +136,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       valueSize: number,
       cas: number,
     ): number {
+      if (vm.starting) restricted("proxy_set_shared_data");
       const m = vm.mem;
       m.sync();
       const key = m.str(keyPtr >>> 0, keySize >>> 0);
@@ -132,6 +146,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_register_shared_queue(namePtr: number, nameSize: number, tokenPtr: number): number {
+      if (vm.starting) restricted("proxy_register_shared_queue");
       const m = vm.mem;
       m.sync();
       const name = m.str(namePtr >>> 0, nameSize >>> 0);
@@ -148,6 +163,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       nameSize: number,
       tokenPtr: number,
     ): number {
+      if (vm.starting) restricted("proxy_resolve_shared_queue");
       const m = vm.mem;
       m.sync();
       const vmId = m.str(vmIdPtr >>> 0, vmIdSize >>> 0);
@@ -159,6 +175,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_dequeue_shared_queue(token: number, dataPtrPtr: number, dataSizePtr: number): number {
+      if (vm.starting) restricted("proxy_dequeue_shared_queue");
       const r = vm.sharedData.dequeue(token >>> 0);
       if (r.code !== R.Ok) return r.code;
       const m = vm.mem;
@@ -169,6 +186,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_enqueue_shared_queue(token: number, dataPtr: number, dataSize: number): number {
+      if (vm.starting) restricted("proxy_enqueue_shared_queue");
       const m = vm.mem;
       m.sync();
       const data = m.bytes(dataPtr >>> 0, dataSize >>> 0);
@@ -189,10 +207,11 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       valuePtrPtr: number,
       valueSizePtr: number,
     ): number {
+      if (vm.starting) restricted("proxy_get_header_map_value");
       if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
       const m = vm.mem;
       m.sync();
-      const key = m.str(keyPtr >>> 0, keySize >>> 0);
+      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
       if (key === null) return R.InvalidMemoryAccess;
       const c = ctx();
       const map = c.headerMap(type, false);
@@ -210,10 +229,11 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       valuePtr: number,
       valueSize: number,
     ): number {
+      if (vm.starting) restricted("proxy_add_header_map_value");
       if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
       const m = vm.mem;
       m.sync();
-      const key = m.str(keyPtr >>> 0, keySize >>> 0);
+      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
       const value = m.str(valuePtr >>> 0, valueSize >>> 0);
       if (key === null || value === null) return R.InvalidMemoryAccess;
       const map = ctx().headerMap(type, true);
@@ -229,10 +249,11 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       valuePtr: number,
       valueSize: number,
     ): number {
+      if (vm.starting) restricted("proxy_replace_header_map_value");
       if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
       const m = vm.mem;
       m.sync();
-      const key = m.str(keyPtr >>> 0, keySize >>> 0);
+      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
       const value = m.str(valuePtr >>> 0, valueSize >>> 0);
       if (key === null || value === null) return R.InvalidMemoryAccess;
       const map = ctx().headerMap(type, true);
@@ -242,10 +263,11 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_remove_header_map_value(type: number, keyPtr: number, keySize: number): number {
+      if (vm.starting) restricted("proxy_remove_header_map_value");
       if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
       const m = vm.mem;
       m.sync();
-      const key = m.str(keyPtr >>> 0, keySize >>> 0);
+      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
       if (key === null) return R.InvalidMemoryAccess;
       const map = ctx().headerMap(type, true);
       if (map === null) return R.BadArgument;
@@ -255,6 +277,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
 
     /** An unavailable map yields Ok with an empty result (ptr 0, size 0), as in Envoy. */
     proxy_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
+      if (vm.starting) restricted("proxy_get_header_map_pairs");
       if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
       const m = vm.mem;
       m.sync();
@@ -264,6 +287,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_set_header_map_pairs(type: number, ptr: number, size: number): number {
+      if (vm.starting) restricted("proxy_set_header_map_pairs");
       if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
       const m = vm.mem;
       m.sync();
@@ -277,6 +301,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
 
     /** Envoy returns the map's byte size (keys + values), and needs the mutable map. */
     proxy_get_header_map_size(type: number, resultPtr: number): number {
+      if (vm.starting) restricted("proxy_get_header_map_size");
       if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
       const map = ctx().headerMap(type, true);
       if (map === null) return R.BadArgument;
@@ -286,6 +311,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_get_buffer_status(type: number, lengthPtr: number, flagsPtr: number): number {
+      if (vm.starting) restricted("proxy_get_buffer_status");
       if (type >>> 0 > BUFFER_TYPE_MAX) return R.BadArgument;
       const buf = ctx().buffer(type);
       if (buf === null) return R.NotFound;
@@ -307,6 +333,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       ptrPtr: number,
       sizePtr: number,
     ): number {
+      if (vm.starting) restricted("proxy_get_buffer_bytes");
       if (type >>> 0 > BUFFER_TYPE_MAX) return R.BadArgument;
       const buf = ctx().buffer(type);
       if (buf === null) return R.NotFound;
@@ -329,6 +356,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       dataPtr: number,
       dataSize: number,
     ): number {
+      if (vm.starting) restricted("proxy_set_buffer_bytes");
       if (type >>> 0 > BUFFER_TYPE_MAX) return R.BadArgument;
       const m = vm.mem;
       m.sync();
@@ -350,6 +378,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       _timeoutMs: number,
       tokenPtr: number,
     ): number {
+      if (vm.starting) restricted("proxy_http_call");
       const m = vm.mem;
       m.sync();
       const uri = m.str(uriPtr >>> 0, uriSize >>> 0);
@@ -379,6 +408,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       requestPtr: number,
       requestSize: number,
     ): number {
+      if (vm.starting) restricted("proxy_grpc_call");
       const m = vm.mem;
       m.sync();
       const ok =
@@ -400,6 +430,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       metadataPtr: number,
       metadataSize: number,
     ): number {
+      if (vm.starting) restricted("proxy_grpc_stream");
       const m = vm.mem;
       m.sync();
       const ok =
@@ -411,29 +442,35 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_grpc_close(): number {
+      if (vm.starting) restricted("proxy_grpc_close");
       return R.NotFound;
     },
     proxy_grpc_cancel(): number {
+      if (vm.starting) restricted("proxy_grpc_cancel");
       return R.NotFound;
     },
     proxy_grpc_send(_token: number, messagePtr: number, messageSize: number): number {
+      if (vm.starting) restricted("proxy_grpc_send");
       const m = vm.mem;
       m.sync();
       return m.ok(messagePtr >>> 0, messageSize >>> 0) ? R.NotFound : R.InvalidMemoryAccess;
     },
 
     proxy_set_tick_period_milliseconds(periodMs: number): number {
+      if (vm.starting) restricted("proxy_set_tick_period_milliseconds");
       ctx().setTickPeriod(periodMs >>> 0);
       return R.Ok;
     },
 
     proxy_get_current_time_nanoseconds(resultPtr: number): number {
+      if (vm.starting) restricted("proxy_get_current_time_nanoseconds");
       const m = vm.mem;
       m.sync();
       return m.setU64(resultPtr >>> 0, vm.now()) ? R.Ok : R.InvalidMemoryAccess;
     },
 
     proxy_define_metric(type: number, namePtr: number, nameSize: number, idPtr: number): number {
+      if (vm.starting) restricted("proxy_define_metric");
       const m = vm.mem;
       m.sync();
       const name = m.str(namePtr >>> 0, nameSize >>> 0);
@@ -444,14 +481,17 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_increment_metric(id: number, delta: bigint): number {
+      if (vm.starting) restricted("proxy_increment_metric");
       return vm.metricStore.increment(id >>> 0, delta);
     },
 
     proxy_record_metric(id: number, value: bigint): number {
+      if (vm.starting) restricted("proxy_record_metric");
       return vm.metricStore.record(id >>> 0, value);
     },
 
     proxy_get_metric(id: number, resultPtr: number): number {
+      if (vm.starting) restricted("proxy_get_metric");
       const r = vm.metricStore.get(id >>> 0);
       if (r.code !== R.Ok) return r.code;
       const m = vm.mem;
@@ -461,10 +501,12 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
 
     /** Context 0 resets to the calling context; an unknown id is BadArgument. */
     proxy_set_effective_context(id: number): number {
+      if (vm.starting) restricted("proxy_set_effective_context");
       return vm.setEffectiveContext(id >>> 0);
     },
 
     proxy_done(): number {
+      if (vm.starting) restricted("proxy_done");
       return vm.rootDone(ctx());
     },
 
@@ -475,6 +517,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       argsPtr: number,
       argsSize: number,
     ): number {
+      if (vm.starting) restricted("proxy_call_foreign_function");
       const m = vm.mem;
       m.sync();
       const name = m.str(namePtr >>> 0, nameSize >>> 0);
@@ -484,10 +527,12 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     pthread_equal(a: number, b: number): number {
+      if (vm.starting) restricted("pthread_equal");
       return a === b ? 1 : 0;
     },
 
     emscripten_notify_memory_growth(): void {
+      if (vm.starting) restricted("emscripten_notify_memory_growth");
       vm.mem.sync();
     },
   };

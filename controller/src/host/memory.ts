@@ -10,6 +10,15 @@ type Malloc = (size: number) => number;
 
 const textDecoder = new TextDecoder("utf-8");
 const STR_CACHE_SLOTS = 16;
+const NAME_CACHE_SLOTS = 64;
+/** Longest text nameAt() caches: header names are short; longer text is decoded every time. */
+const NAME_CACHE_MAX = 32;
+/** Longest text str() decodes itself (beyond that, Node's decoder is as fast or faster). */
+const SHORT_TEXT = 16;
+/** CODES[n]: n char codes of the text being decoded, an argument list for String.fromCharCode. */
+const CODES: number[][] = [[]];
+// Array literals, so each list is a packed array of small integers (the fast case for a spread).
+for (let n = 1; n <= SHORT_TEXT; n++) CODES.push([...CODES[n - 1], 0]);
 
 export class GuestMemory {
   /** Byte view of the current memory buffer (refreshed after growth). */
@@ -21,6 +30,7 @@ export class GuestMemory {
   private readonly strCache: ({ ptr: number; bytes: Uint8Array; text: string } | undefined)[] = new Array(
     STR_CACHE_SLOTS,
   ).fill(undefined);
+  private readonly nameCache: string[] = new Array<string>(NAME_CACHE_SLOTS).fill("");
 
   constructor(readonly memory: WasmMemory) {
     const ab = memory.buffer;
@@ -63,13 +73,32 @@ export class GuestMemory {
     return this.u8.slice(ptr, ptr + len);
   }
 
-  /** Decodes UTF-8 from guest memory; null if out of bounds. (Node's native decoder beats building
-   * short strings char by char: those make a chain of intermediate strings that map lookups then
-   * have to flatten.) */
+  /** Decodes UTF-8 from guest memory; null if out of bounds. */
   str(ptr: number, len: number): string | null {
     if (!this.ok(ptr, len)) return null;
     if (len === 0) return "";
+    if (len <= SHORT_TEXT) {
+      const s = this.ascii(ptr, len);
+      if (s !== null) return s;
+    }
     return this.buf.toString("utf8", ptr, ptr + len);
+  }
+
+  /**
+   * Short ASCII text (1..SHORT_TEXT bytes) as a string, or null if a byte is not ASCII. One
+   * String.fromCharCode call over the bytes builds a flat string at once, which for a few bytes
+   * costs about half of going through Node's native decoder. (Building it char by char instead would
+   * make a chain of intermediate strings that map lookups then have to flatten.)
+   */
+  private ascii(ptr: number, len: number): string | null {
+    const codes = CODES[len];
+    const u8 = this.u8;
+    for (let i = 0; i < len; i++) {
+      const b = u8[ptr + i];
+      if (b >= 0x80) return null;
+      codes[i] = b;
+    }
+    return String.fromCharCode(...codes);
   }
 
   /**
@@ -91,6 +120,38 @@ export class GuestMemory {
     }
     const text = this.str(ptr, len) as string;
     if (len <= 256) this.strCache[slot] = { ptr, bytes: u8.slice(ptr, ptr + len), text };
+    return text;
+  }
+
+  /**
+   * str() for short text that recurs by content rather than by address: header names, which a
+   * module typically writes into one scratch buffer before each call. A small table indexed by a
+   * hash of the bytes remembers the last ASCII string seen in each slot; a hit (checked byte for
+   * byte, so the answer is always what str() would give) returns the same string again, which saves
+   * the decoding and the hashing of a fresh string by the header map's lookups.
+   */
+  nameAt(ptr: number, len: number): string | null {
+    if (!this.ok(ptr, len)) return null;
+    if (len === 0) return "";
+    if (len > NAME_CACHE_MAX) return this.buf.toString("utf8", ptr, ptr + len);
+    const u8 = this.u8;
+    let h = len;
+    for (let i = 0; i < len; i++) {
+      const b = u8[ptr + i];
+      // Only ASCII is cached: then the string's code units are the bytes themselves.
+      if (b >= 0x80) return this.buf.toString("utf8", ptr, ptr + len);
+      h = Math.imul(h ^ b, 0x01000193);
+    }
+    const slot = (h ^ (h >>> 15)) & (NAME_CACHE_SLOTS - 1);
+    const hit = this.nameCache[slot];
+    if (hit.length === len) {
+      let i = 0;
+      while (i < len && hit.charCodeAt(i) === u8[ptr + i]) i++;
+      if (i === len) return hit;
+    }
+    const text =
+      len <= SHORT_TEXT ? (this.ascii(ptr, len) as string) : this.buf.toString("latin1", ptr, ptr + len);
+    this.nameCache[slot] = text;
     return text;
   }
 

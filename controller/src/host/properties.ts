@@ -34,16 +34,20 @@ interface Leaf {
   kind: "leaf";
   /** Encoded value; null for JSON null (serializes as SerializationFailure). */
   bytes: Uint8Array | null;
+  /** What a lookup of this node returns, made on the first one. */
+  answer: PropertyResult | undefined;
 }
 interface MapNode {
   kind: "map";
   entries: Map<string, Node>;
   cache: Uint8Array | null | undefined;
+  answer: PropertyResult | undefined;
 }
 interface ListNode {
   kind: "list";
   items: Node[];
   cache: Uint8Array | null | undefined;
+  answer: PropertyResult | undefined;
 }
 
 const enc = new TextEncoder();
@@ -86,10 +90,10 @@ export function encodeBool(v: boolean): Uint8Array {
 }
 
 function leaf(bytes: Uint8Array | null): Leaf {
-  return { kind: "leaf", bytes };
+  return { kind: "leaf", bytes, answer: undefined };
 }
 function newMap(): MapNode {
-  return { kind: "map", entries: new Map(), cache: undefined };
+  return { kind: "map", entries: new Map(), cache: undefined, answer: undefined };
 }
 
 function fromJson(v: JsonValue): Node {
@@ -97,7 +101,7 @@ function fromJson(v: JsonValue): Node {
   if (typeof v === "string") return leaf(utf8Bytes(v));
   if (typeof v === "number") return leaf(encodeDouble(v));
   if (typeof v === "boolean") return leaf(encodeBool(v));
-  if (Array.isArray(v)) return { kind: "list", items: v.map(fromJson), cache: undefined };
+  if (Array.isArray(v)) return { kind: "list", items: v.map(fromJson), cache: undefined, answer: undefined };
   const m = newMap();
   const keys = Object.keys(v);
   for (let i = 0; i < keys.length; i++) m.entries.set(keys[i], fromJson(v[keys[i]]));
@@ -232,13 +236,19 @@ function writeKey(out: Buffer, k: string, at: number): number {
 }
 
 function invalidate(nodes: readonly Node[]): void {
-  for (const n of nodes) if (n.kind !== "leaf") n.cache = undefined;
+  for (const n of nodes) {
+    if (n.kind !== "leaf") {
+      n.cache = undefined;
+      n.answer = undefined;
+    }
+  }
 }
 
-/** Result of a lookup: a WasmResult code and, when Ok, the encoded value. */
+/** Result of a lookup: a WasmResult code and, when Ok, the encoded value. Results are shared
+ * between lookups (a node keeps its answer): read them, never change them. */
 export interface PropertyResult {
-  code: WasmResult;
-  value?: Uint8Array;
+  readonly code: WasmResult;
+  readonly value?: Uint8Array;
 }
 
 const NOT_FOUND: PropertyResult = { code: WasmResult.NotFound };
@@ -247,6 +257,8 @@ const SERIALIZATION_FAILURE: PropertyResult = { code: WasmResult.SerializationFa
 /** A tree of properties; lookups of a NUL-joined path walk maps and lists. */
 export class PropertyTree {
   private readonly root = newMap();
+  /** Answers by path, for a tree that remembers them (see rememberAnswers). */
+  private answers: Map<string, PropertyResult> | null = null;
 
   /** Builds a tree from caller inputs (later inputs merge into / override earlier ones). */
   constructor(inputs: readonly PropertyInput[] = []) {
@@ -258,9 +270,21 @@ export class PropertyTree {
     return this.root.entries.size === 0;
   }
 
+  /**
+   * From now on, remembers the answer to each path asked (a bounded number of them), so a repeated
+   * lookup is one hash lookup instead of a walk. Meant for a tree that outlives many streams (one
+   * that streams share, the VM defaults), which are asked the same few paths on every request;
+   * set() forgets the answers.
+   */
+  rememberAnswers(): this {
+    this.answers ??= new Map();
+    return this;
+  }
+
   /** Adds one input, creating intermediate maps; a value at an existing map path merges into it. */
   set(p: PropertyInput): void {
     if (p.path.length === 0) throw new Error("property path must not be empty");
+    this.answers?.clear();
     const node = inputNode(p);
     let cur: MapNode = this.root;
     const touched: Node[] = [];
@@ -287,7 +311,19 @@ export class PropertyTree {
 
   /** Looks up a path given as NUL-joined segments (the wire form). */
   lookup(path: string): PropertyResult {
-    if (path.length === 0) return NOT_FOUND;
+    // A VM without default properties is asked first on every lookup: answer that without a walk.
+    if (path.length === 0 || this.root.entries.size === 0) return NOT_FOUND;
+    const answers = this.answers;
+    if (answers === null) return this.walk(path);
+    let r = answers.get(path);
+    if (r === undefined) {
+      r = this.walk(path);
+      if (answers.size < ANSWER_CACHE_MAX) answers.set(path, r);
+    }
+    return r;
+  }
+
+  private walk(path: string): PropertyResult {
     let node: Node | undefined = this.root;
     const parts = segments(path);
     for (let i = 0; i < parts.length; i++) {
@@ -301,8 +337,13 @@ export class PropertyTree {
       }
       if (node === undefined) return NOT_FOUND;
     }
-    const value = encode(node);
-    return value === null ? SERIALIZATION_FAILURE : { code: WasmResult.Ok, value };
+    // The same few paths are asked on every request: each node keeps its answer (set() drops those
+    // of the maps it changes; a leaf never changes).
+    if (node.answer === undefined) {
+      const value = encode(node);
+      node.answer = value === null ? SERIALIZATION_FAILURE : { code: WasmResult.Ok, value };
+    }
+    return node.answer;
   }
 }
 
@@ -311,6 +352,8 @@ export class PropertyTree {
 // the whole path instead of a slice and a hash per segment.
 const segmentCache = new Map<string, readonly string[]>();
 const SEGMENT_CACHE_MAX = 1024;
+/** Paths a tree that remembers answers keeps them for (paths come from the module). */
+const ANSWER_CACHE_MAX = 256;
 
 function segments(path: string): readonly string[] {
   let parts = segmentCache.get(path);

@@ -34,6 +34,7 @@ import {
   type LogLevelName,
 } from "./abi.js";
 import { readModuleShape, type ModuleShape } from "./binary.js";
+import { ContextTable } from "./contexts.js";
 import { HeaderMap, type HeaderPairs } from "./headers.js";
 import { envImports } from "./imports.js";
 import { byteLength, GuestMemory, utf8 } from "./memory.js";
@@ -284,8 +285,9 @@ function checkNamesOnly(module: WasmModule): void {
 type Any = unknown;
 
 /**
- * Wraps a host function so that it traps with restricted_callback while the VM starts. Fixed-arity
- * wrappers keep the per-call cost to one flag test (no rest-argument arrays).
+ * Wraps a host function so that it traps with restricted_callback while the VM starts (used for the
+ * WASI imports; the env ones check by themselves). Fixed-arity wrappers keep the per-call cost to
+ * one flag test (no rest-argument arrays).
  */
 function restrict(vm: WasmVm, qualified: string, fn: HostFn): HostFn {
   const f = fn as (...args: Any[]) => Any;
@@ -384,7 +386,7 @@ export class WasmVm implements QueueOwner {
   /** @internal WASI environment entries "k=v\0". */
   readonly environ: Uint8Array[];
   /** @internal Live contexts by id (roots and streams), for set_effective_context. */
-  readonly contexts = new Map<number, ContextBase>();
+  readonly contexts = new ContextTable<ContextBase>();
   /** @internal VM-wide property defaults. */
   readonly defaults: PropertyTree;
   /** @internal The module's proxy_on_* exports. */
@@ -434,7 +436,7 @@ export class WasmVm implements QueueOwner {
     this.clock = o.clock ?? realClock;
     this.random = o.random ?? cryptoRandom;
     this.onLog = o.onLog;
-    this.defaults = new PropertyTree(o.properties ?? []);
+    this.defaults = new PropertyTree(o.properties ?? []).rememberAnswers();
     this.environ = Object.entries(o.env ?? {}).map(([k, v]) => stringValue(`${k}=${v}\0`));
     this.vmContext = new VmContext(this, 0);
     this.current = this.vmContext;
@@ -450,8 +452,11 @@ export class WasmVm implements QueueOwner {
       const slot = (imports[imp.module] ??= {});
       const q = `${imp.module}.${imp.name}`;
       if (imp.kind === "function") {
-        const fn = (imp.module === "env" ? env : wasi)[imp.name];
-        slot[imp.name] = (ALLOWED_DURING_START.has(q) ? fn : restrict(this, q, fn)) as unknown;
+        // The env functions enforce the start-up restriction themselves (see imports.ts); the WASI
+        // ones, off the per-request path, are wrapped.
+        const isEnv = imp.module === "env";
+        const fn = (isEnv ? env : wasi)[imp.name];
+        slot[imp.name] = (isEnv || ALLOWED_DURING_START.has(q) ? fn : restrict(this, q, fn)) as unknown;
       } else {
         const limits = shape?.imports.find((i) => i.module === imp.module && i.name === imp.name)?.limits;
         const initial = limits?.initial ?? 0;
@@ -532,7 +537,7 @@ export class WasmVm implements QueueOwner {
       options.rootId ?? "",
       options.name ?? "",
     );
-    this.contexts.set(root.id, root);
+    this.contexts.add(root);
     this.rootList.push(root);
     const f = this.fns;
     root.configVisible = true;
@@ -616,6 +621,11 @@ export class WasmVm implements QueueOwner {
     this.after.length = 0;
     this.record(LogLevel.critical, message, "host", ctx);
     return new WasmTrap(message, name, ctx.id, this, { cause: e });
+  }
+
+  /** @internal Traps a host call the module made while it starts (restricted_callback). */
+  restrictedCallback(qualifiedName: string): never {
+    throw new RestrictedCallback(qualifiedName);
   }
 
   /** @internal Runs `fn` once the outermost VM call has returned (Envoy's after-VM-call actions). */
@@ -703,8 +713,9 @@ function findImportedMemory(imports: Imports): WasmMemory | undefined {
 
 /** What every context answers to host calls; roots and streams refine it. */
 export abstract class ContextBase {
-  /** Log records attributed to this context. */
-  readonly logs: LogRecord[] = [];
+  // Created on first use: most streams log nothing, and every object a stream owns is one more the
+  // collector has to trace and copy while the stream is in flight.
+  private logList: LogRecord[] | null = null;
   /** @internal True while proxy_on_log runs (maps are read-only then). */
   logPhase = false;
   /** @internal Values written with proxy_set_property. */
@@ -714,6 +725,11 @@ export abstract class ContextBase {
     /** @internal */ readonly vm: WasmVm,
     /** Context id the module sees. */ readonly id: number,
   ) {}
+
+  /** Log records attributed to this context. */
+  get logs(): LogRecord[] {
+    return (this.logList ??= []);
+  }
 
   /** @internal The header map of `type` if it is available (for writing, if `write`). */
   headerMap(_type: number, _write: boolean): HeaderMap | null {
@@ -870,7 +886,7 @@ export class RootContext extends ContextBase {
     if (!this.ok) throw new Error(`root context ${this.id} rejected its configuration`);
     const vm = this.vm;
     const s = new HttpStream(vm, vm.allocContextId(), this, options.properties);
-    vm.contexts.set(s.id, s);
+    vm.contexts.add(s);
     const f = vm.fns.onContextCreate;
     if (!vm.failed) {
       s.created = true;
@@ -924,16 +940,16 @@ const EMPTY_PAIRS: HeaderPairs = [];
 
 // A stream's properties are a tree built from the caller's inputs when the stream opens. A deeply
 // frozen input list can never change, so its tree is built once and shared by every stream given
-// that same list (lookups only fill encoding caches, which do not change answers). Benchmarks and
-// load generators that open many streams with the same attributes pass a frozen list; anything else
-// gets its own tree, exactly as before.
+// that same list (lookups only fill caches, which do not change answers), and it remembers its
+// answers by path. Benchmarks and load generators that open many streams with the same attributes
+// pass a frozen list; anything else gets its own tree, exactly as before.
 const frozenTrees = new WeakMap<readonly PropertyInput[], PropertyTree>();
 
 function streamProperties(inputs: readonly PropertyInput[]): PropertyTree {
   const shared = frozenTrees.get(inputs);
   if (shared !== undefined) return shared;
   const tree = new PropertyTree(inputs);
-  if (deepFrozen(inputs, 0)) frozenTrees.set(inputs, tree);
+  if (deepFrozen(inputs, 0)) frozenTrees.set(inputs, tree.rememberAnswers());
   return tree;
 }
 
@@ -968,8 +984,7 @@ export class HttpStream extends ContextBase {
   skipped = false;
   /** The trap this stream ran into, if any. */
   trap: WasmTrap | null = null;
-  /** proxy_continue_stream / proxy_close_stream calls, in order. */
-  readonly streamCalls: { op: "continue" | "close"; streamType: number }[] = [];
+  private streamCallList: { op: "continue" | "close"; streamType: number }[] | null = null;
   /** True after finish(). */
   finished = false;
 
@@ -1175,6 +1190,11 @@ export class HttpStream extends ContextBase {
     this.raise();
   }
 
+  /** proxy_continue_stream / proxy_close_stream calls, in order. */
+  get streamCalls(): { op: "continue" | "close"; streamType: number }[] {
+    return (this.streamCallList ??= []);
+  }
+
   /** Convenience: the stream's HTTP status (local reply first, else the response's :status), or null. */
   get status(): number | null {
     if (this.localReply !== null) return this.localReply.status;
@@ -1291,7 +1311,7 @@ export class HttpStream extends ContextBase {
   }
 
   override streamCall(op: "continue" | "close", type: number): void {
-    this.streamCalls.push({ op, streamType: type });
+    (this.streamCallList ??= []).push({ op, streamType: type });
   }
 
   // ---- internals ----
