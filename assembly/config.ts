@@ -4,6 +4,7 @@
 import { JKind, JValue, parseJson } from "./lib/json";
 import { compileRegex } from "./lib/regex";
 import { Cidr, parseCidr } from "./lib/cidr";
+import { saltState } from "./lib/hash";
 import { isLaneName, toLowerAscii } from "./lib/text";
 import {
   Match,
@@ -37,6 +38,8 @@ export class Rule {
   percent: i32 = -1;
   sticky: i32 = STICKY_NONE;
   stickyName: string = "";
+  /** saltState(lane): sticky buckets are salted with the lane. */
+  salt: u64 = 0;
 }
 
 export class Config {
@@ -400,6 +403,7 @@ class Parser {
       return rule;
     }
     rule.lane = this.laneName(lane, path + ".lane");
+    rule.salt = saltState(rule.lane);
     if (this.error.length > 0) return rule;
     if (!cfg.allows(rule.lane)) {
       this.fail(path + ".lane", quote(rule.lane) + " is not in lanes");

@@ -2,7 +2,7 @@
 // a RequestView and randomness comes in as an Rng, so tests drive it with fixed values.
 import { Config, Rule, STICKY_CLAIM, STICKY_COOKIE, STICKY_HEADER, STICKY_NONE } from "./config";
 import { RequestView } from "./match";
-import { drawBucket, stickyBucket } from "./lib/hash";
+import { drawBucket, saltedBucket } from "./lib/hash";
 
 export const SOURCE_NONE: i32 = 0;
 export const SOURCE_RULE: i32 = 1;
@@ -73,12 +73,12 @@ export function admits(rule: Rule, req: RequestView, rng: Rng): bool {
   if (rule.percent == 0) return false;
   if (rule.sticky == STICKY_NONE) return drawBucket(rng.next()) < rule.percent;
   if (rule.sticky == STICKY_COOKIE) {
-    const bucket = req.cookieBucket(rule.stickyName, rule.lane);
+    const bucket = req.cookieBucket(rule.stickyName, rule.salt);
     return bucket >= 0 && bucket < rule.percent;
   }
   const key = stickyKey(rule, req);
   if (key === null) return false;
-  return stickyBucket(key, rule.lane) < rule.percent;
+  return saltedBucket(rule.salt, key) < rule.percent;
 }
 
 /** Evaluates the rules in order (first match wins), then the default lane. Writes into `into` when

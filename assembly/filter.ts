@@ -47,15 +47,16 @@ export class Root {
   private lastIds: Array<u32> | null = null;
 
   private memberLane: string = "";
-  private member: string = "";
+  private member: string | null = null;
 
   constructor(public id: u32) {}
 
-  /** "key=lane", remembered for the last lane asked (the key is this root's config's). */
-  baggageMember(key: string, lane: string): string {
+  /** "key=lane", or null when the key is not a token or the lane not a lane name (then the
+   * general setBaggage applies); remembered for the last lane asked (the key is this root's). */
+  baggageMember(key: string, lane: string): string | null {
     if (lane != this.memberLane) {
       this.memberLane = lane;
-      this.member = key + "=" + lane;
+      this.member = isToken(key) && isLaneName(lane) ? key + "=" + lane : null;
     }
     return this.member;
   }
@@ -218,12 +219,16 @@ export class Stream {
     abi.replaceHeader(abi.REQUEST_HEADERS, cfg.laneHeader, lane);
     if (cfg.baggageKey.length == 0) return;
     const b = req.baggageValue();
-    if (b === null && isToken(cfg.baggageKey) && isLaneName(lane)) {
-      // No baggage yet: setBaggage("", key, lane) is exactly "key=lane" (a lane name needs no
-      // percent-encoding and is far below the size limits). The root keeps the last one built, so
-      // requests of the same lane build nothing. Nothing reads the baggage after apply().
-      abi.replaceHeader(abi.REQUEST_HEADERS, "baggage", this.root.baggageMember(cfg.baggageKey, lane));
-      return;
+    if (b === null) {
+      // No baggage yet: when the key is a token and the lane a lane name, setBaggage("", key, lane)
+      // is exactly "key=lane" (no percent-encoding, far below the size limits). The root keeps the
+      // last one built, so requests of the same lane build and check nothing. Nothing reads the
+      // baggage after apply().
+      const member = this.root.baggageMember(cfg.baggageKey, lane);
+      if (member !== null) {
+        abi.replaceHeader(abi.REQUEST_HEADERS, "baggage", member);
+        return;
+      }
     }
     if (b !== null && getBaggage(b, cfg.baggageKey) == lane) return;
     const merged = setBaggage(b === null ? "" : b, cfg.baggageKey, lane);

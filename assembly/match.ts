@@ -2,7 +2,7 @@
 import { Regex } from "./lib/regex";
 import { Cidr, IpAddr } from "./lib/cidr";
 import { Utf16, toLowerAscii } from "./lib/text";
-import { stickyBucket } from "./lib/hash";
+import { saltedBucket } from "./lib/hash";
 
 export const MATCH_EXACT: i32 = 0;
 export const MATCH_PREFIX: i32 = 1;
@@ -177,10 +177,11 @@ export abstract class RequestView {
   cookieMatches(name: string, m: StringMatch): bool {
     return m.matches(this.cookie(name));
   }
-  /** stickyBucket(cookie value, salt), or -1 when the request has no such cookie. */
-  cookieBucket(name: string, salt: string): i32 {
+  /** The cookie value's sticky bucket for a salt given as saltState(salt), or -1 when the request
+   * has no such cookie. */
+  cookieBucket(name: string, salt: u64): i32 {
     const c = this.cookie(name);
-    return c === null ? -1 : stickyBucket(c, salt);
+    return c === null ? -1 : saltedBucket(salt, c);
   }
   /** Whether a claim satisfies m (see claimMatches). */
   claimMatches(name: string, m: StringMatch): bool {

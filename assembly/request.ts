@@ -130,7 +130,7 @@ export class HostRequest extends RequestView {
     // -1: a regex only the string matcher can finish (see matchesAscii).
     return r >= 0 ? r == 1 : m.matches(String.UTF8.decodeUnsafe(vp, <usize>vl));
   }
-  cookieBucket(name: string, salt: string): i32 {
+  cookieBucket(name: string, salt: u64): i32 {
     const state = this.cookieBytes();
     if (state == COOKIE_STRING) return super.cookieBucket(name, salt);
     const at = state == COOKIE_ABSENT ? -1 : findCookie(this.cookiePtr, this.cookieLen, name);

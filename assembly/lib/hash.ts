@@ -58,17 +58,23 @@ function mix64(z: u64): u64 {
  * versions; different salts (e.g. the lane name) give independent buckets.
  */
 export function stickyBucket(key: string, salt: string): i32 {
-  let h = fnvString(FNV_OFFSET, salt);
-  h = fnvByte(h, 0);
-  h = fnvString(h, key);
-  return <i32>(mix64(h) % <u64>BUCKETS);
+  return saltedBucket(saltState(salt), key);
 }
 
-/** stickyBucket(key, salt) for a key given as ASCII bytes in place (each byte is then its own
- * UTF-8 encoding, so the hash is the same). */
-export function stickyBucketAscii(ptr: usize, len: i32, salt: string): i32 {
-  let h = fnvString(FNV_OFFSET, salt);
-  h = fnvByte(h, 0);
+/** The hash state after the salt and its NUL: a rule computes it once, not per request. */
+export function saltState(salt: string): u64 {
+  return fnvByte(fnvString(FNV_OFFSET, salt), 0);
+}
+
+/** stickyBucket(key, salt) given saltState(salt). */
+export function saltedBucket(state: u64, key: string): i32 {
+  return <i32>(mix64(fnvString(state, key)) % <u64>BUCKETS);
+}
+
+/** saltedBucket for a key given as ASCII bytes in place (each byte is then its own UTF-8 encoding,
+ * so the hash is the same). */
+export function stickyBucketAscii(ptr: usize, len: i32, state: u64): i32 {
+  let h = state;
   for (let i = 0; i < len; i++) h = fnvByte(h, <u32>load<u8>(ptr + <usize>i));
   return <i32>(mix64(h) % <u64>BUCKETS);
 }
