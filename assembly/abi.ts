@@ -121,24 +121,6 @@ export function log(level: i32, message: string): void {
 
 // ---- header maps ----
 
-/** The first value of a header, or null when absent or when the map can no longer be read. */
-export function getHeader(map: i32, name: string): string | null {
-  clearOut();
-  let n = ascii(name, KEY_SCRATCH);
-  let kp = KEY_SCRATCH;
-  if (n < 0) {
-    kp = changetype<usize>(spill);
-    n = spill.byteLength;
-  }
-  const r = host.proxy_get_header_map_value(map, kp, n, OUT_PTR, OUT_SIZE);
-  if (r != RESULT_OK) {
-    const ptr = load<usize>(OUT_PTR);
-    if (ptr != 0) hostFree(ptr);
-    return null;
-  }
-  return takeString();
-}
-
 /** Replaces every entry of a header with one value. */
 export function replaceHeader(map: i32, name: string, value: string): bool {
   let kn = ascii(name, KEY_SCRATCH);

@@ -4,9 +4,9 @@
 // Istio's fail-open policy lets traffic through. The request path is written never to get here.
 import { proxy_log } from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 
-export function abortTrap(message: string | null, fileName: string | null, line: u32, column: u32): void {
+export function abortTrap(message: string | null, fileName: string | null, line: u32, _column: u32): void {
   let text = "meshlane: abort: " + (message !== null ? message : "(no message)");
-  if (fileName !== null) text += " at " + fileName + ":" + line.toString() + ":" + column.toString();
+  if (fileName !== null) text += " at " + fileName + ":" + line.toString();
   const buf = String.UTF8.encode(text);
   proxy_log(5, changetype<usize>(buf), buf.byteLength);
   unreachable();

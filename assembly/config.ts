@@ -577,6 +577,7 @@ class Parser {
       const compiled = compileRegex(pattern);
       if (compiled.regex === null) this.fail(path + ".regex", compiled.error);
       m.regex = compiled.regex;
+      m.value = requiredLiteral(pattern);
     }
     if (m.ignoreCase) m.value = toLowerAscii(m.value);
     return m;
@@ -592,4 +593,19 @@ function isBaggageKey(s: string): bool {
 function quote(s: string): string {
   let short = s.length > 64 ? s.substring(0, 64) + "…" : s;
   return '"' + short + '"';
+}
+
+/** For a pattern of the form `.*LITERAL.*` with a literal of letters and digits only, the literal:
+ * every match contains it, so a value without it is refused without running the automaton. ""
+ * for any other pattern. */
+function requiredLiteral(pattern: string): string {
+  const n = pattern.length;
+  const dotStar = ((<u32>0x2a) << 16) | 0x2e; // ".*" as two UTF-16 units
+  const base = changetype<usize>(pattern);
+  if (n < 5 || load<u32>(base) != dotStar || load<u32>(base + ((<usize>(n - 2)) << 1)) != dotStar) return "";
+  for (let i = 2; i < n - 2; i++) {
+    const c = <u32>pattern.charCodeAt(i);
+    if ((c | 0x20) - 0x61 >= 26 && c - 0x30 >= 10) return "";
+  }
+  return pattern.substring(2, n - 2);
 }

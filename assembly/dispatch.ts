@@ -28,10 +28,9 @@ function rootFor(id: u32): Root {
 }
 const streams = new IdMap<Stream>();
 // Finished streams' objects, reused by the next requests (a list linked through Stream.spare): a
-// request then allocates nothing here.
+// request then allocates nothing here. The list is never longer than the most streams ever in
+// flight at once.
 let spare: Stream | null = null;
-let spares: i32 = 0;
-const SPARE_MAX = 64;
 
 const CONTINUE: u32 = 0;
 
@@ -66,7 +65,6 @@ export function proxy_on_context_create(id: u32, parent: u32): void {
   let s = spare;
   if (s !== null) {
     spare = s.spare;
-    spares--;
     s.reuse(id, root);
   } else {
     s = new Stream(id, root);
@@ -76,12 +74,6 @@ export function proxy_on_context_create(id: u32, parent: u32): void {
 
 export function proxy_on_vm_start(_root: u32, _size: usize): u32 {
   return 1;
-}
-
-export function proxy_validate_configuration(_root: u32, size: usize): u32 {
-  const ok = new Root(0).configure(abi.getBufferString(abi.PLUGIN_CONFIGURATION, size));
-  __collect();
-  return ok ? 1 : 0;
 }
 
 export function proxy_on_configure(id: u32, size: usize): u32 {
@@ -106,11 +98,8 @@ export function proxy_on_delete(id: u32): void {
   const s = streams.get(id);
   if (s !== null) {
     streams.delete(id);
-    if (spares < SPARE_MAX) {
-      s.spare = spare;
-      spare = s;
-      spares++;
-    }
+    s.spare = spare;
+    spare = s;
   } else {
     const at = findRoot(id);
     if (at >= 0) {

@@ -99,16 +99,15 @@ export class Root {
       this.count("other", role, direction, source);
       return;
     } else {
-      ids = new Array<u32>(32);
-      for (let i = 0; i < 32; i++) unchecked((ids[i] = u32.MAX_VALUE - 1));
+      ids = new Array<u32>(32); // id + 1 per slot; 0 until defined (the proxy may hand out id 0)
       this.metricIds.set(l, ids);
       this.series++;
     }
     this.lastLane = l;
     this.lastIds = ids;
     const slot = (direction & 3) * 8 + (source & 7);
-    let id = unchecked(ids[slot]);
-    if (id == u32.MAX_VALUE - 1) {
+    let id = unchecked(ids[slot]) - 1;
+    if (id == u32.MAX_VALUE) {
       id = abi.defineCounter(
         "meshlane_requests_total_lane=.=" +
           l +
@@ -120,7 +119,7 @@ export class Root {
           sourceName(source) +
           ";.;",
       );
-      unchecked((ids[slot] = id));
+      unchecked((ids[slot] = id + 1));
     }
     abi.incrementCounter(id);
   }

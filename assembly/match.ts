@@ -17,6 +17,7 @@ export const MATCH_ONE_OF: i32 = 6;
  * inverted value match also holds for an absent value (as Envoy's invert_match does). */
 export class StringMatch {
   kind: i32 = MATCH_EXACT;
+  /** The text to compare; for a regex, a literal every match contains (a prefilter), or "". */
   value: string = "";
   values: Array<string> = [];
   regex: Regex | null = null;
@@ -51,19 +52,14 @@ export class StringMatch {
       case MATCH_SUFFIX:
         r = len >= vl && bytesEqual(ptr + <usize>(len - vl), value, ic);
         break;
-      case MATCH_CONTAINS: {
-        // The same naive scan as String#includes: values and patterns are short.
-        for (let at = 0; at + vl <= len; at++) {
-          if (bytesEqual(ptr + <usize>at, value, ic)) {
-            r = true;
-            break;
-          }
-        }
+      case MATCH_CONTAINS:
+        r = bytesContain(ptr, len, value, vl, ic);
         break;
-      }
       case MATCH_REGEX: {
         const re = this.regex;
         if (re === null) break;
+        // A literal every match contains: without it the automaton need not run.
+        if (vl > 0 && !bytesContain(ptr, len, value, vl, false)) break;
         if (ic) return -1; // config rejects ignoreCase with regex; stay on the reference path
         const m = re.fullMatchAscii(ptr, len);
         if (m < 0) return -1;
@@ -118,6 +114,19 @@ export function isAsciiBytes(ptr: usize, len: i32): bool {
   for (; i + 8 <= len; i += 8) if ((load<u64>(ptr + <usize>i) & 0x8080808080808080) != 0) return false;
   for (; i < len; i++) if (load<u8>(ptr + <usize>i) >= 0x80) return false;
   return true;
+}
+
+/** Whether `value` occurs in the ASCII bytes [ptr, ptr + len): the same naive scan as
+ * String#includes (values and patterns are short). */
+function bytesContain(ptr: usize, len: i32, value: string, vl: i32, lower: bool): bool {
+  if (vl == 0) return true;
+  const first = <u32>load<u16>(changetype<usize>(value));
+  for (let at = 0; at + vl <= len; at++) {
+    let b = <u32>load<u8>(ptr + <usize>at);
+    if (lower && b - 0x41 < 26) b += 0x20;
+    if (b == first && bytesEqual(ptr + <usize>at, value, lower)) return true;
+  }
+  return false;
 }
 
 /** Whether the ASCII bytes at ptr start with `value` (whose length the caller checked), with

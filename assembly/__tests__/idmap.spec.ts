@@ -32,13 +32,6 @@ describe("IdMap", () => {
     expect(m.size).toBe(1);
   });
 
-  it("ignores id 0 (the VM context, never a key)", () => {
-    const m = new IdMap<Box>();
-    m.set(0, new Box(1));
-    expect(m.get(0)).toBeNull();
-    expect(m.size).toBe(0);
-  });
-
   it("agrees with a reference map through a sliding window of 1,000 live ids", () => {
     // The proxy's pattern: ids from a counter, the oldest finishing as new ones open.
     const m = new IdMap<Box>();

@@ -28,9 +28,8 @@ export class IdMap<T> {
     }
   }
 
-  /** Stores `value` under `id` (replacing any). Id 0 is ignored. */
+  /** Stores `value` under `id` (replacing any); `id` is not 0. */
   set(id: u32, value: T): void {
-    if (id == 0) return;
     if ((this.size + 1) * 2 > <i32>this.mask + 1) this.grow();
     const mask = this.mask;
     let i = this.home(id);

@@ -50,6 +50,29 @@ test("mobile-regex: user-agent .*Mobile.* → canary (seed 004)", async () => {
   assert.equal(exchange(root, [["user-agent", "Mozilla/5.0 (X11; Linux x86_64)"]]).lane, null);
 });
 
+test("a .*literal.* regex (refused early when the literal is absent) answers as the full pattern", async () => {
+  // The filter skips the automaton when a value lacks the literal; where the literal is present the
+  // automaton still decides (e.g. "." does not match a newline, and case matters).
+  const { root } = await configured({
+    role: "edge",
+    rules: [{ lane: "canary", when: { headers: { "x-client": { regex: ".*Mobile.*" } } } }],
+  });
+  const cases: [string, string | null][] = [
+    ["Mobile", "canary"],
+    ["xMobile", "canary"],
+    ["Mobilex", "canary"],
+    ["MobilMobile", "canary"],
+    ["mobile", null],
+    ["Mobil", null],
+    ["", null],
+    ["Mobile\nnext", null],
+    ["Mob ile", null],
+  ];
+  for (const [value, lane] of cases) {
+    assert.equal(exchange(root, [["x-client", value]]).lane, lane, JSON.stringify(value));
+  }
+});
+
 test("jwt-claim: a verified group from jwt_authn metadata (Istio ≥ 1.21 payload key)", async () => {
   const { root } = await configured({
     role: "edge",
