@@ -2,7 +2,6 @@
 // else speaks strings. Absence is a value here: a missing header is null, a failed call is false, and
 // nothing in this file throws on a host status (a throw would trap the VM).
 import * as host from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { Utf16 } from "./lib/text";
 
 // WasmResult codes (proxy-wasm ABI).
 export const RESULT_OK: u32 = 0;
@@ -72,11 +71,11 @@ let spill: ArrayBuffer = new ArrayBuffer(0);
 /** Writes `s` as UTF-8 at `scratch` when it is short ASCII and returns its length; otherwise encodes
  * into `spill` and returns -1 (then use `spill`). */
 function ascii(s: string, scratch: usize): i32 {
-  const n = Utf16.len(s);
+  const n = s.length;
   if (n <= KEY_SCRATCH_SIZE) {
     let i = 0;
     for (; i < n; i++) {
-      const c = Utf16.at(s, i);
+      const c = s.charCodeAt(i);
       if (c >= 0x80) break;
       store<u8>(scratch + <usize>i, <u8>c);
     }
@@ -211,7 +210,7 @@ export class HeaderBlock {
     const ptr = this.ptr;
     if (ptr == 0) return false;
     const n = this.count;
-    const nl = Utf16.len(name);
+    const nl = name.length;
     const np = changetype<usize>(name);
     let data = ptr + 4 + <usize>n * 8;
     for (let i = 0; i < n; i++) {

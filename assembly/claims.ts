@@ -5,7 +5,6 @@
 // with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
 import { numberText } from "./lib/jwt";
 import { StringMatch } from "./match";
-import { Utf16 } from "./lib/text";
 
 function readU32(buf: usize, at: i32): u32 {
   return load<u32>(buf + <usize>at);
@@ -42,14 +41,14 @@ function text(buf: usize, start: i32, len: i32): string {
 function find(buf: usize, start: i32, end: i32, key: string): i64 {
   const n = <i32>readU32(buf, start);
   let data = start + 4 + n * 8;
-  const kl0 = Utf16.len(key);
+  const kl0 = key.length;
   for (let i = 0; i < n; i++) {
     const k = <i32>readU32(buf, start + 4 + i * 8);
     const vl = <i32>readU32(buf, start + 8 + i * 8);
     if (k == kl0) {
       let same = true;
       for (let j = 0; j < k; j++) {
-        if (<i32>load<u8>(buf + <usize>(data + j)) != Utf16.at(key, j)) {
+        if (<i32>load<u8>(buf + <usize>(data + j)) != key.charCodeAt(j)) {
           same = false;
           break;
         }

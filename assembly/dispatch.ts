@@ -1,8 +1,8 @@
 // Our own proxy_on_* entry points (the SDK's dispatch keeps one global root context, traps when
 // Envoy retires a root after a config update, and builds debug strings over every live context on
-// each request; see DESIGN §6). Contexts live in two maps keyed by id: every call is O(1) whatever
-// the number of streams in flight, several roots can coexist in one VM, and a callback for an
-// unknown id is ignored rather than trapping.
+// each request; see DESIGN §6). Streams live in a table keyed by id and roots in a short list: every
+// call is O(1) whatever the number of streams in flight, several roots can coexist in one VM, and a
+// callback for an unknown id is ignored rather than trapping.
 //
 // Callbacks the filter has no use for (on_log, on_done, bodies, trailers, timers, queues, http and
 // foreign calls) are not exported at all: Envoy skips a callback the module does not export (on_done

@@ -1,7 +1,7 @@
 // StringMatch and the request matchers of a rule's `when`: pure functions over strings, no host calls.
 import { Regex } from "./lib/regex";
 import { Cidr, IpAddr } from "./lib/cidr";
-import { Utf16, toLowerAscii } from "./lib/text";
+import { toLowerAscii } from "./lib/text";
 import { saltedBucket } from "./lib/hash";
 
 export const MATCH_EXACT: i32 = 0;
@@ -40,7 +40,7 @@ export class StringMatch {
     if (!isAsciiBytes(ptr, len)) return -1;
     const ic = this.ignoreCase;
     const value = this.value;
-    const vl = Utf16.len(value);
+    const vl = value.length;
     let r = false;
     switch (this.kind) {
       case MATCH_EXACT:
@@ -70,7 +70,7 @@ export class StringMatch {
         const values = this.values;
         for (let i = 0; i < values.length; i++) {
           const v = unchecked(values[i]);
-          if (Utf16.len(v) == len && bytesEqual(ptr, v, ic)) {
+          if (v.length == len && bytesEqual(ptr, v, ic)) {
             r = true;
             break;
           }
@@ -132,7 +132,7 @@ function bytesContain(ptr: usize, len: i32, value: string, vl: i32, lower: bool)
 /** Whether the ASCII bytes at ptr start with `value` (whose length the caller checked), with
  * A-Z read as a-z when `lower` (values of ignoreCase matches are stored lower-cased). */
 function bytesEqual(ptr: usize, value: string, lower: bool): bool {
-  const n = Utf16.len(value);
+  const n = value.length;
   const vp = changetype<usize>(value);
   for (let j = 0; j < n; j++) {
     let b = <u32>load<u8>(ptr + <usize>j);

@@ -11,7 +11,6 @@ import { getBaggage } from "./lib/baggage";
 import { getQueryParam } from "./lib/query";
 import { JValue } from "./lib/json";
 import { HeaderBlock } from "./abi";
-import { Utf16 } from "./lib/text";
 import { claimValues, jwtPayload } from "./lib/jwt";
 import { metadataClaimMatches, metadataClaims } from "./claims";
 
@@ -242,7 +241,7 @@ function isOwsByte(ptr: usize, i: i32): bool {
  * the value's [start, end) packed as (start << 32 | end), or -1 when absent or name is empty.
  */
 function findCookie(ptr: usize, n: i32, name: string): i64 {
-  const nl = Utf16.len(name);
+  const nl = name.length;
   if (nl == 0) return -1;
   let start = 0;
   while (start < n) {
@@ -262,7 +261,7 @@ function findCookie(ptr: usize, n: i32, name: string): i64 {
       while (ke > a && isOwsByte(ptr, ke - 1)) ke--;
       let same = ke - a == nl;
       for (let j = 0; same && j < nl; j++) {
-        if (<i32>load<u8>(ptr + <usize>(a + j)) != Utf16.at(name, j)) same = false;
+        if (<i32>load<u8>(ptr + <usize>(a + j)) != name.charCodeAt(j)) same = false;
       }
       if (same) {
         let vs = eq + 1;
@@ -290,7 +289,7 @@ const QUERY_DECODE: i64 = -2;
  * is empty), QUERY_DECODE when the path is not ASCII or its query holds '%' or '+'.
  */
 function findQueryParam(ptr: usize, n: i32, name: string): i64 {
-  const nl = Utf16.len(name);
+  const nl = name.length;
   if (nl == 0) return -1;
   if (!isAsciiBytes(ptr, n)) return QUERY_DECODE;
   let q = -1;
@@ -324,7 +323,7 @@ function findQueryParam(ptr: usize, n: i32, name: string): i64 {
       const keyEnd = eq < 0 ? end : eq;
       let same = keyEnd - start == nl;
       for (let j = 0; same && j < nl; j++) {
-        if (<i32>load<u8>(ptr + <usize>(start + j)) != Utf16.at(name, j)) same = false;
+        if (<i32>load<u8>(ptr + <usize>(start + j)) != name.charCodeAt(j)) same = false;
       }
       if (same) return eq < 0 ? ((<i64>end) << 32) | (<i64>end) : ((<i64>(eq + 1)) << 32) | (<i64>end);
     }

@@ -106,20 +106,6 @@ export class Utf8Decoder {
 }
 
 /** Value of an ASCII hex digit, or -1. */
-/** Code units and length of a string read without charCodeAt's range check (which costs a call per character
- * in the hot loops); the caller knows `i` is in range. A class only because `@inline` is written on
- * methods in TypeScript syntax. */
-export class Utf16 {
-  @inline static at(s: string, i: i32): i32 {
-    return <i32>load<u16>(changetype<usize>(s) + ((<usize>i) << 1));
-  }
-
-  /** s.length (String#length is a call at shrink level 2): the byte size in the object header / 2. */
-  @inline static len(s: string): i32 {
-    return <i32>(load<u32>(changetype<usize>(s) - 4) >> 1);
-  }
-}
-
 export function hexValue(c: i32): i32 {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
