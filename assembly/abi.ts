@@ -141,6 +141,18 @@ export function replaceHeader(map: i32, name: string, value: string): bool {
   return r == RESULT_OK;
 }
 
+/** replaceHeader for a name and value already encoded (see Root.prepare). */
+export function replaceHeaderBytes(map: i32, name: ArrayBuffer, value: ArrayBuffer): bool {
+  const r = host.proxy_replace_header_map_value(
+    map,
+    changetype<usize>(name),
+    name.byteLength,
+    changetype<usize>(value),
+    value.byteLength,
+  );
+  return r == RESULT_OK;
+}
+
 /** Removes every entry of a header (absent is fine). */
 export function removeHeader(map: i32, name: string): bool {
   let n = ascii(name, KEY_SCRATCH);

@@ -32,6 +32,8 @@ export const JWT_FROM_METADATA: i32 = 0;
 export const JWT_FROM_HEADER: i32 = 1;
 
 /** One dye rule. `percent` is in hundredths of a percent (0..10000), or -1 when the rule has none. */
+const STICKY_KEYS = "header|cookie|jwtClaim|sourceIp";
+
 export class Rule {
   lane: string = "";
   when: Match | null = null;
@@ -429,11 +431,10 @@ class Parser {
         this.fail(p, "needs percent (stickyBy only decides who falls in the percentage)");
         return rule;
       }
-      if (!this.expect(sticky, JKind.Object, p, "an object with one of header|cookie|jwtClaim|sourceIp"))
-        return rule;
+      if (!this.expect(sticky, JKind.Object, p, "an object with one of " + STICKY_KEYS)) return rule;
       if (!this.onlyFields(sticky, STICKY_FIELDS, p)) return rule;
       if (sticky.keys.length != 1) {
-        this.fail(p, "expected exactly one of header|cookie|jwtClaim|sourceIp");
+        this.fail(p, "expected exactly one of " + STICKY_KEYS);
         return rule;
       }
       const k = unchecked(sticky.keys[0]);
@@ -504,7 +505,7 @@ class Parser {
       if (headerNames) {
         name = toLowerAscii(name);
         if (!isHeaderName(name)) {
-          this.fail(p, "not a valid header name");
+          this.fail(p, "not a valid header name: " + quote(name));
           return out;
         }
       }

@@ -27,6 +27,7 @@ export const DIRECTION_OUTBOUND: i32 = 2;
 
 const MAX_SERIES = 512;
 const XDS_LISTENER_DIRECTION = abi.propertyPath("xds\0listener_direction");
+const BAGGAGE = String.UTF8.encode("baggage");
 const LISTENER_DIRECTION = abi.propertyPath("listener_direction");
 
 function seed(): u64 {
@@ -46,19 +47,22 @@ export class Root {
   private lastLane: string = "";
   private lastIds: Array<u32> | null = null;
 
-  private memberLane: string = "";
-  private member: string | null = null;
+  // What apply() writes, encoded once per lane rather than on every request: the lane header's name,
+  // the last lane, and "key=lane" for a request without baggage (null when the key is not a token or
+  // the lane not a lane name: then the general setBaggage applies).
+  laneHeaderBytes: ArrayBuffer = new ArrayBuffer(0);
+  private preparedLane: string = "";
+  laneBytes: ArrayBuffer = new ArrayBuffer(0);
+  memberBytes: ArrayBuffer | null = null;
 
   constructor(public id: u32) {}
 
-  /** "key=lane", or null when the key is not a token or the lane not a lane name (then the
-   * general setBaggage applies); remembered for the last lane asked (the key is this root's). */
-  baggageMember(key: string, lane: string): string | null {
-    if (lane != this.memberLane) {
-      this.memberLane = lane;
-      this.member = isToken(key) && isLaneName(lane) ? key + "=" + lane : null;
-    }
-    return this.member;
+  /** Makes laneBytes and memberBytes those of `lane` (the key is this root's config's). */
+  prepare(key: string, lane: string): void {
+    if (lane == this.preparedLane) return;
+    this.preparedLane = lane;
+    this.laneBytes = String.UTF8.encode(lane);
+    this.memberBytes = isToken(key) && isLaneName(lane) ? String.UTF8.encode(key + "=" + lane) : null;
   }
 
   configure(text: string): bool {
@@ -70,7 +74,8 @@ export class Root {
       return false;
     }
     this.config = cfg;
-    this.memberLane = "";
+    this.laneHeaderBytes = String.UTF8.encode(cfg.laneHeader);
+    this.preparedLane = "";
     this.rng = new Rng(seed());
     abi.log(
       abi.LOG_INFO,
@@ -215,19 +220,17 @@ export class Stream {
 
   /** Puts the lane on the request: the header, and the baggage member when baggage is on. */
   private apply(cfg: Config, req: HostRequest, lane: string): void {
-    abi.replaceHeader(abi.REQUEST_HEADERS, cfg.laneHeader, lane);
+    const root = this.root;
+    root.prepare(cfg.baggageKey, lane);
+    abi.replaceHeaderBytes(abi.REQUEST_HEADERS, root.laneHeaderBytes, root.laneBytes);
     if (cfg.baggageKey.length == 0) return;
     const b = req.baggageValue();
-    if (b === null) {
-      // No baggage yet: when the key is a token and the lane a lane name, setBaggage("", key, lane)
-      // is exactly "key=lane" (no percent-encoding, far below the size limits). The root keeps the
-      // last one built, so requests of the same lane build and check nothing. Nothing reads the
-      // baggage after apply().
-      const member = this.root.baggageMember(cfg.baggageKey, lane);
-      if (member !== null) {
-        abi.replaceHeader(abi.REQUEST_HEADERS, "baggage", member);
-        return;
-      }
+    const member = root.memberBytes;
+    if (b === null && member !== null) {
+      // No baggage yet: setBaggage("", key, lane) is exactly "key=lane" (a lane name needs no
+      // percent-encoding and is far below the size limits). Nothing reads the baggage after apply().
+      abi.replaceHeaderBytes(abi.REQUEST_HEADERS, BAGGAGE, member);
+      return;
     }
     if (b !== null && getBaggage(b, cfg.baggageKey) == lane) return;
     const merged = setBaggage(b === null ? "" : b, cfg.baggageKey, lane);

@@ -179,7 +179,9 @@ function namedMatches(v: unknown, path: string, headerNames: boolean): Record<st
   for (const name of Object.keys(map).sort()) {
     const p = `${path}.${name}`;
     if (name.length === 0) fail(p, "empty name");
-    if (headerNames && !isHeaderName(name)) fail(p, "not a valid header name");
+    // The filter names the header as it reads it: ASCII letters lower-cased.
+    if (headerNames && !isHeaderName(name))
+      fail(p, `not a valid header name: ${quote(name.replace(/[A-Z]/g, (c) => c.toLowerCase()))}`);
     out[name] = stringMatch(map[name], p);
   }
   return out;
