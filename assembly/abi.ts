@@ -2,6 +2,7 @@
 // else speaks strings. Absence is a value here: a missing header is null, a failed call is false, and
 // nothing in this file throws on a host status (a throw would trap the VM).
 import * as host from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import { strLen } from "./lib/raw";
 
 // WasmResult codes (proxy-wasm ABI).
 export const RESULT_OK: u32 = 0;
@@ -222,7 +223,7 @@ export class HeaderBlock {
     const ptr = this.ptr;
     if (ptr == 0) return false;
     const n = this.count;
-    const nl = name.length;
+    const nl = strLen(name);
     const np = changetype<usize>(name);
     let data = ptr + 4 + <usize>n * 8;
     for (let i = 0; i < n; i++) {

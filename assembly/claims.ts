@@ -5,6 +5,7 @@
 // with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
 import { numberText } from "./lib/jwt";
 import { StringMatch } from "./match";
+import { strLen, unitAt } from "./lib/raw";
 
 function readU32(buf: usize, at: i32): u32 {
   return load<u32>(buf + <usize>at);
@@ -41,14 +42,14 @@ function text(buf: usize, start: i32, len: i32): string {
 function find(buf: usize, start: i32, end: i32, key: string): i64 {
   const n = <i32>readU32(buf, start);
   let data = start + 4 + n * 8;
-  const kl0 = key.length;
+  const kl0 = strLen(key);
   for (let i = 0; i < n; i++) {
     const k = <i32>readU32(buf, start + 4 + i * 8);
     const vl = <i32>readU32(buf, start + 8 + i * 8);
     if (k == kl0) {
       let same = true;
       for (let j = 0; j < k; j++) {
-        if (<i32>load<u8>(buf + <usize>(data + j)) != key.charCodeAt(j)) {
+        if (<i32>load<u8>(buf + <usize>(data + j)) != unitAt(key, j)) {
           same = false;
           break;
         }

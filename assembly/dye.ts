@@ -3,6 +3,7 @@
 import { Config, Rule, STICKY_CLAIM, STICKY_COOKIE, STICKY_HEADER, STICKY_NONE } from "./config";
 import { RequestView } from "./match";
 import { drawBucket, saltedBucket } from "./lib/hash";
+import { itemAt } from "./lib/raw";
 
 export const SOURCE_NONE: i32 = 0;
 export const SOURCE_RULE: i32 = 1;
@@ -87,7 +88,7 @@ export function decide(cfg: Config, req: RequestView, rng: Rng, into: Decision |
   const d = into !== null ? into : new Decision();
   d.reset();
   for (let i = 0; i < cfg.rules.length; i++) {
-    const rule = unchecked(cfg.rules[i]);
+    const rule = itemAt(cfg.rules, i);
     const when = rule.when;
     if (when !== null && !when.matches(req)) continue;
     if (!admits(rule, req, rng)) continue;

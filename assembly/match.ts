@@ -3,6 +3,7 @@ import { Regex } from "./lib/regex";
 import { Cidr, IpAddr } from "./lib/cidr";
 import { toLowerAscii } from "./lib/text";
 import { saltedBucket } from "./lib/hash";
+import { itemAt, strLen } from "./lib/raw";
 
 export const MATCH_EXACT: i32 = 0;
 export const MATCH_PREFIX: i32 = 1;
@@ -40,7 +41,7 @@ export class StringMatch {
     if (!isAsciiBytes(ptr, len)) return -1;
     const ic = this.ignoreCase;
     const value = this.value;
-    const vl = value.length;
+    const vl = strLen(value);
     let r = false;
     switch (this.kind) {
       case MATCH_EXACT:
@@ -69,8 +70,8 @@ export class StringMatch {
       case MATCH_ONE_OF: {
         const values = this.values;
         for (let i = 0; i < values.length; i++) {
-          const v = unchecked(values[i]);
-          if (v.length == len && bytesEqual(ptr, v, ic)) {
+          const v = itemAt(values, i);
+          if (strLen(v) == len && bytesEqual(ptr, v, ic)) {
             r = true;
             break;
           }
@@ -132,7 +133,7 @@ function bytesContain(ptr: usize, len: i32, value: string, vl: i32, lower: bool)
 /** Whether the ASCII bytes at ptr start with `value` (whose length the caller checked), with
  * A-Z read as a-z when `lower` (values of ignoreCase matches are stored lower-cased). */
 function bytesEqual(ptr: usize, value: string, lower: bool): bool {
-  const n = value.length;
+  const n = strLen(value);
   const vp = changetype<usize>(value);
   for (let j = 0; j < n; j++) {
     let b = <u32>load<u8>(ptr + <usize>j);
@@ -212,7 +213,7 @@ export class Match {
 
   matches(req: RequestView): bool {
     for (let i = 0; i < this.headers.length; i++) {
-      const m = unchecked(this.headers[i]);
+      const m = itemAt(this.headers, i);
       if (!req.headerMatches(m.name, m.match)) return false;
     }
     const path = this.path;
@@ -222,21 +223,21 @@ export class Match {
     const authority = this.authority;
     if (authority !== null && !req.authorityMatches(authority)) return false;
     for (let i = 0; i < this.query.length; i++) {
-      const m = unchecked(this.query[i]);
+      const m = itemAt(this.query, i);
       if (!req.queryMatches(m.name, m.match)) return false;
     }
     for (let i = 0; i < this.cookies.length; i++) {
-      const m = unchecked(this.cookies[i]);
+      const m = itemAt(this.cookies, i);
       if (!req.cookieMatches(m.name, m.match)) return false;
     }
     const cidrs = this.sourceIp;
     if (cidrs !== null && !inAny(cidrs, req.sourceIp())) return false;
     for (let i = 0; i < this.baggage.length; i++) {
-      const m = unchecked(this.baggage[i]);
+      const m = itemAt(this.baggage, i);
       if (!m.match.matches(req.baggage(m.name))) return false;
     }
     for (let i = 0; i < this.jwtClaims.length; i++) {
-      const m = unchecked(this.jwtClaims[i]);
+      const m = itemAt(this.jwtClaims, i);
       if (!req.claimMatches(m.name, m.match)) return false;
     }
     return true;
@@ -246,7 +247,7 @@ export class Match {
 /** Whether an address lies in any of the ranges; an unknown address lies in none. */
 export function inAny(cidrs: Array<Cidr>, ip: IpAddr | null): bool {
   if (ip === null) return false;
-  for (let i = 0; i < cidrs.length; i++) if (unchecked(cidrs[i]).contains(ip)) return true;
+  for (let i = 0; i < cidrs.length; i++) if (itemAt(cidrs, i).contains(ip)) return true;
   return false;
 }
 

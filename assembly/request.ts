@@ -9,6 +9,7 @@ import { IpAddr, parseSocketAddress } from "./lib/cidr";
 import { getCookie } from "./lib/cookie";
 import { getBaggage } from "./lib/baggage";
 import { getQueryParam } from "./lib/query";
+import { owsAt, strLen, unitAt } from "./lib/raw";
 import { JValue } from "./lib/json";
 import { HeaderBlock } from "./abi";
 import { claimValues, jwtPayload } from "./lib/jwt";
@@ -231,24 +232,19 @@ const COOKIE_ABSENT: i32 = 1;
 const COOKIE_BYTES: i32 = 2;
 const COOKIE_STRING: i32 = 3;
 
-function isOwsByte(ptr: usize, i: i32): bool {
-  const c = load<u8>(ptr + <usize>i);
-  return c == 0x20 || c == 0x09;
-}
-
 /**
  * getCookie (lib/cookie.ts) on a cookie header given as ASCII bytes, in place, step for step:
  * the value's [start, end) packed as (start << 32 | end), or -1 when absent or name is empty.
  */
 function findCookie(ptr: usize, n: i32, name: string): i64 {
-  const nl = name.length;
+  const nl = strLen(name);
   if (nl == 0) return -1;
   let start = 0;
   while (start < n) {
     let end = start;
     while (end < n && load<u8>(ptr + <usize>end) != 0x3b) end++;
     let a = start;
-    while (a < end && isOwsByte(ptr, a)) a++;
+    while (a < end && owsAt(ptr, a)) a++;
     let eq = -1;
     for (let k = a; k < end; k++) {
       if (load<u8>(ptr + <usize>k) == 0x3d) {
@@ -258,16 +254,16 @@ function findCookie(ptr: usize, n: i32, name: string): i64 {
     }
     if (eq > a) {
       let ke = eq;
-      while (ke > a && isOwsByte(ptr, ke - 1)) ke--;
+      while (ke > a && owsAt(ptr, ke - 1)) ke--;
       let same = ke - a == nl;
       for (let j = 0; same && j < nl; j++) {
-        if (<i32>load<u8>(ptr + <usize>(a + j)) != name.charCodeAt(j)) same = false;
+        if (<i32>load<u8>(ptr + <usize>(a + j)) != unitAt(name, j)) same = false;
       }
       if (same) {
         let vs = eq + 1;
-        while (vs < end && isOwsByte(ptr, vs)) vs++;
+        while (vs < end && owsAt(ptr, vs)) vs++;
         let ve = end;
-        while (ve > vs && isOwsByte(ptr, ve - 1)) ve--;
+        while (ve > vs && owsAt(ptr, ve - 1)) ve--;
         if (ve - vs >= 2 && load<u8>(ptr + <usize>vs) == 0x22 && load<u8>(ptr + <usize>(ve - 1)) == 0x22) {
           vs++;
           ve--;
@@ -289,7 +285,7 @@ const QUERY_DECODE: i64 = -2;
  * is empty), QUERY_DECODE when the path is not ASCII or its query holds '%' or '+'.
  */
 function findQueryParam(ptr: usize, n: i32, name: string): i64 {
-  const nl = name.length;
+  const nl = strLen(name);
   if (nl == 0) return -1;
   if (!isAsciiBytes(ptr, n)) return QUERY_DECODE;
   let q = -1;
@@ -323,7 +319,7 @@ function findQueryParam(ptr: usize, n: i32, name: string): i64 {
       const keyEnd = eq < 0 ? end : eq;
       let same = keyEnd - start == nl;
       for (let j = 0; same && j < nl; j++) {
-        if (<i32>load<u8>(ptr + <usize>(start + j)) != name.charCodeAt(j)) same = false;
+        if (<i32>load<u8>(ptr + <usize>(start + j)) != unitAt(name, j)) same = false;
       }
       if (same) return eq < 0 ? ((<i64>end) << 32) | (<i64>end) : ((<i64>(eq + 1)) << 32) | (<i64>end);
     }

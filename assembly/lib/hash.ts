@@ -75,7 +75,8 @@ export function saltedBucket(state: u64, key: string): i32 {
  * so the hash is the same). */
 export function stickyBucketAscii(ptr: usize, len: i32, state: u64): i32 {
   let h = state;
-  for (let i = 0; i < len; i++) h = fnvByte(h, <u32>load<u8>(ptr + <usize>i));
+  // fnvByte written out: this loop runs once per byte of the sticky cookie or header.
+  for (let i = 0; i < len; i++) h = (h ^ (<u64>load<u8>(ptr + <usize>i))) * FNV_PRIME;
   return <i32>(mix64(h) % <u64>BUCKETS);
 }
 

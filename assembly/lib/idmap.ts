@@ -12,6 +12,11 @@ export class IdMap<T> {
   private shift: u32 = 26;
   size: i32 = 0;
 
+  /** ids[i] as a plain load (StaticArray's accessor is a call in the size-tuned build). */
+  @inline private idAt(i: u32): u32 {
+    return load<u32>(changetype<usize>(this.ids) + ((<usize>i) << 2));
+  }
+
   @inline private home(id: u32): u32 {
     return (id * 0x9e3779b1) >> this.shift;
   }
@@ -21,7 +26,7 @@ export class IdMap<T> {
     const mask = this.mask;
     let i = this.home(id);
     while (true) {
-      const k = unchecked(this.ids[i]);
+      const k = this.idAt(i);
       if (k == id) return unchecked(this.values[i]);
       if (k == 0) return null;
       i = (i + 1) & mask;
@@ -34,7 +39,7 @@ export class IdMap<T> {
     const mask = this.mask;
     let i = this.home(id);
     while (true) {
-      const k = unchecked(this.ids[i]);
+      const k = this.idAt(i);
       if (k == id) {
         unchecked((this.values[i] = value));
         return;
@@ -52,7 +57,7 @@ export class IdMap<T> {
     const mask = this.mask;
     let i = this.home(id);
     while (true) {
-      const k = unchecked(this.ids[i]);
+      const k = this.idAt(i);
       if (k == id) break;
       if (k == 0) return false;
       i = (i + 1) & mask;
@@ -64,7 +69,7 @@ export class IdMap<T> {
     this.size--;
     while (true) {
       i = (i + 1) & mask;
-      const k = unchecked(this.ids[i]);
+      const k = this.idAt(i);
       if (k == 0) return true;
       const v = changetype<T>(unchecked(this.values[i]));
       unchecked((this.ids[i] = 0));
