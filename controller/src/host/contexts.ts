@@ -11,7 +11,10 @@
 //
 // Open addressing on the id with linear probing. Ids are handed out in sequence and never reused,
 // so `id & mask` spreads a window of live ids evenly, and an insertion never has to look for an
-// existing entry: it takes the first free slot from the id's home.
+// existing entry: it takes the first free slot from the id's home. While every entry sits in its
+// home slot (ids in flight span less than the table), a removal just empties its slot; only a
+// long-lived context that a newer id collides with makes removals shift entries or leave
+// tombstones.
 
 /** Slots in a table at least (a power of two). */
 const MIN_CAPACITY = 32;
@@ -29,6 +32,8 @@ export class ContextTable<T extends { readonly id: number }> {
   private count = 0;
   /** Live entries plus tombstones: kept at most half the slots, so every probe meets an empty one. */
   private used = 0;
+  /** Live entries not in their home slot. While there are none, no lookup probes past any slot. */
+  private displaced = 0;
 
   /** Number of live entries. */
   get size(): number {
@@ -48,11 +53,13 @@ export class ContextTable<T extends { readonly id: number }> {
   add(c: T): void {
     const slots = this.slots;
     const mask = this.mask;
-    let i = c.id & mask;
+    const home = c.id & mask;
+    let i = home;
     while (slots[i] !== undefined && slots[i] !== TOMBSTONE) i = (i + 1) & mask;
     if (slots[i] === undefined) this.used++;
     slots[i] = c;
     this.count++;
+    if (i !== home) this.displaced++;
     if (2 * this.used > slots.length) this.rebuild();
   }
 
@@ -68,6 +75,15 @@ export class ContextTable<T extends { readonly id: number }> {
       i = (i + 1) & mask;
     }
     this.count--;
+    if (i !== (id & mask)) this.displaced--;
+    // Every live entry in its home slot (the usual case with ids handed out in sequence, however
+    // many are in flight): nothing probed past this slot, so it can simply be emptied.
+    if (this.displaced === 0) {
+      slots[i] = undefined;
+      this.used--;
+      this.clearTombstonesBefore(i);
+      return;
+    }
     // If the probe run after this slot is short and has no tombstones, delete by backward shift:
     // entries that got past this slot by probing move back, and a slot is emptied, so a few contexts
     // in flight never pile up tombstones and force rebuilds. A long run (many streams in flight, ids
@@ -85,6 +101,8 @@ export class ContextTable<T extends { readonly id: number }> {
       // The entry at j may move into the hole unless its home lies cyclically in (hole, j].
       if (((j - (c.id & mask)) & mask) >= ((j - hole) & mask)) {
         slots[hole] = c;
+        // Moving back can only bring an entry home, never take it away from there.
+        if (hole === (c.id & mask)) this.displaced--;
         hole = j;
       }
     }
@@ -104,9 +122,9 @@ export class ContextTable<T extends { readonly id: number }> {
   }
 
   /**
-   * Re-inserts the live entries into a table at most a quarter full, dropping the tombstones. With
-   * many streams in flight this runs every thousand or so removals, and the size usually stays the
-   * same: then the slots are reused in place.
+   * Re-inserts the live entries into a table at most a quarter full, dropping the tombstones: when
+   * the table grows, or when tombstones (see delete) fill half of it. When the size stays the same
+   * the slots are reused in place.
    */
   private rebuild(): void {
     const old = this.slots;
@@ -123,6 +141,7 @@ export class ContextTable<T extends { readonly id: number }> {
     this.mask = capacity - 1;
     this.count = 0;
     this.used = 0;
+    this.displaced = 0;
     for (let i = 0; i < live.length; i++) this.add(live[i]);
   }
 }
