@@ -69,7 +69,7 @@ export function proxy_on_context_create(id: u32, parent: u32): void {
   } else {
     s = new Stream(id, root);
   }
-  streams.set(id, s);
+  streams.set(s);
 }
 
 export function proxy_on_vm_start(_root: u32, _size: usize): u32 {

@@ -1,7 +1,10 @@
 import { IdMap } from "../lib/idmap";
 
 class Box {
-  constructor(public v: u32) {}
+  constructor(
+    public id: u32,
+    public v: u32,
+  ) {}
 }
 
 /** Checks every id in [1, upTo] against the reference map. */
@@ -9,7 +12,7 @@ function agrees(m: IdMap<Box>, ref: Map<u32, u32>, upTo: u32): bool {
   for (let id: u32 = 1; id <= upTo; id++) {
     const got = m.get(id);
     if (ref.has(id)) {
-      if (got === null || got.v != ref.get(id)) return false;
+      if (got === null || got.id != id || got.v != ref.get(id)) return false;
     } else if (got !== null) return false;
   }
   return m.size == ref.size;
@@ -19,10 +22,10 @@ describe("IdMap", () => {
   it("stores, replaces and deletes", () => {
     const m = new IdMap<Box>();
     expect(m.get(7)).toBeNull();
-    m.set(7, new Box(70));
-    m.set(8, new Box(80));
+    m.set(new Box(7, 70));
+    m.set(new Box(8, 80));
     expect(m.get(7)!.v).toBe(70);
-    m.set(7, new Box(71));
+    m.set(new Box(7, 71));
     expect(m.get(7)!.v).toBe(71);
     expect(m.size).toBe(2);
     expect(m.delete(7)).toBe(true);
@@ -37,7 +40,7 @@ describe("IdMap", () => {
     const m = new IdMap<Box>();
     const ref = new Map<u32, u32>();
     for (let id: u32 = 1; id <= 5000; id++) {
-      m.set(id, new Box(id * 3));
+      m.set(new Box(id, id * 3));
       ref.set(id, id * 3);
       if (id > 1000) {
         m.delete(id - 1000);
@@ -55,7 +58,7 @@ describe("IdMap", () => {
       x = x * 1103515245 + 12345;
       const id = ((x >> 8) % 3000) + 1;
       if ((x >> 4) & 1) {
-        m.set(id, new Box(<u32>i));
+        m.set(new Box(id, <u32>i));
         ref.set(id, <u32>i);
       } else {
         expect(m.delete(id)).toBe(ref.has(id));
