@@ -14,7 +14,8 @@ import {
   sharedSet,
   sharedSize,
 } from "./abi";
-import { stickyBucket } from "./lib/hash";
+import { saltState, saltedBucket } from "./lib/hash";
+import { strLen, unitAt } from "./lib/raw";
 
 export const PROBE: i32 = 8;
 const RETRIES = 3;
@@ -53,11 +54,15 @@ export function formatRecord(expires: i64, key: string, lane: string): string {
   return expires.toString() + SEP + key + SEP + lane;
 }
 
+// The two salts' hash states, computed once (stickyBucket(key, "slot-a") is saltedBucket(SLOT_A, key)).
+const SLOT_A = saltState("slot-a");
+const SLOT_B = saltState("slot-b");
+
 /** The home slot of a key in [0, capacity). */
 export function homeSlot(key: string, capacity: i32): i32 {
   // stickyBucket gives 0..9999; combine two salts for a wider spread across large tables.
-  const hi = <u64>stickyBucket(key, "slot-a");
-  const lo = <u64>stickyBucket(key, "slot-b");
+  const hi = <u64>saltedBucket(SLOT_A, key);
+  const lo = <u64>saltedBucket(SLOT_B, key);
   return <i32>((hi * 10000 + lo) % <u64>capacity);
 }
 
@@ -73,7 +78,7 @@ const SLOT_KEY: usize = memory.data(32);
 /** Writes slotKey(slot) as bytes at SLOT_KEY and returns its length. */
 function slotKeyBytes(slot: i32): usize {
   const n = SLOT_PREFIX.length;
-  for (let i = 0; i < n; i++) store<u8>(SLOT_KEY + <usize>i, <u8>SLOT_PREFIX.charCodeAt(i));
+  for (let i = 0; i < n; i++) store<u8>(SLOT_KEY + <usize>i, <u8>unitAt(SLOT_PREFIX, i));
   let digits = 1;
   for (let v = slot; v >= 10; v /= 10) digits++;
   let v = slot;
@@ -115,10 +120,10 @@ function readRecord(ptr: usize, size: i32, key: string, nowSec: i64): i32 {
   }
   if (b <= a + 1) return RECORD_OTHER; // parseRecord: null
   // The key is compared first: most probes end here.
-  const kl = key.length;
+  const kl = strLen(key);
   if (b - a - 1 != kl) return RECORD_OTHER;
   for (let j = 0; j < kl; j++) {
-    if (<i32>load<u8>(ptr + <usize>(a + 1 + j)) != key.charCodeAt(j)) return RECORD_OTHER;
+    if (<i32>load<u8>(ptr + <usize>(a + 1 + j)) != unitAt(key, j)) return RECORD_OTHER;
   }
   if (a > 18) return RECORD_SLOW;
   let exp: i64 = 0;

@@ -1,6 +1,8 @@
 // Trace keys: what identifies one end-to-end request across hops, taken from the headers the
 // application already forwards. Pure.
 
+import { strLen, unitAt } from "./lib/raw";
+
 const MAX_KEY = 128;
 
 function isHex(c: i32): bool {
@@ -28,9 +30,10 @@ export function traceparentId(v: string): string | null {
 /** A plain trace header value (x-request-id and the like) usable as a key: 1..128 visible ASCII
  * characters; anything else is no key at all, so it can never be confused with another trace. */
 export function plainTraceKey(v: string): string | null {
-  if (v.length == 0 || v.length > MAX_KEY) return null;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
+  const n = strLen(v);
+  if (n == 0 || n > MAX_KEY) return null;
+  for (let i = 0; i < n; i++) {
+    const c = unitAt(v, i);
     if (c <= 0x20 || c >= 0x7f) return null;
   }
   return v;

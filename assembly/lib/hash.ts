@@ -1,6 +1,8 @@
 // Buckets for percentage rules: 10000 buckets, so a percentage with two
 // decimals (12.34 % = 1234 buckets) is exact.
 
+import { strLen, unitAt } from "./raw";
+
 /** Number of buckets; bucket values lie in [0, BUCKETS). */
 export const BUCKETS: i32 = 10000;
 
@@ -13,20 +15,20 @@ function fnvByte(h: u64, b: u32): u64 {
 
 /** Feeds the UTF-8 bytes of s into an FNV-1a state (a lone surrogate as its 3-byte form). */
 function fnvString(h: u64, s: string): u64 {
-  const n = s.length;
+  const n = strLen(s);
   let i = 0;
   while (i < n) {
-    let c = <u32>s.charCodeAt(i);
+    let c = <u32>unitAt(s, i);
     i++;
     if (c >= 0xd800 && c <= 0xdbff && i < n) {
-      const d = <u32>s.charCodeAt(i);
+      const d = <u32>unitAt(s, i);
       if (d >= 0xdc00 && d <= 0xdfff) {
         c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
         i++;
       }
     }
     if (c < 0x80) {
-      h = fnvByte(h, c);
+      h = (h ^ (<u64>c)) * FNV_PRIME; // fnvByte written out: trace keys and sticky keys are ASCII
     } else if (c < 0x800) {
       h = fnvByte(h, 0xc0 | (c >> 6));
       h = fnvByte(h, 0x80 | (c & 0x3f));

@@ -1,6 +1,8 @@
 // Shared string helpers for the matchers. Pure functions: no host calls, no
 // throws, no out-of-range indexing. Indices are UTF-16 code units.
 
+import { strLen, unitAt } from "./raw";
+
 /** A growable UTF-16 buffer: build a string without intermediate strings. */
 export class StrBuf {
   private buf: StaticArray<u16>;
@@ -303,10 +305,10 @@ export function equalsIgnoreCaseAscii(a: string, b: string): bool {
 
 /** True when s is a lane name: [a-z0-9]([a-z0-9-]{0,61}[a-z0-9])? (1 to 63 chars). */
 export function isLaneName(s: string): bool {
-  const n = s.length;
+  const n = strLen(s);
   if (n < 1 || n > 63) return false;
   for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = unitAt(s, i);
     const alnum = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
     if (alnum) continue;
     if (c == 0x2d && i > 0 && i < n - 1) continue;
