@@ -21,6 +21,9 @@ import {
   trimOwsEnd,
   utf8Length,
 } from "./text";
+import { unitAt } from "./raw";
+
+// Every index read below lies in [0, end) with end at most the header's length (memberEnd).
 
 /** Members read or written at most; getBaggage ignores members past this many. */
 export const MAX_MEMBERS: i32 = 180;
@@ -29,13 +32,13 @@ export const MAX_BYTES: i32 = 8192;
 
 /** End of the token starting at i (i itself if none). */
 function tokenEnd(s: string, i: i32, end: i32): i32 {
-  while (i < end && isTchar(s.charCodeAt(i))) i++;
+  while (i < end && isTchar(unitAt(s, i))) i++;
   return i;
 }
 
 /** End of the baggage-octet run starting at i. */
 function octetsEnd(s: string, i: i32, end: i32): i32 {
-  while (i < end && isBaggageOctet(s.charCodeAt(i))) i++;
+  while (i < end && isBaggageOctet(unitAt(s, i))) i++;
   return i;
 }
 
@@ -50,19 +53,19 @@ function wellFormed(s: string, start: i32, end: i32, m: Member): bool {
   const keyEnd = tokenEnd(s, start, end);
   if (keyEnd == start) return false;
   let i = skipOws(s, keyEnd, end);
-  if (i >= end || s.charCodeAt(i) != 0x3d) return false;
+  if (i >= end || unitAt(s, i) != 0x3d) return false;
   i = skipOws(s, i + 1, end);
   m.valueStart = i;
   i = octetsEnd(s, i, end);
   m.valueEnd = i;
   i = skipOws(s, i, end);
   while (i < end) {
-    if (s.charCodeAt(i) != 0x3b) return false;
+    if (unitAt(s, i) != 0x3b) return false;
     i = skipOws(s, i + 1, end);
     const pk = tokenEnd(s, i, end);
     if (pk == i) return false;
     i = skipOws(s, pk, end);
-    if (i < end && s.charCodeAt(i) == 0x3d) {
+    if (i < end && unitAt(s, i) == 0x3d) {
       i = skipOws(s, i + 1, end);
       i = skipOws(s, octetsEnd(s, i, end), end);
     }
@@ -80,7 +83,7 @@ function hasKey(s: string, start: i32, end: i32, key: string): bool {
   if (!regionEquals(s, start, keyEnd, key)) return false;
   const i = skipOws(s, keyEnd, end);
   if (i >= end) return true;
-  const c = s.charCodeAt(i);
+  const c = unitAt(s, i);
   return c == 0x3d || c == 0x3b;
 }
 

@@ -263,14 +263,16 @@ export function isOws(c: i32): bool {
 /** First index in [start, end) that is not OWS, or end. */
 export function skipOws(s: string, start: i32, end: i32): i32 {
   let i = start;
-  while (i < end && isOws(s.charCodeAt(i))) i++;
+  const e = min(end, strLen(s));
+  while (i >= 0 && i < e && isOws(unitAt(s, i))) i++;
   return i;
 }
 
 /** End index after dropping trailing OWS from [start, end); never below start. */
 export function trimOwsEnd(s: string, start: i32, end: i32): i32 {
   let j = end;
-  while (j > start && isOws(s.charCodeAt(j - 1))) j--;
+  const n = strLen(s);
+  while (j > start && j <= n && j > 0 && isOws(unitAt(s, j - 1))) j--;
   return j;
 }
 
@@ -287,18 +289,20 @@ export function trimOws(s: string, start: i32, end: i32): string {
 
 /** True when s[start, end) equals t exactly, without allocating. */
 export function regionEquals(s: string, start: i32, end: i32, t: string): bool {
-  if (start < 0 || end > s.length || end - start != t.length) return false;
-  for (let i = 0; i < t.length; i++) {
-    if (s.charCodeAt(start + i) != t.charCodeAt(i)) return false;
+  const tl = strLen(t);
+  if (start < 0 || end > strLen(s) || end - start != tl) return false;
+  for (let i = 0; i < tl; i++) {
+    if (unitAt(s, start + i) != unitAt(t, i)) return false;
   }
   return true;
 }
 
 /** ASCII case-insensitive equality of a and b. */
 export function equalsIgnoreCaseAscii(a: string, b: string): bool {
-  if (a.length != b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (lowerUnit(a.charCodeAt(i)) != lowerUnit(b.charCodeAt(i))) return false;
+  const n = strLen(a);
+  if (n != strLen(b)) return false;
+  for (let i = 0; i < n; i++) {
+    if (lowerUnit(unitAt(a, i)) != lowerUnit(unitAt(b, i))) return false;
   }
   return true;
 }
@@ -319,8 +323,9 @@ export function isLaneName(s: string): bool {
 
 /** True when s holds a control character: U+0000-U+001F (tab included) or U+007F. */
 export function hasControlChars(s: string): bool {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  const n = strLen(s);
+  for (let i = 0; i < n; i++) {
+    const c = unitAt(s, i);
     if (c < 0x20 || c == 0x7f) return true;
   }
   return false;
@@ -346,9 +351,10 @@ export function isTchar(c: i32): bool {
 
 /** True when s is a non-empty RFC 9110 token. */
 export function isToken(s: string): bool {
-  if (s.length == 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    if (!isTchar(s.charCodeAt(i))) return false;
+  const n = strLen(s);
+  if (n == 0) return false;
+  for (let i = 0; i < n; i++) {
+    if (!isTchar(unitAt(s, i))) return false;
   }
   return true;
 }
@@ -356,14 +362,14 @@ export function isToken(s: string): bool {
 /** Number of bytes s takes in UTF-8 (a lone surrogate counts as 3). */
 export function utf8Length(s: string): i32 {
   let len = 0;
-  const n = s.length;
+  const n = strLen(s);
   let i = 0;
   while (i < n) {
-    const c = s.charCodeAt(i);
+    const c = unitAt(s, i);
     i++;
     if (c < 0x80) len += 1;
     else if (c < 0x800) len += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i < n && (s.charCodeAt(i) & 0xfc00) == 0xdc00) {
+    else if (c >= 0xd800 && c <= 0xdbff && i < n && (unitAt(s, i) & 0xfc00) == 0xdc00) {
       len += 4;
       i++;
     } else len += 3;
