@@ -16,6 +16,7 @@ import {
 } from "./abi";
 import { saltState, saltedBucket } from "./lib/hash";
 import { strLen, unitAt } from "./lib/raw";
+import { indexOfUnit } from "./lib/text";
 
 export const PROBE: i32 = 8;
 const RETRIES = 3;
@@ -31,9 +32,9 @@ export class Record {
 
 /** Parses "expiry key lane" (the lane may be empty: "this trace has no lane"); null when malformed. */
 export function parseRecord(s: string): Record | null {
-  const a = s.indexOf(SEP);
+  const a = indexOfUnit(s, 0x20, 0); // SEP
   if (a <= 0) return null;
-  const b = s.indexOf(SEP, a + 1);
+  const b = indexOfUnit(s, 0x20, a + 1);
   if (b <= a + 1) return null;
   return new Record(decimal(s, a), s.substring(a + 1, b), s.substring(b + 1));
 }

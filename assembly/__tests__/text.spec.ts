@@ -1,6 +1,7 @@
 import {
   StrBuf,
   hasControlChars,
+  indexOfUnit,
   isLaneName,
   isToken,
   percentDecode,
@@ -173,5 +174,21 @@ describe("tokens and lengths", () => {
     expect(s.length).toBe(1002);
     expect(s.startsWith("abcdef")).toBe(true);
     expect(s.endsWith("😀")).toBe(true);
+  });
+});
+
+describe("indexOfUnit", () => {
+  it("agrees with String#indexOf for one code unit, from any start", () => {
+    const samples = ["", ",", "a,b,,c", "1732 x-request-id=abc canary", "ü,😀,end", ",,,"];
+    const units: i32[] = [0x2c, 0x20, 0x61, 0xfc, 0xd83d, 0x7a];
+    for (let k = 0; k < samples.length; k++) {
+      const s = samples[k];
+      for (let u = 0; u < units.length; u++) {
+        const c = units[u];
+        for (let from = -2; from <= s.length + 2; from++) {
+          expect(indexOfUnit(s, c, from)).toBe(s.indexOf(String.fromCharCode(c), from));
+        }
+      }
+    }
   });
 });

@@ -11,6 +11,7 @@
 
 import {
   StrBuf,
+  indexOfUnit,
   isBaggageOctet,
   isTchar,
   isToken,
@@ -89,7 +90,7 @@ function hasKey(s: string, start: i32, end: i32, key: string): bool {
 
 /** End of the member starting at start (the next ',' or the header's end). */
 function memberEnd(s: string, start: i32): i32 {
-  const comma = s.indexOf(",", start);
+  const comma = indexOfUnit(s, 0x2c, start);
   return comma < 0 ? s.length : comma;
 }
 

@@ -260,6 +260,14 @@ export function isOws(c: i32): bool {
   return c == 0x20 || c == 0x09;
 }
 
+/** s.indexOf(String.fromCharCode(c), from): a plain scan, where String#indexOf compares a
+ * substring at every position. */
+export function indexOfUnit(s: string, c: i32, from: i32): i32 {
+  const n = strLen(s);
+  for (let i = max(from, 0); i < n; i++) if (unitAt(s, i) == c) return i;
+  return -1;
+}
+
 /** First index in [start, end) that is not OWS, or end. */
 export function skipOws(s: string, start: i32, end: i32): i32 {
   let i = start;
