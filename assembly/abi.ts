@@ -385,16 +385,10 @@ export function sharedCas(): u32 {
   return load<u32>(OUT_CAS);
 }
 
-/** Writes a shared-data entry; cas 0 writes unconditionally. Returns the host's result code. */
-export function sharedSet(key: string, value: ArrayBuffer, cas: u32): u32 {
-  const k = String.UTF8.encode(key);
-  return host.proxy_set_shared_data(
-    changetype<usize>(k),
-    k.byteLength,
-    changetype<usize>(value),
-    value.byteLength,
-    cas,
-  );
+/** Writes a shared-data entry from bytes; cas 0 writes unconditionally. Returns the host's result
+ * code. */
+export function sharedSetRaw(keyPtr: usize, keyLen: usize, valuePtr: usize, valueLen: usize, cas: u32): u32 {
+  return host.proxy_set_shared_data(keyPtr, keyLen, valuePtr, valueLen, cas);
 }
 
 // ---- metrics ----

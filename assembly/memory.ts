@@ -11,50 +11,14 @@ import {
   sharedGetRaw,
   sharedPtr,
   hostFree,
-  sharedSet,
+  sharedSetRaw,
   sharedSize,
 } from "./abi";
 import { saltState, saltedBucket } from "./lib/hash";
 import { strLen, unitAt } from "./lib/raw";
-import { indexOfUnit } from "./lib/text";
 
 export const PROBE: i32 = 8;
 const RETRIES = 3;
-const SEP: string = " ";
-
-export class Record {
-  constructor(
-    public expires: i64,
-    public key: string,
-    public lane: string,
-  ) {}
-}
-
-/** Parses "expiry key lane" (the lane may be empty: "this trace has no lane"); null when malformed. */
-export function parseRecord(s: string): Record | null {
-  const a = indexOfUnit(s, 0x20, 0); // SEP
-  if (a <= 0) return null;
-  const b = indexOfUnit(s, 0x20, a + 1);
-  if (b <= a + 1) return null;
-  return new Record(decimal(s, a), s.substring(a + 1, b), s.substring(b + 1));
-}
-
-/** The decimal number in s[0, end), or 0 (a long-expired time) when it is not one we wrote. */
-function decimal(s: string, end: i32): i64 {
-  if (end > 18) return 0;
-  let v: i64 = 0;
-  for (let i = 0; i < end; i++) {
-    const c = s.charCodeAt(i) - 0x30;
-    if (<u32>c > 9) return 0;
-    v = v * 10 + c;
-  }
-  return v;
-}
-
-export function formatRecord(expires: i64, key: string, lane: string): string {
-  return expires.toString() + SEP + key + SEP + lane;
-}
-
 // The two salts' hash states, computed once (stickyBucket(key, "slot-a") is saltedBucket(SLOT_A, key)).
 const SLOT_A = saltState("slot-a");
 const SLOT_B = saltState("slot-b");
@@ -65,10 +29,6 @@ export function homeSlot(key: string, capacity: i32): i32 {
   const hi = <u64>saltedBucket(SLOT_A, key);
   const lo = <u64>saltedBucket(SLOT_B, key);
   return <i32>((hi * 10000 + lo) % <u64>capacity);
-}
-
-function slotKey(slot: i32): string {
-  return "meshlane.lane." + slot.toString();
 }
 
 // recall() runs on every outbound request: it reads slots in place instead of building key strings
@@ -90,53 +50,108 @@ function slotKeyBytes(slot: i32): usize {
   return <usize>(n + digits);
 }
 
-// readRecord's answers besides "matched" (1).
-const RECORD_OTHER: i32 = 0; // a well-formed record of another trace
-const RECORD_SLOW: i32 = -1; // not the plain form: decide on the decoded string (parseRecord)
+// How scanRecord() found a slot's record.
+const RECORD_OTHER: i32 = 0; // another trace's record, or not a record at all
+const RECORD_MINE: i32 = 1; // this trace's record
 
-/** The lane read by the last readRecord() that returned 1 ("" for none or expired). */
-let recordLane: string = "";
+/** The expiry of the last record scanRecord() read (0 when not a plain decimal: long expired). */
+let recordExpiry: i64 = 0;
+/** Where the last record scanRecord() found to be RECORD_MINE has its lane. */
+let laneStart: i32 = 0;
 
 /**
- * Reads "expiry key lane" in place when it is ASCII with a plain decimal expiry (what
- * formatRecord writes): 1 when its key is `key` (recordLane set as recall() would answer), 0 for
- * another key or a record parseRecord rejects, -1 otherwise.
+ * Reads a slot's record "expiry key lane" in place: RECORD_MINE when its key is `key`, else
+ * RECORD_OTHER. Sets recordExpiry, and laneStart for RECORD_MINE. A value that is not a record as
+ * remember() writes them (ASCII, a decimal expiry of at most 18 digits, a non-empty key) can only
+ * have been put there by something else: it counts as another trace's record that has expired, so
+ * it is never read as a lane and its slot is free to take.
  */
-function readRecord(ptr: usize, size: i32, key: string, nowSec: i64): i32 {
-  for (let i = 0; i < size; i++) if (load<u8>(ptr + <usize>i) >= 0x80) return RECORD_SLOW;
+function scanRecord(ptr: usize, size: i32, key: string): i32 {
+  recordExpiry = 0;
   let a = -1;
-  for (let i = 0; i < size; i++) {
-    if (load<u8>(ptr + <usize>i) == 0x20) {
-      a = i;
-      break;
-    }
-  }
-  if (a <= 0) return RECORD_OTHER; // parseRecord: null
   let b = -1;
-  for (let i = a + 1; i < size; i++) {
-    if (load<u8>(ptr + <usize>i) == 0x20) {
-      b = i;
-      break;
+  for (let i = 0; i < size; i++) {
+    const c = load<u8>(ptr + <usize>i);
+    if (c >= 0x80) return RECORD_OTHER;
+    if (c == 0x20 && b < 0) {
+      if (a < 0) a = i;
+      else b = i;
     }
   }
-  if (b <= a + 1) return RECORD_OTHER; // parseRecord: null
-  // The key is compared first: most probes end here.
+  if (a <= 0 || a > 18 || b <= a + 1) return RECORD_OTHER;
+  let exp: i64 = 0;
+  for (let i = 0; i < a; i++) {
+    const c = <i32>load<u8>(ptr + <usize>i) - 0x30;
+    if (<u32>c > 9) return RECORD_OTHER;
+    exp = exp * 10 + c;
+  }
+  recordExpiry = exp;
   const kl = strLen(key);
   if (b - a - 1 != kl) return RECORD_OTHER;
   for (let j = 0; j < kl; j++) {
     if (<i32>load<u8>(ptr + <usize>(a + 1 + j)) != unitAt(key, j)) return RECORD_OTHER;
   }
-  if (a > 18) return RECORD_SLOW;
-  let exp: i64 = 0;
-  for (let i = 0; i < a; i++) {
-    const c = <i32>load<u8>(ptr + <usize>i);
-    if (c < 0x30 || c > 0x39) return RECORD_SLOW;
-    exp = exp * 10 + <i64>(c - 0x30);
+  laneStart = b + 1;
+  return RECORD_MINE;
+}
+
+// remember() writes its record into this scratch and reads the probed slots in place. A record always
+// fits: at most 19 expiry digits, a trace header name (at most 256, config.ts), "=", a trace key (at
+// most 128, trace.ts), a lane name (at most 63) and two spaces: 469 bytes.
+const RECORD_MAX = 512;
+const RECORD_BUF: usize = memory.data(RECORD_MAX);
+
+/** The record "expiry key lane" as bytes at RECORD_BUF: its length, or -1 when it is not ASCII or
+ * does not fit, which the keys and lane names the filter makes never are. */
+function recordBytes(expires: i64, key: string, lane: string): i32 {
+  if (expires < 0) return -1;
+  let digits = 1;
+  for (let v = expires; v >= 10; v /= 10) digits++;
+  const kl = strLen(key);
+  const ll = strLen(lane);
+  const n = digits + 1 + kl + 1 + ll;
+  if (n > RECORD_MAX) return -1;
+  let v = expires;
+  for (let i = digits - 1; i >= 0; i--) {
+    store<u8>(RECORD_BUF + <usize>i, <u8>(0x30 + (v % 10)));
+    v /= 10;
   }
-  const laneLen = size - b - 1;
-  recordLane =
-    exp > nowSec && laneLen > 0 ? String.UTF8.decodeUnsafe(ptr + <usize>(b + 1), <usize>laneLen) : "";
-  return 1;
+  let p = RECORD_BUF + <usize>digits;
+  store<u8>(p++, 0x20);
+  for (let i = 0; i < kl; i++) {
+    const c = unitAt(key, i);
+    if (c >= 0x80) return -1;
+    store<u8>(p++, <u8>c);
+  }
+  store<u8>(p++, 0x20);
+  for (let i = 0; i < ll; i++) {
+    const c = unitAt(lane, i);
+    if (c >= 0x80) return -1;
+    store<u8>(p++, <u8>c);
+  }
+  return n;
+}
+
+/** The lane of the last record readSlot() found to be RECORD_MINE: "" when it has none or has
+ * expired (set only when asked for). */
+let recordLane: string = "";
+
+/** scanRecord() on a slot's value (an empty one is no record): RECORD_MINE or RECORD_OTHER, with
+ * recordExpiry set, and recordLane too when `wantLane`. */
+function readSlot(ptr: usize, size: i32, key: string, nowSec: i64, wantLane: bool): i32 {
+  if (ptr == 0) {
+    recordExpiry = 0;
+    return RECORD_OTHER;
+  }
+  const r = scanRecord(ptr, size, key);
+  if (r == RECORD_MINE && wantLane) {
+    const laneLen = size - laneStart;
+    recordLane =
+      recordExpiry > nowSec && laneLen > 0
+        ? String.UTF8.decodeUnsafe(ptr + <usize>laneStart, <usize>laneLen)
+        : "";
+  }
+  return r;
 }
 
 /** The remembered lane of a trace, or null (also for a trace remembered as having no lane). */
@@ -147,17 +162,9 @@ export function recall(key: string, capacity: i32, nowSec: i64): string | null {
     if (!sharedGetRaw(SLOT_KEY, slotKeyBytes((home + i) % capacity))) return null; // never written: no later probe holds this trace
     const ptr = sharedPtr();
     const size = <i32>sharedSize();
-    let r = ptr == 0 ? RECORD_OTHER : readRecord(ptr, size, key, nowSec);
-    if (r == RECORD_SLOW) {
-      const rec = parseRecord(String.UTF8.decodeUnsafe(ptr, <usize>size));
-      r = RECORD_OTHER;
-      if (rec !== null && rec.key == key) {
-        recordLane = rec.expires > nowSec ? rec.lane : "";
-        r = 1;
-      }
-    }
+    const r = readSlot(ptr, size, key, nowSec, true);
     if (ptr != 0) hostFree(ptr);
-    if (r == 1) return recordLane.length > 0 ? recordLane : null;
+    if (r == RECORD_MINE) return recordLane.length > 0 ? recordLane : null;
   }
   return null;
 }
@@ -167,7 +174,8 @@ export function recall(key: string, capacity: i32, nowSec: i64): string | null {
 export function remember(key: string, lane: string, capacity: i32, nowSec: i64, ttl: i32): bool {
   const home = homeSlot(key, capacity);
   const probes = PROBE < capacity ? PROBE : capacity;
-  const value = String.UTF8.encode(formatRecord(nowSec + ttl, key, lane));
+  const valueLen = recordBytes(nowSec + ttl, key, lane);
+  if (valueLen < 0) return false;
   for (let attempt = 0; attempt < RETRIES; attempt++) {
     // Pick the slot: this trace's own, else the first empty or expired, else the oldest.
     let chosen = -1;
@@ -183,15 +191,16 @@ export function remember(key: string, lane: string, capacity: i32, nowSec: i64, 
       }
       const ptr = sharedPtr();
       const cas = sharedCas();
-      const rec = parseRecord(String.UTF8.decodeUnsafe(ptr, sharedSize()));
+      const size = <i32>sharedSize();
+      const r = readSlot(ptr, size, key, nowSec, false);
       if (ptr != 0) hostFree(ptr);
-      if (rec === null || rec.key == key || rec.expires <= nowSec) {
+      if (r == RECORD_MINE || recordExpiry <= nowSec) {
         chosen = slot;
         chosenCas = cas;
         break;
       }
-      if (rec.expires < oldestExp) {
-        oldestExp = rec.expires;
+      if (recordExpiry < oldestExp) {
+        oldestExp = recordExpiry;
         oldest = slot;
         oldestCas = cas;
       }
@@ -201,7 +210,7 @@ export function remember(key: string, lane: string, capacity: i32, nowSec: i64, 
       chosenCas = oldestCas;
     }
     if (chosen < 0) return false;
-    const r = sharedSet(slotKey(chosen), value, chosenCas);
+    const r = sharedSetRaw(SLOT_KEY, slotKeyBytes(chosen), RECORD_BUF, <usize>valueLen, chosenCas);
     if (r == RESULT_OK) return true;
     if (r != RESULT_CAS_MISMATCH) return false;
   }

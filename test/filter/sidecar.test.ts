@@ -83,6 +83,42 @@ test("workers: a second VM sharing the vm_id's shared data restores what the fir
   assert.equal(exchange(b.root, [["x-request-id", "r-9"]], [outbound]).lane, "canary");
 });
 
+test("memory slots holding foreign or malformed records: no trap, no wrong lane, room still found", async () => {
+  // Capacity 8 = the probe length: every slot of the table is on every trace's probe path.
+  const shared = new SharedData();
+  const { vm, root } = await configured(
+    { ...SIDECAR, propagation: { capacity: 8 } },
+    { vmId: "m", sharedData: shared },
+  );
+  const far = "99999999999"; // an expiry far in the future (seconds)
+  const utf8 = (s: string) => new TextEncoder().encode(s);
+  const records = [
+    utf8(""),
+    utf8("no-spaces"),
+    utf8(" x-request-id=mine canary"), // no expiry
+    utf8(`${far}  canary`), // empty key
+    utf8(`${far} x-request-id=other canary`), // a live record of another trace
+    utf8(`${"9".repeat(25)} x-request-id=mine canary`), // this trace, expiry not a number we write
+    utf8(`${far} x-request-id=mine cänary`), // this trace, a lane that is no lane name
+    Uint8Array.of(0xff, 0xfe, 0x20, 0x41, 0x20, 0x42), // not UTF-8
+  ];
+  records.forEach((r, i) => shared.set("m", `meshlane.lane.${i}`, r, 0));
+  assert.equal(exchange(root, [["x-request-id", "mine"]], [outbound]).lane, null);
+  exchange(
+    root,
+    [
+      ["x-lane", "feature-x"],
+      ["x-request-id", "mine"],
+    ],
+    [inbound],
+  );
+  assert.equal(exchange(root, [["x-request-id", "mine"]], [outbound]).lane, "feature-x");
+  // The record written is the plain form, in one of the slots.
+  const written = records.map((_, i) => Buffer.from(shared.get("m", `meshlane.lane.${i}`)!.value).toString());
+  assert.equal(written.filter((r) => / x-request-id=mine feature-x$/.test(r) && /^\d+ /.test(r)).length, 1);
+  assert.equal(vm.failed, false);
+});
+
 test("reused trace id: an inbound request without a lane clears the trace's earlier lane", async () => {
   const { root } = await configured(SIDECAR);
   exchange(
