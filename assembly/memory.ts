@@ -31,12 +31,13 @@ export function homeSlot(key: string, capacity: i32): i32 {
   return <i32>((hi * 10000 + lo) % <u64>capacity);
 }
 
-// recall() runs on every outbound request: it reads slots in place instead of building key strings
-// and decoding records. The slot key "meshlane.lane.<slot>" is written into this scratch.
+// recall() runs on every outbound request and remember() on every inbound one with a lane: both name
+// slots and read records in place rather than through strings. A slot's key "meshlane.lane.<slot>"
+// is written into this scratch.
 const SLOT_PREFIX = "meshlane.lane.";
 const SLOT_KEY: usize = memory.data(32);
 
-/** Writes slotKey(slot) as bytes at SLOT_KEY and returns its length. */
+/** Writes the key of `slot` at SLOT_KEY and returns its length. */
 function slotKeyBytes(slot: i32): usize {
   const n = SLOT_PREFIX.length;
   for (let i = 0; i < n; i++) store<u8>(SLOT_KEY + <usize>i, <u8>unitAt(SLOT_PREFIX, i));
@@ -54,7 +55,7 @@ function slotKeyBytes(slot: i32): usize {
 const RECORD_OTHER: i32 = 0; // another trace's record, or not a record at all
 const RECORD_MINE: i32 = 1; // this trace's record
 
-/** The expiry of the last record scanRecord() read (0 when not a plain decimal: long expired). */
+/** The expiry of the last record scanRecord() read (0, long expired, for a value that is no record). */
 let recordExpiry: i64 = 0;
 /** Where the last record scanRecord() found to be RECORD_MINE has its lane. */
 let laneStart: i32 = 0;
