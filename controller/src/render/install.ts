@@ -78,8 +78,10 @@ function extensionConfig(name: string, vmId: string, config: Record<string, unkn
               },
             },
             configuration: { "@type": STRING_VALUE_TYPE, value: JSON.stringify(config) },
+            // `fail_open` alone: every Envoy of the supported range takes it (deprecated, not disallowed,
+            // from 1.33), and istio-agent reads it when `failure_policy` is unset. `failure_policy` is
+            // unknown before Envoy 1.33 and, from 1.33, refused together with `fail_open`.
             fail_open: true,
-            failure_policy: "FAIL_OPEN",
           },
         },
       },
