@@ -1,7 +1,11 @@
 # The controller image: `meshlane controller` plus the release filter it serves at :8080/meshlane.wasm.
-# Build with `docker build -t <registry>/meshlane:<tag> .` and set that image in manifests/deployment.yaml.
-# (No Docker engine runs where this project is developed, so CI does not build it; the steps are the
-# README's: npm ci, npm run build.)
+# Nothing publishes it: build it with any OCI builder and tag it as manifests/deployment.yaml expects
+# (`meshlane:dev`), or push it to your registry and set that image with kustomize (README, "Install into
+# a cluster"):
+#   docker build -t meshlane:dev .        podman build -t meshlane:dev .       buildah bud -t meshlane:dev .
+#   docker buildx build --platform linux/amd64,linux/arm64 -t <registry>/meshlane:<tag> --push .
+# Everything in it is JavaScript and Wasm, so it builds for any platform node:22 has. The build runs the
+# README's steps (npm ci, then the filter and the TypeScript build), then drops the dev dependencies.
 FROM node:22-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -10,6 +14,7 @@ COPY . .
 RUN npm run build:wasm && npm run build:ts && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
+LABEL org.opencontainers.image.title=meshlane org.opencontainers.image.licenses=Apache-2.0
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /src/package.json ./

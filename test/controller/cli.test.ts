@@ -143,11 +143,11 @@ test("meshlane controller runs against a cluster, serves the module, and stops o
     );
     // The EnvoyFilters point at the served module, by its sha256.
     await eventually(
-      () => server.getObject("envoyfilters", "istio-system", "meshlane-sidecar"),
+      () => server.getObject("envoyfilters", "cli", "meshlane-sidecar"),
       "EnvoyFilter",
       60_000,
     );
-    const ef = server.getObject("envoyfilters", "istio-system", "meshlane-sidecar") as Json;
+    const ef = server.getObject("envoyfilters", "cli", "meshlane-sidecar") as Json;
     assert.equal(ef.spec.configPatches[0].patch.value.typed_config.config.vm_config.code.remote.sha256, sha);
 
     const metrics = await (await fetch(`${base}/metrics`)).text();

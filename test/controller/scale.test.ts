@@ -41,7 +41,8 @@ test("1,000 Services × 5 Lanes converge with one write per object; a resync the
         ["default", "base"],
       ],
     );
-    assert.equal(server.listObjects("envoyfilters", "istio-system").length, 2);
+    assert.equal(server.listObjects("envoyfilters", "istio-system").length, 1, "the edge filter");
+    assert.equal(server.listObjects("envoyfilters", "big").length, 1, "the namespace's sidecar filter");
     for (const l of LANES) {
       const lane = server.getObject("lanes", "big", l) as Json;
       assert.equal(lane.status.serviceCount, SERVICES);

@@ -146,7 +146,7 @@ test("seed 003: converges on render's golden output, keeps it, and restores the 
   await settle(controller, server);
   const vsAfter = server.getObject("virtualservices", "e2e", "vs-mocka") as Json;
   assert.ok(!JSON.stringify(vsAfter.spec).includes("meshlane-canary"), "canary route removed");
-  assert.equal(server.listObjects("envoyfilters", "istio-system").length, 0, "filter objects deleted");
+  assert.equal(server.listObjects("envoyfilters").length, 0, "filter objects deleted");
 
   // With the canary Deployments gone too, nothing needs lanes: originals back byte for byte.
   for (const n of ["mocka-canary", "mockb-canary"]) server.removeObject("deployments", "e2e", n);

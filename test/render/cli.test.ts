@@ -42,8 +42,8 @@ test("render the seed 003 example: the objects to create or change on stdout, ex
       "VirtualService meshlane-mocka",
       "VirtualService vs-mocka",
       "VirtualService vs-mockb",
-      "EnvoyFilter meshlane-edge",
       "EnvoyFilter meshlane-sidecar",
+      "EnvoyFilter meshlane-edge",
     ],
   );
   assert.doesNotMatch(r.stderr, /error|warning/);
@@ -66,8 +66,11 @@ test("-o json prints one List; --install wasmplugin switches the installation", 
   assert.deepEqual(
     list.items
       .filter((o: { kind: string }) => o.kind === "WasmPlugin")
-      .map((o: { metadata: { name: string } }) => o.metadata.name),
-    ["meshlane-edge", "meshlane-sidecar"],
+      .map(
+        (o: { metadata: { name: string; namespace: string } }) =>
+          `${o.metadata.namespace}/${o.metadata.name}`,
+      ),
+    ["e2e/meshlane-sidecar", "istio-system/meshlane-edge"],
   );
   assert.ok(!list.items.some((o: { kind: string }) => o.kind === "EnvoyFilter"));
 });

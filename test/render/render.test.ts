@@ -139,7 +139,8 @@ test("options: lane header, gateway selector and namespaces reach the objects", 
   const config = JSON.parse(edge.spec.configPatches[0].patch.value.typed_config.config.configuration.value);
   assert.equal(config.laneHeader, "my-request-id");
   assert.equal(config.baggageKey, "");
-  assert.equal(byName(r.apply, "EnvoyFilter", "meshlane-sidecar").metadata.namespace, "mesh-root");
+  // The sidecar filter stays in the Lane's namespace whatever the root namespace is.
+  assert.equal(byName(r.apply, "EnvoyFilter", "meshlane-sidecar").metadata.namespace, "e2e");
 });
 
 test("objects without a namespace get the default namespace, as kubectl would", () => {

@@ -17,8 +17,8 @@ export const summary = "run the lane controller against a cluster (KUBECONFIG or
 export const help = `Usage: meshlane controller [options]
 
 Watches Lanes, Services, Deployments/StatefulSets/DaemonSets, VirtualServices and DestinationRules in
-the namespaces the selector picks, and the filter's EnvoyFilters/WasmPlugins in the gateway and root
-namespaces; renders what the lanes need and writes only what differs (server-side apply as field
+the namespaces the selector picks, and the filter's EnvoyFilters/WasmPlugins (the edge one in the
+gateway namespace, the sidecar one in each namespace picked); renders what the lanes need and writes only what differs (server-side apply as field
 manager "meshlane" for its own objects, resourceVersion-guarded patches of spec and the
 meshlane.io/original-spec annotation for the user's). A finalizer on each Lane restores the user's
 objects and deletes meshlane's when the Lane goes. Serves /healthz, /readyz, /metrics and the filter

@@ -450,7 +450,11 @@ export class LaneController {
     const version = this.state.version;
     const started = performance.now();
     const { input, verdicts, serving } = this.renderInput();
-    const result = render(input, { ...this.renderOptions, laneVerdicts: verdicts });
+    const result = render(input, {
+      ...this.renderOptions,
+      laneVerdicts: verdicts,
+      sidecarNamespaces: this.state.enabledNamespaces(),
+    });
     const plan = computePlan(result, input, version);
     this.metrics.renders.observe((performance.now() - started) / 1000);
     this.memo = plan;

@@ -8,8 +8,9 @@
 // rather than one per namespace; RBAC is a ClusterRole for them) and filtered here: render sees those of
 // selected namespaces, plus VirtualServices and DestinationRules elsewhere that still carry meshlane's
 // marks (a namespace that was deselected gets its user objects restored and meshlane's objects
-// deleted). EnvoyFilters and WasmPlugins are watched only in the gateway and root namespaces, where
-// render writes them (RBAC there is a Role).
+// deleted). EnvoyFilters and WasmPlugins are watched cluster-wide too: render sees those of the gateway
+// and root namespaces, of selected namespaces (where the sidecar filter goes), and meshlane's own
+// anywhere (so a deselected namespace's sidecar filter is deleted).
 //
 // `version` counts changes that can change render's output; `onChange(namespace)` is called for every
 // change that may need a reconcile of that namespace (including a Lane's status edited by someone else,
@@ -39,7 +40,7 @@ export interface ClusterStateOptions {
   kc: KubeConfig;
   client: KubeClient;
   namespaceSelector?: string;
-  /** Namespaces where render writes the filter's objects (gateway and root namespaces). */
+  /** Namespaces where render writes the edge filter's objects (gateway and root namespaces). */
   installNamespaces: string[];
   logger?: Logger;
   /** Passed to every informer (tests shorten watch timeouts and backoff). */
@@ -138,8 +139,7 @@ export class ClusterState {
 
   /** The kinds being watched, by resource name (for logs and tests). */
   get watching(): string[] {
-    const where = [...new Set(this.opts.installNamespaces)].join(",");
-    return this.watched.map((w) => (w.role === "install" ? `${w.name} in ${where}` : w.name));
+    return this.watched.map((w) => w.name);
   }
 
   /**
@@ -192,8 +192,7 @@ export class ClusterState {
       }
       const kind = p.key.split("|")[1];
       const w: Watched = { name: p.name, kind, resource, role: p.role, informers: [] };
-      const namespaces = p.role === "install" ? [...new Set(this.opts.installNamespaces)] : [""];
-      for (const ns of namespaces) {
+      for (const ns of [""]) {
         const inf = new Informer<RawObject>({
           ...this.opts.informer,
           kc: this.opts.kc,
@@ -232,15 +231,21 @@ export class ClusterState {
     return this.watched[0]?.role === "namespace" ? this.watched[0].informers[0] : undefined;
   }
 
+  /** The selected namespaces. */
+  enabledNamespaces(): string[] {
+    return (this.namespaceInformer?.list() ?? []).map((o) => o.metadata?.name ?? "").filter((n) => n !== "");
+  }
+
   /** Selected namespaces, install namespaces, and namespaces holding objects meshlane marked. */
   namespaces(): string[] {
     const out = new Set<string>(this.opts.installNamespaces);
     for (const w of this.watched) {
-      if (w.role !== "namespace" && w.role !== "istio" && w.role !== "lane") continue;
+      if (w.role === "input") continue;
       for (const inf of w.informers) {
         for (const o of inf.list()) {
           if (w.role === "namespace") out.add(o.metadata?.name ?? "");
-          else if (w.role === "istio" && isMarked(o)) out.add(o.metadata?.namespace ?? "");
+          else if ((w.role === "istio" || w.role === "install") && isMarked(o))
+            out.add(o.metadata?.namespace ?? "");
           else if (w.role === "lane" && this.hasFinalizer(o)) out.add(o.metadata?.namespace ?? "");
         }
       }
@@ -259,7 +264,7 @@ export class ClusterState {
     const ns = o.metadata?.namespace ?? "";
     switch (w.role) {
       case "install":
-        return true;
+        return this.opts.installNamespaces.includes(ns) || this.enabled(ns) || isMarked(o);
       case "istio":
         return this.enabled(ns) || isMarked(o);
       case "lane":

@@ -230,6 +230,24 @@ export function render(objects: KubeObject[], options: RenderOptions): RenderRes
     });
   }
 
+  // The sidecar filter's namespaces: those given, those of valid Lanes, and input Namespaces labelled
+  // enabled. Never the root namespace (it would reach every proxy of the mesh).
+  const sidecarNamespaces = () => {
+    const all = new Set([
+      ...(o.sidecarNamespaces ?? []),
+      ...inv.enabledNamespaces,
+      ...lanes.valid.map((l) => l.namespace),
+    ]);
+    if (all.delete(o.rootNamespace)) {
+      warnings.push({
+        object: `Namespace ${o.rootNamespace}`,
+        message:
+          `is Istio's root namespace: a sidecar filter there would run in every proxy of the mesh, ` +
+          `so its own sidecars get none`,
+      });
+    }
+    return [...all].sort(compareStrings);
+  };
   if (lanes.valid.length > 0) {
     const edges = edgeGroups(lanes.valid, o);
     if (edges.length > 1) {
@@ -240,7 +258,7 @@ export function render(objects: KubeObject[], options: RenderOptions): RenderRes
           `a gateway matching more than one selector runs several edge filters: keep the selectors disjoint`,
       });
     }
-    desiredManaged.push(...installObjects(edges, sidecarConfig(lanes.valid, o), o));
+    desiredManaged.push(...installObjects(edges, sidecarConfig(lanes.valid, o), sidecarNamespaces(), o));
   }
 
   // Managed objects keep what the server added (uid, resourceVersion, status, other labels) so that an

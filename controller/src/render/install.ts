@@ -4,9 +4,11 @@
 // same ECDS pattern itself.
 //
 // Edge: on the gateways (`gatewaySelector`, or a Lane's own workloadSelector), vm_id `meshlane-edge`,
-// inserted just before the router, so after jwt_authn. Sidecar: in the root namespace (all sidecars),
-// inbound and outbound listeners share one ECDS resource and so one vm_id (`meshlane`), which is what
-// lets the outbound half read the trace→lane records the inbound half wrote. Fail-open everywhere.
+// inserted just before the router, so after jwt_authn. Sidecar: one object in each namespace whose
+// sidecars need the filter (never the root namespace, where it would load a Wasm VM into every proxy of
+// the mesh), applying to all sidecars of that namespace; inbound and outbound listeners share one ECDS
+// resource and so one vm_id (`meshlane`), which is what lets the outbound half read the trace→lane
+// records the inbound half wrote. Fail-open everywhere.
 import { shortHash } from "./objects.js";
 import type { ResolvedOptions } from "./options.js";
 import { MANAGED_BY, MANAGED_BY_LABEL, type KubeObject } from "./types.js";
@@ -17,6 +19,8 @@ export const STRING_VALUE_TYPE = "type.googleapis.com/google.protobuf.StringValu
 export const ROOT_ID = "meshlane";
 export const SIDECAR_VM_ID = "meshlane";
 export const EDGE_VM_ID = "meshlane-edge";
+/** Name of the sidecar EnvoyFilter/WasmPlugin, one in each namespace whose sidecars run the filter. */
+export const SIDECAR_NAME = "meshlane-sidecar";
 
 /** One edge filter: the gateways it runs on, its object name and its compiled config. */
 export interface EdgeGroup {
@@ -78,8 +82,10 @@ function extensionConfig(name: string, vmId: string, config: Record<string, unkn
               },
             },
             configuration: { "@type": STRING_VALUE_TYPE, value: JSON.stringify(config) },
+            // `fail_open` alone: every Envoy of the supported range takes it (deprecated, not disallowed,
+            // from 1.33), and istio-agent reads it when `failure_policy` is unset. `failure_policy` is
+            // unknown before Envoy 1.33 and, from 1.33, refused together with `fail_open`.
             fail_open: true,
-            failure_policy: "FAIL_OPEN",
           },
         },
       },
@@ -119,6 +125,7 @@ function httpFilter(name: string, context: string) {
 function envoyFilters(
   edges: EdgeGroup[],
   sidecar: Record<string, unknown>,
+  sidecarNamespaces: string[],
   o: ResolvedOptions,
 ): KubeObject[] {
   const out: KubeObject[] = edges.map((g) => ({
@@ -130,22 +137,31 @@ function envoyFilters(
       configPatches: [extensionConfig(g.name, EDGE_VM_ID, g.config, o), httpFilter(g.name, "GATEWAY")],
     },
   }));
-  out.push({
-    apiVersion: "networking.istio.io/v1alpha3",
-    kind: "EnvoyFilter",
-    metadata: meta("meshlane-sidecar", o.rootNamespace),
-    spec: {
-      configPatches: [
-        extensionConfig("meshlane-sidecar", SIDECAR_VM_ID, sidecar, o),
-        httpFilter("meshlane-sidecar", "SIDECAR_INBOUND"),
-        httpFilter("meshlane-sidecar", "SIDECAR_OUTBOUND"),
-      ],
-    },
-  });
+  for (const ns of sidecarNamespaces) {
+    // No workloadSelector: every sidecar of the namespace (a workload without lanes of its own still
+    // carries the lane on to the Services it calls); the SIDECAR_* contexts leave gateways out.
+    out.push({
+      apiVersion: "networking.istio.io/v1alpha3",
+      kind: "EnvoyFilter",
+      metadata: meta(SIDECAR_NAME, ns),
+      spec: {
+        configPatches: [
+          extensionConfig(SIDECAR_NAME, SIDECAR_VM_ID, sidecar, o),
+          httpFilter(SIDECAR_NAME, "SIDECAR_INBOUND"),
+          httpFilter(SIDECAR_NAME, "SIDECAR_OUTBOUND"),
+        ],
+      },
+    });
+  }
   return out;
 }
 
-function wasmPlugins(edges: EdgeGroup[], sidecar: Record<string, unknown>, o: ResolvedOptions): KubeObject[] {
+function wasmPlugins(
+  edges: EdgeGroup[],
+  sidecar: Record<string, unknown>,
+  sidecarNamespaces: string[],
+  o: ResolvedOptions,
+): KubeObject[] {
   const common = (config: Record<string, unknown>) => ({
     url: o.wasm.url,
     ...(o.wasm.sha256 ? { sha256: o.wasm.sha256 } : {}),
@@ -161,21 +177,27 @@ function wasmPlugins(edges: EdgeGroup[], sidecar: Record<string, unknown>, o: Re
     // AUTHZ: after Istio's authentication filters (jwt_authn), so verified claims are visible.
     spec: { selector: { matchLabels: g.selector }, phase: "AUTHZ", ...common(g.config) },
   }));
-  out.push({
-    apiVersion: "extensions.istio.io/v1alpha1",
-    kind: "WasmPlugin",
-    metadata: meta("meshlane-sidecar", o.rootNamespace),
-    // STATS: after the edge plugin (AUTHZ) on a gateway, where this root-namespace plugin also lands.
-    spec: { phase: "STATS", match: [{ mode: "CLIENT_AND_SERVER" }], ...common(sidecar) },
-  });
+  for (const ns of sidecarNamespaces) {
+    out.push({
+      apiVersion: "extensions.istio.io/v1alpha1",
+      kind: "WasmPlugin",
+      metadata: meta(SIDECAR_NAME, ns),
+      // No selector: every proxy of the namespace. STATS: after the edge plugin (AUTHZ) on a gateway
+      // that runs in this namespace, where this plugin also lands.
+      spec: { phase: "STATS", match: [{ mode: "CLIENT_AND_SERVER" }], ...common(sidecar) },
+    });
+  }
   return out;
 }
 
-/** The objects that install the filter with the given configs. */
+/** The objects that install the filter: the edge groups, and the sidecar filter in each given namespace. */
 export function installObjects(
   edges: EdgeGroup[],
   sidecar: Record<string, unknown>,
+  sidecarNamespaces: string[],
   o: ResolvedOptions,
 ): KubeObject[] {
-  return o.install === "wasmplugin" ? wasmPlugins(edges, sidecar, o) : envoyFilters(edges, sidecar, o);
+  return o.install === "wasmplugin"
+    ? wasmPlugins(edges, sidecar, sidecarNamespaces, o)
+    : envoyFilters(edges, sidecar, sidecarNamespaces, o);
 }

@@ -3,6 +3,7 @@
 // that are not Kubernetes objects are reported as errors; kinds render does not use are ignored.
 import { describe, groupOf, keyOf } from "./objects.js";
 import {
+  ENABLED_LABEL,
   LANE_API_VERSION,
   LANE_GROUP,
   MANAGED_BY,
@@ -29,6 +30,8 @@ export interface Inventory {
   lanes: KubeObject[];
   virtualServices: KubeObject[];
   destinationRules: KubeObject[];
+  /** Namespaces labelled `meshlane.io/enabled: "true"` among the input's Namespace objects. */
+  enabledNamespaces: string[];
   /** Objects labelled managed-by meshlane, of the kinds render writes. */
   managed: KubeObject[];
   /** Every input object by identity (group, kind, namespace, name). */
@@ -135,6 +138,7 @@ export function takeInventory(objects: unknown[], defaultNamespace: string): Inv
     lanes: [],
     virtualServices: [],
     destinationRules: [],
+    enabledNamespaces: [],
     managed: [],
     byKey: new Map(),
     errors: [],
@@ -174,6 +178,8 @@ export function takeInventory(objects: unknown[], defaultNamespace: string): Inv
       inv.managed.push(o);
     } else if (gk === "|Service") {
       inv.services.push(o);
+    } else if (gk === "|Namespace") {
+      if (o.metadata.labels?.[ENABLED_LABEL] === "true") inv.enabledNamespaces.push(o.metadata.name);
     } else if (WORKLOAD_KINDS.has(gk)) {
       const isPod = o.kind === "Pod";
       const template = isObject(o.spec) && isObject(o.spec.template) ? o.spec.template : undefined;

@@ -21,6 +21,8 @@ export interface KubeObject {
 /** Pod label naming the lane a workload belongs to; stable workloads carry `base`. */
 export const LANE_LABEL = "meshlane.io/lane";
 export const BASE_LANE = "base";
+/** Namespace label the controller selects by default; `render` also reads it on input Namespaces. */
+export const ENABLED_LABEL = "meshlane.io/enabled";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "meshlane";
 /** JSON of a user object's spec before meshlane first changed it. */
@@ -52,8 +54,17 @@ export interface RenderOptions {
   gatewaySelector?: Record<string, string>;
   /** Namespace of the edge EnvoyFilter/WasmPlugin (default `istio-system`). */
   gatewayNamespace?: string;
-  /** Istio's root namespace: the sidecar filter installed there applies mesh-wide (default `istio-system`). */
+  /**
+   * Istio's root namespace (default `istio-system`). An EnvoyFilter or WasmPlugin there applies to every
+   * proxy of the mesh, so the sidecar filter is never installed there.
+   */
   rootNamespace?: string;
+  /**
+   * Namespaces whose sidecars run the sidecar filter, besides those render finds itself (namespaces of
+   * valid Lanes, and input Namespaces labelled `meshlane.io/enabled: "true"`). The controller passes the namespaces it manages, so a namespace that
+   * only calls lane-routed Services (and must carry the lane on) gets the filter too.
+   */
+  sidecarNamespaces?: string[];
   /** Kubernetes cluster domain for host names (default `cluster.local`). */
   clusterDomain?: string;
   /** Namespace of input objects that name none (default `default`), as kubectl would. */
