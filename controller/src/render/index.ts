@@ -8,6 +8,9 @@
 //   DestinationRules (the user's, and meshlane's own); the EnvoyFilters/WasmPlugins meshlane created.
 // - `apply` lists every object that must exist with exactly those contents, `restore` the user objects to
 //   put back, `delete` meshlane's objects to remove. Objects not mentioned are left alone.
+// - In the user's VirtualServices and DestinationRules meshlane owns only its lane routes and subsets
+//   (userobject.ts): other edits are kept and saved as the user's spec. One marked
+//   `meshlane.io/ignore: "true"` is never in `apply` or `restore`.
 // - An object with a problem is reported in `errors` and nothing is rendered for it; the rest still is.
 //   Lanes that fail validation, conflict, or have a broken fallback chain are left out entirely; a
 //   Service whose DestinationRule cannot take lane subsets is left unrouted.
