@@ -234,3 +234,31 @@ test(`${IGNORE_ANNOTATION}: "true": no merge, no restore, and lane traffic it le
   assert.deepEqual(r4.lanes[0].services, [], "reviews is not lane-routed");
   assert.equal(find(r4.apply, "VirtualService"), undefined, "so its VirtualService gets no lane routes");
 });
+
+test("an explicit subset base of the user's, and their own lane-shaped subset, survive an edit elsewhere", () => {
+  const world0 = input().map((o: Json) => {
+    if (o.kind === "VirtualService") {
+      const c = clone(o);
+      c.spec.http[2].route[0].destination.subset = "base"; // the user's own choice
+      return c;
+    }
+    if (o.kind === "DestinationRule") {
+      const c = clone(o);
+      c.spec.subsets.push({ name: "base", labels: { "meshlane.io/lane": "base" } }); // theirs, as ours
+      return c;
+    }
+    return o;
+  });
+  const userVs = clone(find(world0, "VirtualService").spec);
+  const userDr = clone(find(world0, "DestinationRule").spec);
+  const world = carryOut(world0, render(world0, TEST_OPTIONS));
+  const vs = clone(find(world, "VirtualService"));
+  vs.spec.http.find((h: Json) => h.name === "v2-api").timeout = "7s";
+  const dr = clone(find(world, "DestinationRule"));
+  dr.spec.trafficPolicy.tls.mode = "DISABLE";
+  const r = render(replace(replace(world, vs), dr), TEST_OPTIONS);
+  userVs.http[0].timeout = "7s";
+  userDr.trafficPolicy.tls.mode = "DISABLE";
+  assert.deepEqual(saved(find(r.apply, "VirtualService")), userVs);
+  assert.deepEqual(saved(find(r.apply, "DestinationRule")), userDr);
+});
