@@ -179,6 +179,21 @@ test("DestinationRule: the user's subset and policy edits are kept; lane subsets
   );
 });
 
+test("a lane subset is meshlane's: a policy the user adds to it is undone, the original unchanged", () => {
+  const world = merged();
+  const before = find(world, "DestinationRule");
+  const dr = clone(before);
+  dr.spec.subsets = dr.spec.subsets.map((s: Json) =>
+    s.name === "canary" ? { ...s, trafficPolicy: { tls: { mode: "DISABLE" } } } : s,
+  );
+  const out = find(render(replace(world, dr), TEST_OPTIONS).apply, "DestinationRule");
+  assert.deepEqual(out.spec, before.spec);
+  assert.equal(
+    out.metadata.annotations[ORIGINAL_SPEC_ANNOTATION],
+    before.metadata.annotations[ORIGINAL_SPEC_ANNOTATION],
+  );
+});
+
 test("a user's subset named after a lane, with other labels, is an error: the object is left alone", () => {
   const world = merged();
   const dr = clone(find(world, "DestinationRule"));

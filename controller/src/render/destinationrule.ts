@@ -41,17 +41,19 @@ export function mergeDestinationRule(spec: any, svc: LaneService): { spec: unkno
   return { spec: { ...spec, subsets: [...existing, ...added] } };
 }
 
-/** Whether a subset is exactly one meshlane adds: `{name: <lane>, labels: {meshlane.io/lane: <lane>}}`. */
+/** Whether a subset selects exactly the pods of the lane it is named after, as meshlane's subsets do. */
 function isLaneSubset(s: unknown): boolean {
-  const name = (s as { name?: unknown } | null)?.name;
-  return typeof name === "string" && deepEqual(s, { name, labels: { [LANE_LABEL]: name } });
+  const { name, labels } = (s ?? {}) as { name?: unknown; labels?: unknown };
+  return typeof name === "string" && deepEqual(labels, { [LANE_LABEL]: name });
 }
 
 /**
  * Takes meshlane's lane subsets out of a live DestinationRule spec (not modified). A subset named as
- * one in the user's saved spec is the user's (edits included); any other subset of exactly the lane
- * shape is meshlane's. Without a saved spec nothing is taken out: a lane-shaped subset the user wrote
- * is theirs, and merging accepts it as it stands.
+ * one in the user's saved spec is the user's (edits included); any other subset that selects exactly
+ * the pods of the lane it is named after is meshlane's (an edit of it, such as a trafficPolicy, is
+ * meshlane's to undo). Any other subset is the user's: one named after a lane but selecting other pods
+ * is then refused by the merge, not taken over. Without a saved spec nothing is taken out: a
+ * lane-shaped subset the user wrote is theirs, and merging accepts it when it is exactly meshlane's.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function unmergeDestinationRule(live: any, original: any): unknown {
