@@ -257,7 +257,7 @@ export function render(objects: KubeObject[], options: RenderOptions): RenderRes
       if (!("spec" in merged && deepEqual(merged.spec, vs.spec))) {
         errors.push({
           object: describe(vs),
-          message: `carries ${IGNORE_ANNOTATION}: "true" and routes to lane-enabled Services without their lane routes: lane traffic through it is unmanaged`,
+          message: `carries ${IGNORE_ANNOTATION}: "true" and lacks the lane routes or base pins meshlane would add for the lane-enabled Services it routes to: lane traffic through it is unmanaged`,
         });
       }
       continue;
