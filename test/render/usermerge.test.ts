@@ -277,3 +277,24 @@ test("an explicit subset base of the user's, and their own lane-shaped subset, s
   assert.deepEqual(saved(find(r.apply, "VirtualService")), userVs);
   assert.deepEqual(saved(find(r.apply, "DestinationRule")), userDr);
 });
+
+test("a manifest exported from the cluster (lane routes and our annotations in Git), then edited: the edit is kept", () => {
+  const world = merged();
+  const exported = clone(find(world, "VirtualService"));
+  // Edited in Git: the user route's timeout (its lane copy in the export still has the old one).
+  exported.spec.http.find((h: Json) => h.name === "v2-api").timeout = "8s";
+  const out = find(render(replace(world, exported), TEST_OPTIONS).apply, "VirtualService");
+  const expected = clone(find(input(), "VirtualService").spec);
+  expected.http[0].timeout = "8s";
+  assert.deepEqual(saved(out), expected);
+  assert.equal(out.spec.http.find((h: Json) => h.name === "v2-api-meshlane-canary").timeout, "8s");
+
+  // The old way round, editing only the saved spec in the annotation, still works too.
+  const viaAnnotation = clone(find(world, "VirtualService"));
+  const edited = saved(viaAnnotation);
+  edited.http[0].timeout = "9s";
+  viaAnnotation.metadata.annotations[ORIGINAL_SPEC_ANNOTATION] = JSON.stringify(edited);
+  const out2 = find(render(replace(world, viaAnnotation), TEST_OPTIONS).apply, "VirtualService");
+  assert.deepEqual(saved(out2), edited);
+  assert.deepEqual(out2.spec, mergedFrom("VirtualService", edited).spec);
+});
