@@ -1,4 +1,5 @@
-// Drift and bad input: hand edits of what meshlane wrote are reverted (fields the user added stay); an
+// Drift and bad input: hand edits of meshlane's own objects are reverted (fields others added stay), a
+// user's edit of their merged object is kept (gitops.test.ts has the whole contract); an
 // invalid Lane is reported and changes nothing; objects meshlane cannot merge into, or whose saved
 // original is garbage, are reported and left untouched; a converged cluster costs no writes.
 import { test, before, after } from "node:test";
@@ -38,7 +39,7 @@ after(async () => {
 const istioWrites = () =>
   server.writes((r) => r.group === "networking.istio.io" || r.group === "extensions.istio.io");
 
-test("drift: hand edits of meshlane's objects and of merged user objects are reverted; others' fields stay", async () => {
+test("drift: hand edits of meshlane's objects are reverted, others' fields stay; a user's edit of their object is kept", async () => {
   seedNamespace(server, "drift");
   seedAll(server, laneApp("drift", "web"));
   seedAll(server, [
@@ -71,15 +72,19 @@ test("drift: hand edits of meshlane's objects and of merged user objects are rev
   server.seed({ ...user, spec: { ...user.spec, http: [] } });
   await eventually(() => {
     const m = server.getObject("virtualservices", "drift", "meshlane-web") as Json;
-    const u = server.getObject("virtualservices", "drift", "web-user") as Json;
-    return (
-      JSON.stringify(m.spec) === JSON.stringify(managed.spec) &&
-      JSON.stringify(u.spec) === JSON.stringify(user.spec)
-    );
-  }, "both VirtualServices reverted");
+    return JSON.stringify(m.spec) === JSON.stringify(managed.spec);
+  }, "meshlane's VirtualService reverted");
   const m = server.getObject("virtualservices", "drift", "meshlane-web") as Json;
   assert.equal(m.metadata.labels.team, "web", "a label someone else added is not ours to remove");
+  // The user's object now routes nowhere lane-enabled: their spec stays, our annotations go.
+  await eventually(
+    () =>
+      (server.getObject("virtualservices", "drift", "web-user") as Json).metadata.annotations === undefined,
+    "the user's VirtualService handed back",
+  );
   await settle(controller, server);
+  const u = server.getObject("virtualservices", "drift", "web-user") as Json;
+  assert.deepEqual(u.spec, { ...user.spec, http: [] });
 });
 
 test("no-op resync: a converged cluster costs no writes, however many resyncs", async () => {

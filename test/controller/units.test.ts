@@ -9,6 +9,7 @@ import {
   optionsFromConfig,
   render,
   ORIGINAL_SPEC_ANNOTATION,
+  APPLIED_HASH_ANNOTATION,
   type KubeObject,
 } from "../../controller/src/render/index.js";
 import { applyConfiguration, userPatch } from "../../controller/src/reconcile/apply.js";
@@ -72,6 +73,31 @@ test("a user object's patch touches spec and our annotation only, guarded by its
     { op: "add", path: "/spec", value: { hosts: ["a"] } },
     { op: "remove", path: "/metadata/annotations" },
   ]);
+  // Both of our annotations: added into the user's map, and removed from it leaving theirs.
+  const hashed = vs(
+    {
+      annotations: {
+        team: "a",
+        [ORIGINAL_SPEC_ANNOTATION]: '{"hosts":["a"]}',
+        [APPLIED_HASH_ANNOTATION]: "sha256:1",
+      },
+    },
+    { hosts: ["a"], http: [] },
+  );
+  assert.deepEqual(userPatch(current, hashed).slice(2), [
+    { op: "add", path: "/metadata/annotations/meshlane.io~1original-spec", value: '{"hosts":["a"]}' },
+    { op: "add", path: "/metadata/annotations/meshlane.io~1applied-hash", value: "sha256:1" },
+  ]);
+  const back = vs({ annotations: { team: "a" } }, { hosts: ["a"] });
+  assert.deepEqual(userPatch(hashed, back).slice(2), [
+    { op: "remove", path: "/metadata/annotations/meshlane.io~1original-spec" },
+    { op: "remove", path: "/metadata/annotations/meshlane.io~1applied-hash" },
+  ]);
+  const rehashed = vs(
+    { annotations: { ...hashed.metadata.annotations, [APPLIED_HASH_ANNOTATION]: "sha256:2" } },
+    hashed.spec,
+  );
+  assert.ok(!ownedEqual(hashed, rehashed), "the applied hash is ours");
   // Our own objects: only the label and the spec are applied.
   assert.deepEqual(applyConfiguration(desired, "networking.istio.io/v1"), {
     apiVersion: "networking.istio.io/v1",

@@ -24,6 +24,7 @@ test("the golden cases the issue asks for are present", () => {
     "noop",
     "bad-input",
     "wasmplugin",
+    "user-edit-kept",
   ]) {
     assert.ok(cases.includes(c), `missing golden case ${c}`);
   }

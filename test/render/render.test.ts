@@ -1,4 +1,5 @@
 // Unit-level contracts of render: purity, the original-spec annotation, merge refusals, naming, options.
+// (The full contract for users' objects is in usermerge.test.ts.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { render, ORIGINAL_SPEC_ANNOTATION, type KubeObject } from "../../controller/src/render/index.js";
@@ -42,16 +43,19 @@ test("host names resolve as Istio does", () => {
   assert.equal(wasmCluster("https://example.com/m.wasm", "cluster.local"), "meshlane-wasm");
 });
 
-test("the saved original is the merge base: an edit behind meshlane's back is reverted", () => {
+test("an edit behind meshlane's back is the user's: kept, and saved as the new original", () => {
   const first = render(seed(), TEST_OPTIONS);
   const vs = structuredClone(byName(first.apply, "VirtualService", "vs-mockb"));
   vs.spec.http = [{ route: [{ destination: { host: "mockb", subset: "version-base" } }], timeout: "1s" }];
   const world = seed().map((o) => (o.kind === "VirtualService" && o.metadata.name === "vs-mockb" ? vs : o));
   const again = byName(render(world, TEST_OPTIONS).apply, "VirtualService", "vs-mockb");
-  assert.deepEqual(again.spec, byName(first.apply, "VirtualService", "vs-mockb").spec);
-  assert.equal(
-    again.metadata.annotations?.[ORIGINAL_SPEC_ANNOTATION],
-    vs.metadata.annotations?.[ORIGINAL_SPEC_ANNOTATION],
+  assert.deepEqual(JSON.parse(again.metadata.annotations![ORIGINAL_SPEC_ANNOTATION]), vs.spec);
+  assert.deepEqual(
+    again.spec.http.map((h: { name?: string; timeout?: string }) => [h.name, h.timeout]),
+    [
+      ["meshlane-canary", "1s"],
+      [undefined, "1s"],
+    ],
   );
 });
 

@@ -20,8 +20,9 @@ Watches Lanes, Services, Deployments/StatefulSets/DaemonSets, VirtualServices an
 the namespaces the selector picks, and the filter's EnvoyFilters/WasmPlugins (the edge one in the
 gateway namespace, the sidecar one in each namespace picked); renders what the lanes need and writes only what differs (server-side apply as field
 manager "meshlane" for its own objects, resourceVersion-guarded patches of spec and the
-meshlane.io/original-spec annotation for the user's). A finalizer on each Lane restores the user's
-objects and deletes meshlane's when the Lane goes. Serves /healthz, /readyz, /metrics and the filter
+meshlane.io/original-spec and meshlane.io/applied-hash annotations for the user's, where it owns only
+its lane routes and subsets: other edits are kept; meshlane.io/ignore: "true" leaves one alone). A
+finalizer on each Lane restores the user's objects and deletes meshlane's when the Lane goes. Serves /healthz, /readyz, /metrics and the filter
 module at /meshlane.wasm (with its sha256, which render writes into the EnvoyFilters/WasmPlugins).
 Logs are JSON lines on stderr. SIGTERM or SIGINT: finish queued work, release the lease, exit 0.
 

@@ -3,11 +3,17 @@
 // - meshlane's own objects: server-side apply as field manager `meshlane`, with force (they are ours; a
 //   hand edit of a field we set is taken back, labels or annotations someone else added stay theirs).
 //   The applied configuration holds only what we own: the managed-by label and the spec.
-// - a user's object: a JSON patch that touches only `spec` and our annotation, and that carries the
+// - a user's object: a JSON patch that touches only `spec` and our two annotations, and that carries the
 //   resourceVersion the change was computed from, so the server refuses it (409) if the object moved in
 //   between; the caller then re-reads instead of overwriting the user's newer edit.
 // - delete: a plain delete; an object already gone counts as done.
-import { MANAGED_BY, MANAGED_BY_LABEL, ORIGINAL_SPEC_ANNOTATION, type KubeObject } from "../render/index.js";
+import {
+  APPLIED_HASH_ANNOTATION,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  ORIGINAL_SPEC_ANNOTATION,
+  type KubeObject,
+} from "../render/index.js";
 import { KubeError, resourceOf, type JsonObject, type KubeClient } from "./kube.js";
 import type { Change } from "./plan.js";
 
@@ -16,7 +22,8 @@ function pointer(key: string): string {
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
-const ANNOTATION_PATH = `/metadata/annotations/${pointer(ORIGINAL_SPEC_ANNOTATION)}`;
+/** The annotations of a user's object that are meshlane's to write. */
+export const USER_OBJECT_ANNOTATIONS = [ORIGINAL_SPEC_ANNOTATION, APPLIED_HASH_ANNOTATION] as const;
 
 /** The JSON patch turning `current` into `desired` on the fields meshlane owns of a user's object. */
 export function userPatch(current: KubeObject, desired: KubeObject): unknown[] {
@@ -24,17 +31,31 @@ export function userPatch(current: KubeObject, desired: KubeObject): unknown[] {
     { op: "replace", path: "/metadata/resourceVersion", value: current.metadata.resourceVersion },
     { op: "add", path: "/spec", value: desired.spec ?? {} },
   ];
-  const want = desired.metadata.annotations?.[ORIGINAL_SPEC_ANNOTATION];
   const have = current.metadata.annotations;
-  if (want !== undefined) {
-    if (have === undefined)
-      ops.push({ op: "add", path: "/metadata/annotations", value: { [ORIGINAL_SPEC_ANNOTATION]: want } });
-    else if (have[ORIGINAL_SPEC_ANNOTATION] !== want)
-      ops.push({ op: "add", path: ANNOTATION_PATH, value: want });
-  } else if (have?.[ORIGINAL_SPEC_ANNOTATION] !== undefined) {
-    // As render has it: an annotation map left empty goes away with the annotation.
-    const onlyOne = Object.keys(have).length === 1 && desired.metadata.annotations === undefined;
-    ops.push({ op: "remove", path: onlyOne ? "/metadata/annotations" : ANNOTATION_PATH });
+  const want = desired.metadata.annotations;
+  const theirs = Object.keys(have ?? {}).filter(
+    (k) => !(USER_OBJECT_ANNOTATIONS as readonly string[]).includes(k),
+  );
+  const ours = USER_OBJECT_ANNOTATIONS.filter((k) => want?.[k] !== undefined);
+  if (have === undefined) {
+    if (ours.length > 0)
+      ops.push({
+        op: "add",
+        path: "/metadata/annotations",
+        value: Object.fromEntries(ours.map((k) => [k, want?.[k]])),
+      });
+    return ops;
+  }
+  // As render has it: an annotation map left empty goes away with our annotations.
+  if (ours.length === 0 && theirs.length === 0 && want === undefined && Object.keys(have).length > 0) {
+    ops.push({ op: "remove", path: "/metadata/annotations" });
+    return ops;
+  }
+  for (const k of USER_OBJECT_ANNOTATIONS) {
+    const path = `/metadata/annotations/${pointer(k)}`;
+    if (want?.[k] !== undefined) {
+      if (have[k] !== want[k]) ops.push({ op: "add", path, value: want[k] });
+    } else if (have[k] !== undefined) ops.push({ op: "remove", path });
   }
   return ops;
 }

@@ -1,9 +1,10 @@
 // From render's result to the writes that carry it out, grouped by namespace. Only the fields meshlane
 // owns are compared: for its own objects the spec and the managed-by label, for the user's objects the
-// spec and the `meshlane.io/original-spec` annotation. Everything else (labels and annotations others
+// spec and the `meshlane.io/original-spec` and `meshlane.io/applied-hash` annotations. Everything else (labels and annotations others
 // added, status, metadata the server keeps) is left out of the diff, so it never causes a write and is
 // never overwritten.
 import {
+  APPLIED_HASH_ANNOTATION,
   deepEqual,
   MANAGED_BY,
   MANAGED_BY_LABEL,
@@ -18,9 +19,9 @@ import { keyOf, objectKey } from "../render/objects.js";
 
 /**
  * - `create` / `update`: an object meshlane owns, written whole by server-side apply (force).
- * - `merge`: a user's object that gets lane routes or subsets: spec replaced and the original saved,
- *   guarded by the resourceVersion it was computed from.
- * - `restore`: a user's object put back to its saved spec, annotation removed, same guard.
+ * - `merge`: a user's object that gets lane routes or subsets: spec replaced, the user's own spec saved
+ *   and the written spec's hash noted, guarded by the resourceVersion it was computed from.
+ * - `restore`: a user's object put back to the user's spec, annotations removed, same guard.
  * - `delete`: an object meshlane owns that is no longer needed.
  */
 export type ChangeOp = "create" | "update" | "merge" | "restore" | "delete";
@@ -65,8 +66,12 @@ function refOf(o: KubeObject): ObjectRef {
   };
 }
 
-function annotation(o: KubeObject | undefined): string | undefined {
-  return o?.metadata.annotations?.[ORIGINAL_SPEC_ANNOTATION];
+/** Meshlane's annotations on a user object, as one comparable value ("" when it has none). */
+function ourAnnotations(o: KubeObject | undefined): string {
+  const a = o?.metadata.annotations;
+  const saved = a?.[ORIGINAL_SPEC_ANNOTATION];
+  const hash = a?.[APPLIED_HASH_ANNOTATION];
+  return saved === undefined && hash === undefined ? "" : JSON.stringify([saved ?? null, hash ?? null]);
 }
 
 /** Whether `current` already holds what meshlane owns of `desired`. */
@@ -76,7 +81,7 @@ export function ownedEqual(current: KubeObject, desired: KubeObject): boolean {
   if (desired.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
     return current.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
   }
-  return annotation(current) === annotation(desired);
+  return ourAnnotations(current) === ourAnnotations(desired);
 }
 
 export function computePlan(result: RenderResult, input: KubeObject[], version: number): Plan {
@@ -112,7 +117,7 @@ export function computePlan(result: RenderResult, input: KubeObject[], version: 
   for (const desired of result.restore) {
     const current = byKey.get(keyOf(desired));
     if (!current || current === desired) continue;
-    if (deepEqual(current.spec, desired.spec) && annotation(current) === undefined) continue;
+    if (deepEqual(current.spec, desired.spec) && ourAnnotations(current) === "") continue;
     const ref = refOf(desired);
     add({ op: "restore", ref, what: describeRef(ref), desired, current });
   }

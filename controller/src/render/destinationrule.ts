@@ -41,6 +41,34 @@ export function mergeDestinationRule(spec: any, svc: LaneService): { spec: unkno
   return { spec: { ...spec, subsets: [...existing, ...added] } };
 }
 
+/** Whether a subset selects exactly the pods of the lane it is named after, as meshlane's subsets do. */
+function isLaneSubset(s: unknown): boolean {
+  const { name, labels } = (s ?? {}) as { name?: unknown; labels?: unknown };
+  return typeof name === "string" && deepEqual(labels, { [LANE_LABEL]: name });
+}
+
+/**
+ * Takes meshlane's lane subsets out of a live DestinationRule spec (not modified). A subset named as
+ * one in the user's saved spec is the user's (edits included); any other subset that selects exactly
+ * the pods of the lane it is named after is meshlane's (an edit of it, such as a trafficPolicy, is
+ * meshlane's to undo). Any other subset is the user's: one named after a lane but selecting other pods
+ * is then refused by the merge, not taken over. Without a saved spec nothing is taken out: a
+ * lane-shaped subset the user wrote is theirs, and merging accepts it when it is exactly meshlane's.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function unmergeDestinationRule(live: any, original: any): unknown {
+  if (original === undefined || !Array.isArray(live?.subsets)) return live;
+  const savedNames = new Set(
+    (Array.isArray(original?.subsets) ? original.subsets : []).map((s: { name?: unknown }) => s?.name),
+  );
+  const subsets = live.subsets.filter((s: { name?: unknown }) => savedNames.has(s?.name) || !isLaneSubset(s));
+  if (subsets.length === 0 && !Array.isArray(original?.subsets)) {
+    const { subsets: _dropped, ...rest } = live;
+    return rest;
+  }
+  return { ...live, subsets };
+}
+
 /** The spec of the DestinationRule meshlane creates for a Service without one. */
 export function newDestinationRule(svc: LaneService): Record<string, unknown> {
   return { host: svc.fqdn, subsets: laneSubsets(svc) };

@@ -8,10 +8,18 @@
 //   DestinationRules (the user's, and meshlane's own); the EnvoyFilters/WasmPlugins meshlane created.
 // - `apply` lists every object that must exist with exactly those contents, `restore` the user objects to
 //   put back, `delete` meshlane's objects to remove. Objects not mentioned are left alone.
+// - In the user's VirtualServices and DestinationRules meshlane owns only its lane routes and subsets
+//   (userobject.ts): other edits are kept and saved as the user's spec. One marked
+//   `meshlane.io/ignore: "true"` is never in `apply` or `restore`.
 // - An object with a problem is reported in `errors` and nothing is rendered for it; the rest still is.
 //   Lanes that fail validation, conflict, or have a broken fallback chain are left out entirely; a
 //   Service whose DestinationRule cannot take lane subsets is left unrouted.
-import { leakySubsets, mergeDestinationRule, newDestinationRule } from "./destinationrule.js";
+import {
+  leakySubsets,
+  mergeDestinationRule,
+  newDestinationRule,
+  unmergeDestinationRule,
+} from "./destinationrule.js";
 import { hostCovers, resolveHost } from "./hosts.js";
 import { edgeName, installObjects, type EdgeGroup } from "./install.js";
 import { takeInventory } from "./inventory.js";
@@ -31,6 +39,7 @@ import { edgeConfig, sidecarConfig } from "./pluginconfig.js";
 import { scanServices, type LaneService } from "./services.js";
 import {
   BASE_LANE,
+  IGNORE_ANNOTATION,
   LANE_LABEL,
   MANAGED_BY,
   MANAGED_BY_LABEL,
@@ -40,8 +49,13 @@ import {
   type RenderOptions,
   type RenderResult,
 } from "./types.js";
-import { baseSpec, userOutcome } from "./userobject.js";
-import { mergeVirtualService, newVirtualService, type RouteContext } from "./virtualservice.js";
+import { userOutcome, userSpec } from "./userobject.js";
+import {
+  mergeVirtualService,
+  newVirtualService,
+  unmergeVirtualService,
+  type RouteContext,
+} from "./virtualservice.js";
 
 export * from "./types.js";
 export { laneProbes } from "./pluginconfig.js";
@@ -52,6 +66,11 @@ export { parseManifests, toJsonList, toYaml } from "./manifests.js";
 
 function managedMeta(name: string, namespace: string) {
   return { name, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } };
+}
+
+/** A user object marked `meshlane.io/ignore: "true"`: meshlane neither merges into nor restores it. */
+function isIgnored(o: KubeObject): boolean {
+  return o.metadata.annotations?.[IGNORE_ANNOTATION] === "true";
 }
 
 function isMeshBound(vs: KubeObject): boolean {
@@ -148,7 +167,19 @@ export function render(objects: KubeObject[], options: RenderOptions): RenderRes
   for (const dr of inv.destinationRules) {
     const svc = services.get(drHost(dr));
     if (!svc) continue;
-    const base = baseSpec(dr);
+    if (isIgnored(dr)) {
+      // Left as it is: usable only if it already has every lane subset, as meshlane would add them.
+      const merged = mergeDestinationRule(dr.spec, svc);
+      if ("spec" in merged && deepEqual(merged.spec, dr.spec)) continue;
+      errors.push({
+        object: describe(dr),
+        message: `carries ${IGNORE_ANNOTATION}: "true" and lacks the lane subsets of ${describe(svc.obj)}, so meshlane leaves that Service's routing unmanaged`,
+      });
+      failedDrs.add(dr);
+      drop(svc, `${describe(dr)} carries ${IGNORE_ANNOTATION} and lacks the lane subsets`);
+      continue;
+    }
+    const base = userSpec(dr, unmergeDestinationRule);
     const merged = "error" in base ? base : mergeDestinationRule(base.spec, svc);
     if ("error" in merged) {
       errors.push({ object: describe(dr), message: merged.error });
@@ -181,14 +212,18 @@ export function render(objects: KubeObject[], options: RenderOptions): RenderRes
   }
 
   for (const dr of inv.destinationRules) {
-    if (failedDrs.has(dr)) continue;
+    if (failedDrs.has(dr) || isIgnored(dr)) continue;
     const svc = services.get(drHost(dr));
     if (svc) {
-      const base = baseSpec(dr);
+      const base = userSpec(dr, unmergeDestinationRule);
       if ("spec" in base)
         for (const m of leakySubsets(base.spec, svc)) warnings.push({ object: describe(dr), message: m });
     }
-    const out = userOutcome(dr, (base) => (svc ? mergeDestinationRule(base, svc) : { spec: base }));
+    const out = userOutcome(
+      dr,
+      (base) => (svc ? mergeDestinationRule(base, svc) : { spec: base }),
+      unmergeDestinationRule,
+    );
     if (out.kind === "apply") userApply.push(out.obj);
     else if (out.kind === "restore") restore.push(out.obj);
     else if (out.kind === "error") errors.push({ object: describe(dr), message: out.message });
@@ -214,7 +249,20 @@ export function render(objects: KubeObject[], options: RenderOptions): RenderRes
     },
   };
   for (const vs of inv.virtualServices) {
-    const out = userOutcome(vs, (base) => mergeVirtualService(base, vs.metadata.namespace ?? "", ctx));
+    const ns = vs.metadata.namespace ?? "";
+    const unmerge = (live: unknown, original: unknown) => unmergeVirtualService(live, original, ns, ctx);
+    if (isIgnored(vs)) {
+      // Left as it is; worth an error only when lane traffic through it misses lane routes.
+      const merged = mergeVirtualService(unmerge(vs.spec, undefined), ns, ctx);
+      if (!("spec" in merged && deepEqual(merged.spec, vs.spec))) {
+        errors.push({
+          object: describe(vs),
+          message: `carries ${IGNORE_ANNOTATION}: "true" and lacks the lane routes or base pins meshlane would add for the lane-enabled Services it routes to: lane traffic through it is unmanaged`,
+        });
+      }
+      continue;
+    }
+    const out = userOutcome(vs, (base) => mergeVirtualService(base, ns, ctx), unmerge);
     if (out.kind === "apply") userApply.push(out.obj);
     else if (out.kind === "restore") restore.push(out.obj);
     else if (out.kind === "error") errors.push({ object: describe(vs), message: out.message });

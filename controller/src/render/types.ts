@@ -25,8 +25,15 @@ export const BASE_LANE = "base";
 export const ENABLED_LABEL = "meshlane.io/enabled";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "meshlane";
-/** JSON of a user object's spec before meshlane first changed it. */
+/**
+ * JSON of a user object's own spec: as it was before meshlane first changed it, updated whenever the
+ * user changes the object (anything but meshlane's lane routes and subsets) after that.
+ */
 export const ORIGINAL_SPEC_ANNOTATION = "meshlane.io/original-spec";
+/** Hash of the spec meshlane last wrote to a user object: a live spec that differs was edited since. */
+export const APPLIED_HASH_ANNOTATION = "meshlane.io/applied-hash";
+/** `"true"` on a user VirtualService or DestinationRule: meshlane neither merges into nor restores it. */
+export const IGNORE_ANNOTATION = "meshlane.io/ignore";
 export const LANE_GROUP = "meshlane.io";
 export const LANE_API_VERSION = "meshlane.io/v1alpha1";
 /** Name prefix of the lane routes meshlane adds to a VirtualService (Istio's HTTPRoute.name). */
@@ -107,12 +114,12 @@ export interface LaneStatus {
 export interface RenderResult {
   /**
    * Every object that must exist with exactly these contents: objects meshlane creates (label
-   * `app.kubernetes.io/managed-by: meshlane`) and user objects it changes (annotation
-   * `meshlane.io/original-spec` holding the user's spec before the first change, kept as is once set).
+   * `app.kubernetes.io/managed-by: meshlane`) and user objects it changes (annotations
+   * `meshlane.io/original-spec`, the user's own spec, and `meshlane.io/applied-hash`, of the spec written).
    * An entry that equals its input object is that very input object, so "changed" is a deep compare.
    */
   apply: KubeObject[];
-  /** User objects that carry `meshlane.io/original-spec` but need no lane any more: spec put back, annotation removed. */
+  /** User objects that carry `meshlane.io/original-spec` but need no lane any more: the user's spec put back, annotations removed. */
   restore: KubeObject[];
   /** Managed objects present in the input that should no longer exist. */
   delete: ObjectRef[];

@@ -6,6 +6,7 @@
 // of a lane-enabled host without a subset (HTTP, TCP, TLS, mirrors) is pinned to `base`, so lane pods
 // never take unlabelled traffic.
 import { resolveHost } from "./hosts.js";
+import { deepEqual } from "./objects.js";
 import type { LaneService } from "./services.js";
 import { BASE_LANE, ROUTE_PREFIX } from "./types.js";
 
@@ -172,6 +173,83 @@ export function mergeVirtualService(
       out[section] = spec[section].map((r: Json) => pinRoute(r, namespace, ctx));
   }
   return { spec: out };
+}
+
+/**
+ * Whether an HTTP route is one of meshlane's lane routes: named `meshlane-<lane>` or
+ * `<name>-meshlane-<lane>`, and every match requires `<laneHeader>: exact <lane>` for that same lane.
+ * A user route cannot have that shape in an object meshlane merges into (merging refuses a user route
+ * that matches on the lane header), so taking such routes out never takes out the user's.
+ */
+export function isLaneRoute(r: Json, laneHeader: string): boolean {
+  if (typeof r?.name !== "string" || !Array.isArray(r.match) || r.match.length === 0) return false;
+  const lane = r.match[0]?.headers?.[laneHeader]?.exact;
+  if (typeof lane !== "string" || lane === "") return false;
+  if (!r.match.every((m: Json) => m?.headers?.[laneHeader]?.exact === lane)) return false;
+  const own = `${ROUTE_PREFIX}${lane}`;
+  return r.name === own || r.name.endsWith(`-${own}`);
+}
+
+/** A route (or a TCP/TLS route) with every `subset: base` removed, to compare routes up to pinning. */
+function withoutBase(r: Json, keep: (host: unknown) => boolean): Json {
+  if (!r || typeof r !== "object") return r;
+  const strip = (d: Json, host: unknown) => {
+    if (!d || d.subset !== BASE_LANE || keep(host)) return d;
+    const { subset: _s, ...rest } = d;
+    return rest;
+  };
+  const out = { ...r };
+  if (Array.isArray(r.route))
+    out.route = r.route.map((d: Json) =>
+      d?.destination ? { ...d, destination: strip(d.destination, d.destination.host) } : d,
+    );
+  if (r.mirror) out.mirror = strip(r.mirror, r.mirror.host);
+  if (Array.isArray(r.mirrors))
+    out.mirrors = r.mirrors.map((m: Json) =>
+      m?.destination ? { ...m, destination: strip(m.destination, m.destination.host) } : m,
+    );
+  return out;
+}
+
+/**
+ * Takes meshlane's pieces out of a live VirtualService spec (not modified): its lane routes
+ * (`isLaneRoute`), and, when the user's saved spec is known, the `subset: base` pins it added to the
+ * user's routes. A user route that equals a saved one up to `subset: base` is that saved route (the
+ * same position first, then anywhere); any other route (new or edited by the user) loses `subset: base`
+ * on destinations of lane-enabled Services, a subset meshlane owns. Without a saved spec only lane
+ * routes are taken out: the rest is the user's as written.
+ */
+export function unmergeVirtualService(
+  live: Json,
+  original: Json,
+  namespace: string,
+  ctx: RouteContext,
+): Json {
+  if (!live || typeof live !== "object") return live;
+  const out = { ...live };
+  const laneHost = (host: unknown) =>
+    typeof host === "string" && ctx.service(resolveHost(host, namespace, ctx.domain)) !== undefined;
+  const anyBase = (r: Json) => withoutBase(r, () => false);
+  const restoreRoute = (r: Json, i: number, saved: Json[]): Json => {
+    if (original === undefined) return r;
+    const bare = anyBase(r);
+    if (i < saved.length && deepEqual(anyBase(saved[i]), bare)) return saved[i];
+    const found = saved.find((s) => deepEqual(anyBase(s), bare));
+    return found ?? withoutBase(r, (host) => !laneHost(host));
+  };
+  if (Array.isArray(live.http)) {
+    const saved = routesOf(original, "http");
+    out.http = live.http
+      .filter((r: Json) => !isLaneRoute(r, ctx.laneHeader))
+      .map((r: Json, i: number) => restoreRoute(r, i, saved));
+  }
+  for (const section of ["tcp", "tls"]) {
+    if (Array.isArray(live[section])) {
+      const saved = routesOf(original, section);
+      out[section] = live[section].map((r: Json, i: number) => restoreRoute(r, i, saved));
+    }
+  }
+  return out;
 }
 
 /** The spec of the mesh VirtualService meshlane creates for a lane-enabled Service that has none. */
