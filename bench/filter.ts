@@ -170,22 +170,22 @@ export async function benchFilter(quick = false): Promise<Row[]> {
 /** Linear memory after 1,000,000 requests vs after warm-up (100,000). */
 export async function benchMemory(quick = false): Promise<Row[]> {
   const total = quick ? 200_000 : 1_000_000;
-  const mod = await load("build/meshlane.wasm");
-  const r = root(mod, TEN_RULES);
+  const vm = WasmVm.instantiate(await load("build/meshlane.wasm"));
+  const r = vm.createRoot(JSON.stringify(TEN_RULES));
   await perRequestNs(r, {
     requests: total / 10,
     warmup: 0,
     requestHeaders: EDGE_HEADERS,
     properties: EDGE_PROPS,
   });
-  const warm = r.vm.memoryBytes();
+  const warm = vm.memoryBytes();
   await perRequestNs(r, {
     requests: total - total / 10,
     warmup: 0,
     requestHeaders: EDGE_HEADERS,
     properties: EDGE_PROPS,
   });
-  const after = r.vm.memoryBytes();
+  const after = vm.memoryBytes();
   return [
     {
       name: `linear memory after ${total.toLocaleString("en")} requests / after warm-up`,
