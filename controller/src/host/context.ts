@@ -84,11 +84,15 @@ function ok(value: Uint8Array): PropertyResult {
   return { code: WasmResult.Ok, value };
 }
 
-/** What every context answers to host calls; roots and streams refine it. */
+/**
+ * What every context answers to host calls (HostContext, documented there); roots and streams
+ * refine it.
+ */
 export abstract class ContextBase implements HostContext {
   // Created on first use: most streams log nothing, and every object a stream owns is one more the
   // collector has to trace and copy while the stream is in flight.
   private logList: LogRecord[] | null = null;
+  /** True while proxy_on_log runs for this context (a stream sets it). */
   logPhase = false;
   /** Values written with proxy_set_property. */
   protected setProps: Map<string, Uint8Array> | null = null;

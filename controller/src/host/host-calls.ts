@@ -29,8 +29,6 @@ export interface LogRecord {
  * and no bodies, a stream has them while the callback that delivered them may touch them.
  */
 export interface HostContext {
-  /** Context id the module sees. */
-  readonly id: number;
   /** True while proxy_on_log runs: maps are readable, not writable, and a missing one is NotFound. */
   readonly logPhase: boolean;
   /** The header map of `type` if it is available now (for writing, if `write`), else null. */
