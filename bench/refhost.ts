@@ -1,6 +1,6 @@
 // The dye filter's four modules in Envoy's own host library, when one is at hand. Set
 // MESHLANE_REFHOST to a runner built on proxy-wasm-cpp-host that takes
-// `--quiet --bench N MODULE.wasm SCENARIO.json` and prints `{"bench": true, …, "ns_per_request": x}`
+// `--bench N MODULE.wasm SCENARIO.json` and prints `{"bench": true, …, "ns_per_request": x}`
 // (several runners, e.g. an interpreter and a JIT build, separated by the path delimiter). Each
 // module runs the same request as in our host, full lifecycle each time, in interleaved rounds; the
 // fastest round of each counts. The project does not ship such a runner: without one this part is
@@ -82,7 +82,7 @@ export async function runnerNsPerRequest(
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(
       runner,
-      ["--quiet", "--bench", String(requests), wasm, scenarioPath],
+      ["--bench", String(requests), wasm, scenarioPath],
       { maxBuffer: 16 << 20 },
       (err, out, errOut) => {
         // The stock SDK traps in its proxy_on_done when the runner shuts the plugin down (its dispatch

@@ -1,5 +1,5 @@
 // The bench's dye-filter goals and its runs in a proxy-wasm-cpp-host runner. The runner here is a
-// stand-in script with the real one's command line (`--quiet --bench N MODULE.wasm SCENARIO.json`,
+// stand-in script with the real one's command line (`--bench N MODULE.wasm SCENARIO.json`,
 // one `{"bench": true, …}` line out), so the test needs nothing outside the repository.
 import assert from "node:assert/strict";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -59,7 +59,7 @@ fs.appendFileSync(${JSON.stringify(path.join(dir, "calls.jsonl"))},
   JSON.stringify({ args, scenario: JSON.parse(fs.readFileSync(scenario, "utf8")) }) + "\\n");
 const ns = { "noop.wasm": 500, "stock-sdk-empty.wasm": 5000, "meshlane.wasm": 3000, "host-calls.wasm": 2000 };
 console.log('{"event":"configure","ok":true}');
-console.log(JSON.stringify({ bench: true, n: Number(args[2]), ns_per_request: ns[require("node:path").basename(wasm)] }));
+console.log(JSON.stringify({ bench: true, n: Number(args[1]), ns_per_request: ns[require("node:path").basename(wasm)] }));
 process.exit(require("node:path").basename(wasm) === "stock-sdk-empty.wasm" ? 2 : 0);
 `,
     );
@@ -78,8 +78,8 @@ process.exit(require("node:path").basename(wasm) === "stock-sdk-empty.wasm" ? 2 
       .split("\n")
       .map((l) => JSON.parse(l) as { args: string[]; scenario: Record<string, unknown> });
     assert.equal(calls.length, 8);
-    const byModule = new Map(calls.map((c) => [path.basename(c.args[3]), c]));
-    for (const c of calls) assert.deepEqual(c.args.slice(0, 3), ["--quiet", "--bench", "10"]);
+    const byModule = new Map(calls.map((c) => [path.basename(c.args[2]), c]));
+    for (const c of calls) assert.deepEqual(c.args.slice(0, 2), ["--bench", "10"]);
     const edge = byModule.get("meshlane.wasm")?.scenario as {
       plugin_config: string;
       requests: { properties: unknown; request_headers: unknown }[];
