@@ -230,9 +230,9 @@ export async function benchFilterRefhost(runner: string, quick = false): Promise
   const ns = await refhostCosts(
     runner,
     dyeCases(TEN_RULES, EDGE_HEADERS, EDGE_PROPS),
-    // Separate processes on a shared machine: more, shorter rounds give each case quiet moments.
+    // A process per run, on a shared machine: many short runs give each case quiet moments.
     quick ? 1_000 : 5_000,
-    quick ? 2 : 7,
+    quick ? 3 : 15,
   );
   return dyeRows(ns);
 }
