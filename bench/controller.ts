@@ -2,7 +2,7 @@
 // from empty (no Istio objects yet). Measures the time from start to converged (informers listed,
 // everything written, every Lane Ready), the API writes of that first pass against the number of objects
 // that must change, and the writes of a resync of the converged cluster.
-// Goals (issue 5): converge ≤ 10 s; first-pass writes ≤ objects to change; no-op resync 0 writes.
+// Goals: converge ≤ 10 s; first-pass writes ≤ objects to change; no-op resync 0 writes.
 import { setTimeout as sleep } from "node:timers/promises";
 import { defaultWasmPath } from "../controller/src/paths.js";
 import { laneProbes, optionsFromConfig, render, type KubeObject } from "../controller/src/render/index.js";

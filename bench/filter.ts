@@ -9,14 +9,11 @@ import {
   type RootContext,
 } from "../controller/src/host/index.js";
 import { fromRoot } from "../controller/src/paths.js";
+import { dyeRows, type Row } from "./goals.js";
 import { perRequestNs, TYPICAL_REQUEST_HEADERS } from "./host-lifecycle.js";
+import { dyeCases, refhostCosts } from "./refhost.js";
 
-export interface Row {
-  name: string;
-  value: string;
-  goal?: string;
-  ok?: boolean;
-}
+export type { Row } from "./goals.js";
 
 const load = (p: string) => compileFilter(readFileSync(fromRoot(...p.split("/"))));
 
@@ -39,7 +36,7 @@ export const TEN_RULES = {
   ],
 };
 
-const EDGE_HEADERS = [...TYPICAL_REQUEST_HEADERS, ["cookie", "theme=dark; user=user-1234"]] as const;
+export const EDGE_HEADERS = [...TYPICAL_REQUEST_HEADERS, ["cookie", "theme=dark; user=user-1234"]] as const;
 /** Deep-freezes a value. A frozen property list is the same for every stream, so the host builds
  * its property tree once (Envoy's stream info is not rebuilt by a filter either); the filter still
  * fetches and decodes every property on every request. */
@@ -51,7 +48,7 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-const EDGE_PROPS = deepFreeze([
+export const EDGE_PROPS = deepFreeze([
   { path: ["source", "address"], string: "203.0.113.7:51000" },
   {
     path: ["metadata", "filter_metadata", "envoy.filters.http.jwt_authn"],
@@ -130,21 +127,7 @@ export async function benchFilter(quick = false): Promise<Row[]> {
   })();
   const size = statSync(fromRoot("build", "meshlane.wasm")).size;
   const rows: Row[] = [
-    { name: "(a) no-op filter, no SDK", value: `${ns.a.toFixed(0)} ns/request` },
-    { name: "(b) empty filter on the stock SDK", value: `${ns.b.toFixed(0)} ns/request` },
-    { name: "(c) meshlane edge, 10 mixed rules", value: `${ns.c.toFixed(0)} ns/request` },
-    { name: "c/a", value: (ns.c / ns.a).toFixed(2), goal: "≤ 3", ok: ns.c / ns.a <= 3 },
-    { name: "c/b", value: (ns.c / ns.b).toFixed(2), goal: "≤ 1", ok: ns.c / ns.b <= 1 },
-    {
-      name: "(d) the same six host calls, no logic",
-      value: `${ns.d.toFixed(0)} ns/request (d/a ${(ns.d / ns.a).toFixed(2)}, c/d ${(ns.c / ns.d).toFixed(2)})`,
-    },
-    {
-      // What each module adds on top of what it cannot avoid: meshlane's logic beyond its host
-      // calls, against the stock SDK's dispatch beyond the bare ABI crossing.
-      name: "(c − d) / (b − a): meshlane's own work / the SDK's",
-      value: ((ns.c - ns.d) / (ns.b - ns.a)).toFixed(2),
-    },
+    ...dyeRows({ a: ns.a, b: ns.b, c: ns.c, d: ns.d }),
     {
       name: "(c) 1,000 in flight / 1 in flight",
       value: (ns.c1000 / ns.c).toFixed(2),
@@ -170,22 +153,22 @@ export async function benchFilter(quick = false): Promise<Row[]> {
 /** Linear memory after 1,000,000 requests vs after warm-up (100,000). */
 export async function benchMemory(quick = false): Promise<Row[]> {
   const total = quick ? 200_000 : 1_000_000;
-  const mod = await load("build/meshlane.wasm");
-  const r = root(mod, TEN_RULES);
+  const vm = WasmVm.instantiate(await load("build/meshlane.wasm"));
+  const r = vm.createRoot(JSON.stringify(TEN_RULES));
   await perRequestNs(r, {
     requests: total / 10,
     warmup: 0,
     requestHeaders: EDGE_HEADERS,
     properties: EDGE_PROPS,
   });
-  const warm = r.vm.memoryBytes();
+  const warm = vm.memoryBytes();
   await perRequestNs(r, {
     requests: total - total / 10,
     warmup: 0,
     requestHeaders: EDGE_HEADERS,
     properties: EDGE_PROPS,
   });
-  const after = r.vm.memoryBytes();
+  const after = vm.memoryBytes();
   return [
     {
       name: `linear memory after ${total.toLocaleString("en")} requests / after warm-up`,
@@ -240,4 +223,16 @@ export async function benchHitRate(): Promise<Row[]> {
       ok: rate >= 99.9 && wrong === 0,
     },
   ];
+}
+
+/** The same four modules in a proxy-wasm-cpp-host runner (see refhost.ts), with the same goals. */
+export async function benchFilterRefhost(runner: string, quick = false): Promise<Row[]> {
+  const ns = await refhostCosts(
+    runner,
+    dyeCases(TEN_RULES, EDGE_HEADERS, EDGE_PROPS),
+    // A process per run, on a shared machine: many short runs give each case quiet moments.
+    quick ? 1_000 : 5_000,
+    quick ? 3 : 15,
+  );
+  return dyeRows(ns);
 }

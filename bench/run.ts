@@ -1,29 +1,41 @@
-// `npm run bench`: every performance goal of the issues, measured side by side in one run and
-// printed as ratios. Goals are reported, never asserted: a miss prints "MISS", the run still exits 0.
-// `--quick` runs smaller counts (for a smoke check).
-import { benchFilter, benchHitRate, benchMemory, type Row } from "./filter.js";
+// `npm run bench`: every performance goal, measured side by side in one run and printed as ratios.
+// Goals are reported, never asserted: each says "met" or "missed", and the run still exits 0.
+// `--quick` runs smaller counts (for a quick check). With MESHLANE_REFHOST set (see refhost.ts), the
+// dye filter's goals are measured in Envoy's own host library too.
+import { benchFilter, benchFilterRefhost, benchHitRate, benchMemory, type Row } from "./filter.js";
 import { benchDemoHop } from "./demo.js";
 import { benchRender } from "./render.js";
 import { benchController } from "./controller.js";
+import { REFHOST_SKIPPED, refhostRunners } from "./refhost.js";
 
 const quick = process.argv.includes("--quick");
 
 function print(title: string, rows: Row[]): void {
   console.log(`\n${title}`);
   for (const r of rows) {
-    const goal = r.goal ? `  goal ${r.goal}: ${r.ok ? "met" : "MISS"}` : "";
-    console.log(`  ${r.name.padEnd(64)} ${r.value}${goal}`);
+    const goal = r.goal ? ` — goal ${r.goal} — ${r.ok ? "met" : "missed"}` : "";
+    console.log(`  ${r.name}: ${r.value}${goal}`);
   }
 }
 
 async function main(): Promise<void> {
   console.log(`meshlane bench (${quick ? "quick" : "full"}), node ${process.version}`);
-  print("Dye filter, per request over the whole lifecycle (issue 2)", [
+  print("Dye filter in meshlane's host (Node), per request over the whole lifecycle", [
     ...(await benchFilter(quick)),
     ...(await benchMemory(quick)),
   ]);
+  const runners = refhostRunners();
+  if (runners.length === 0) {
+    console.log(`\nDye filter in Envoy's host library (proxy-wasm-cpp-host)\n  ${REFHOST_SKIPPED}`);
+  }
+  for (const runner of runners) {
+    print(
+      `Dye filter in Envoy's host library (proxy-wasm-cpp-host: ${runner})`,
+      await benchFilterRefhost(runner, quick),
+    );
+  }
   const hop = await benchDemoHop(quick ? { requests: 400, warmup: 100 } : {});
-  print("Sidecar propagation (issue 3)", [
+  print("Sidecar propagation", [
     ...(await benchHitRate()),
     {
       name: `demo mesh latency per hop, with filter / without (${hop.hops} hops)`,
@@ -31,7 +43,7 @@ async function main(): Promise<void> {
     },
   ]);
   const r = await benchRender();
-  print("Render (issue 4)", [
+  print("Render", [
     {
       name: `render ${r.services.toLocaleString("en")} Services × ${r.lanes} Lanes with user objects`,
       value: `${r.ms.toFixed(0)} ms`,
@@ -40,7 +52,7 @@ async function main(): Promise<void> {
     },
   ]);
   const c = await benchController();
-  print("Controller against the test API server (issue 5)", [
+  print("Controller against the test API server", [
     {
       name: `converge ${c.services.toLocaleString("en")} Services × ${c.lanes} Lanes from empty`,
       value: `${(c.convergeMs / 1000).toFixed(1)} s`,

@@ -3,7 +3,7 @@
 // semantics, over seeded random operation sequences: a shortcut must never change an answer.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ContextTable } from "../../controller/src/host/contexts.js";
+import { ContextTable } from "../../controller/src/host/context-table.js";
 import { HeaderMap, INLINE_HEADERS, serializePairs } from "../../controller/src/host/headers.js";
 import { GuestMemory } from "../../controller/src/host/memory.js";
 import { PropertyTree, type PropertyInput } from "../../controller/src/host/properties.js";

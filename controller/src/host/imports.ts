@@ -1,61 +1,55 @@
 // The `env.proxy_*` host functions of ABI 0.2.1, following proxy-wasm-cpp-host src/exports.cc (memory
 // checks, out-params) and Envoy's wasm Context (header maps, buffers, properties, local replies).
-// Every function reads the current context as `vm.effective ?? vm.current` (cpp-host
+// Every function reads the current context as `host.effective ?? host.current` (cpp-host
 // contextOrEffectiveContext) and returns a WasmResult code.
 
-import {
-  BUFFER_TYPE_MAX,
-  ENV_IMPORTS,
-  HEADER_MAP_TYPE_MAX,
-  LogLevel,
-  STREAM_TYPE_MAX,
-  WasmResult as R,
-} from "./abi.js";
+import { ENV_IMPORTS, LogLevel, STREAM_TYPE_MAX, WasmResult as R } from "./abi.js";
 import { deserializePairs } from "./headers.js";
-import type { WasmVm } from "./vm.js";
+import type { HostCalls } from "./host-calls.js";
+import { httpImports } from "./imports-http.js";
 
 type HostFn = (...args: never[]) => unknown;
 
-/** Builds the env functions for one VM (all of ENV_IMPORTS). */
-export function envImports(vm: WasmVm): Record<string, HostFn> {
+/** Builds the env functions for one VM (all of ENV_IMPORTS; header maps and buffers in imports-http.ts). */
+export function envImports(host: HostCalls): Record<string, HostFn> {
   const EMPTY = new Uint8Array(0);
-  const ctx = () => vm.effective ?? vm.current;
+  const ctx = () => host.effective ?? host.current;
   // Envoy refuses host calls while the VM starts (_initialize, _start, a start section), except the
   // few ALLOWED_DURING_START lists. Every function below that it does not list checks that itself,
   // first thing: a generic wrapper around each import would send every call through one shared,
   // megamorphic call site, which costs more than the check.
-  const restricted = (name: string): never => vm.restrictedCallback(`env.${name}`);
+  const restricted = (name: string): never => host.restricted(`env.${name}`);
 
   const fns: Record<string, HostFn> = {
     proxy_log(level: number, ptr: number, size: number): number {
       if (level >>> 0 > LogLevel.critical) return R.BadArgument;
-      const m = vm.mem;
+      const m = host.mem;
       m.sync();
       const msg = m.str(ptr >>> 0, size >>> 0);
       if (msg === null) return R.InvalidMemoryAccess;
-      vm.guestLog(level, msg, "proxy_log");
+      host.guestLog(level, msg, "proxy_log");
       return R.Ok;
     },
 
     proxy_get_log_level(ptr: number): number {
-      if (vm.starting) restricted("proxy_get_log_level");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_get_log_level");
+      const m = host.mem;
       m.sync();
-      return m.setU32(ptr >>> 0, vm.logLevel) ? R.Ok : R.InvalidMemoryAccess;
+      return m.setU32(ptr >>> 0, host.logLevel) ? R.Ok : R.InvalidMemoryAccess;
     },
 
     /** No gRPC calls here, so the status is always (0, ""). */
     proxy_get_status(codePtr: number, msgPtrPtr: number, msgSizePtr: number): number {
-      if (vm.starting) restricted("proxy_get_status");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_get_status");
+      const m = host.mem;
       m.sync();
       if (!m.setU32(codePtr >>> 0, 0)) return R.InvalidMemoryAccess;
       return m.copyOut(EMPTY, msgPtrPtr >>> 0, msgSizePtr >>> 0) ? R.Ok : R.InvalidMemoryAccess;
     },
 
     proxy_set_property(pathPtr: number, pathSize: number, valuePtr: number, valueSize: number): number {
-      if (vm.starting) restricted("proxy_set_property");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_set_property");
+      const m = host.mem;
       m.sync();
       const path = m.str(pathPtr >>> 0, pathSize >>> 0);
       const value = m.bytes(valuePtr >>> 0, valueSize >>> 0);
@@ -64,8 +58,8 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_get_property(pathPtr: number, pathSize: number, valuePtrPtr: number, valueSizePtr: number): number {
-      if (vm.starting) restricted("proxy_get_property");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_get_property");
+      const m = host.mem;
       m.sync();
       const path = m.strAt(pathPtr >>> 0, pathSize >>> 0);
       if (path === null) return R.InvalidMemoryAccess;
@@ -86,8 +80,8 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       pairsSize: number,
       grpcStatus: number,
     ): number {
-      if (vm.starting) restricted("proxy_send_local_response");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_send_local_response");
+      const m = host.mem;
       m.sync();
       const details = m.str(detailsPtr >>> 0, detailsSize >>> 0);
       const body = m.str(bodyPtr >>> 0, bodySize >>> 0);
@@ -98,14 +92,14 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_continue_stream(type: number): number {
-      if (vm.starting) restricted("proxy_continue_stream");
+      if (host.starting) restricted("proxy_continue_stream");
       if (type >>> 0 > STREAM_TYPE_MAX) return R.BadArgument;
       ctx().streamCall("continue", type);
       return R.Ok;
     },
 
     proxy_close_stream(type: number): number {
-      if (vm.starting) restricted("proxy_close_stream");
+      if (host.starting) restricted("proxy_close_stream");
       if (type >>> 0 > STREAM_TYPE_MAX) return R.BadArgument;
       ctx().streamCall("close", type);
       return R.Ok;
@@ -118,12 +112,12 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       valueSizePtr: number,
       casPtr: number,
     ): number {
-      if (vm.starting) restricted("proxy_get_shared_data");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_get_shared_data");
+      const m = host.mem;
       m.sync();
       const key = m.str(keyPtr >>> 0, keySize >>> 0);
       if (key === null) return R.InvalidMemoryAccess;
-      const e = vm.sharedData.get(vm.vmId, key);
+      const e = host.sharedData.get(host.vmId, key);
       if (e === undefined) return R.NotFound;
       if (!m.copyOut(e.value, valuePtrPtr >>> 0, valueSizePtr >>> 0)) return R.InvalidMemoryAccess;
       return m.setU32(casPtr >>> 0, e.cas) ? R.Ok : R.InvalidMemoryAccess;
@@ -136,23 +130,23 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       valueSize: number,
       cas: number,
     ): number {
-      if (vm.starting) restricted("proxy_set_shared_data");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_set_shared_data");
+      const m = host.mem;
       m.sync();
       const key = m.str(keyPtr >>> 0, keySize >>> 0);
       const value = m.bytes(valuePtr >>> 0, valueSize >>> 0);
       if (key === null || value === null) return R.InvalidMemoryAccess;
-      return vm.sharedData.set(vm.vmId, key, value, cas >>> 0);
+      return host.sharedData.set(host.vmId, key, value, cas >>> 0);
     },
 
     proxy_register_shared_queue(namePtr: number, nameSize: number, tokenPtr: number): number {
-      if (vm.starting) restricted("proxy_register_shared_queue");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_register_shared_queue");
+      const m = host.mem;
       m.sync();
       const name = m.str(namePtr >>> 0, nameSize >>> 0);
       if (name === null) return R.InvalidMemoryAccess;
       const root = ctx().rootContextId();
-      const token = vm.sharedData.registerQueue(vm.vmId, name, vm, root);
+      const token = host.sharedData.registerQueue(host.vmId, name, host, root);
       return m.setU32(tokenPtr >>> 0, token) ? R.Ok : R.InvalidMemoryAccess;
     },
 
@@ -163,22 +157,22 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       nameSize: number,
       tokenPtr: number,
     ): number {
-      if (vm.starting) restricted("proxy_resolve_shared_queue");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_resolve_shared_queue");
+      const m = host.mem;
       m.sync();
       const vmId = m.str(vmIdPtr >>> 0, vmIdSize >>> 0);
       const name = m.str(namePtr >>> 0, nameSize >>> 0);
       if (vmId === null || name === null) return R.InvalidMemoryAccess;
-      const token = vm.sharedData.resolveQueue(vmId === "" ? vm.vmId : vmId, name);
+      const token = host.sharedData.resolveQueue(vmId === "" ? host.vmId : vmId, name);
       if (token === undefined) return R.NotFound;
       return m.setU32(tokenPtr >>> 0, token) ? R.Ok : R.InvalidMemoryAccess;
     },
 
     proxy_dequeue_shared_queue(token: number, dataPtrPtr: number, dataSizePtr: number): number {
-      if (vm.starting) restricted("proxy_dequeue_shared_queue");
-      const r = vm.sharedData.dequeue(token >>> 0);
+      if (host.starting) restricted("proxy_dequeue_shared_queue");
+      const r = host.sharedData.dequeue(token >>> 0);
       if (r.code !== R.Ok) return r.code;
-      const m = vm.mem;
+      const m = host.mem;
       m.sync();
       return m.copyOut(r.value as Uint8Array, dataPtrPtr >>> 0, dataSizePtr >>> 0)
         ? R.Ok
@@ -186,184 +180,21 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_enqueue_shared_queue(token: number, dataPtr: number, dataSize: number): number {
-      if (vm.starting) restricted("proxy_enqueue_shared_queue");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_enqueue_shared_queue");
+      const m = host.mem;
       m.sync();
       const data = m.bytes(dataPtr >>> 0, dataSize >>> 0);
       if (data === null) return R.InvalidMemoryAccess;
-      const r = vm.sharedData.enqueue(token >>> 0, data);
+      const r = host.sharedData.enqueue(token >>> 0, data);
       if (r.code === R.Ok && r.owner !== undefined) {
         const owner = r.owner;
         const root = r.rootContextId as number;
-        vm.afterCall(() => owner.notify(root, token >>> 0));
+        host.afterCall(() => owner.notify(root, token >>> 0));
       }
       return r.code;
     },
 
-    proxy_get_header_map_value(
-      type: number,
-      keyPtr: number,
-      keySize: number,
-      valuePtrPtr: number,
-      valueSizePtr: number,
-    ): number {
-      if (vm.starting) restricted("proxy_get_header_map_value");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
-      const m = vm.mem;
-      m.sync();
-      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
-      if (key === null) return R.InvalidMemoryAccess;
-      const c = ctx();
-      const map = c.headerMap(type, false);
-      // Envoy: a map that is not (or no longer) available is BadArgument, except in on_log.
-      if (map === null) return c.logPhase ? R.NotFound : R.BadArgument;
-      const value = map.get(key);
-      if (value === undefined) return R.NotFound;
-      return m.copyOutString(value, valuePtrPtr >>> 0, valueSizePtr >>> 0) ? R.Ok : R.InvalidMemoryAccess;
-    },
-
-    proxy_add_header_map_value(
-      type: number,
-      keyPtr: number,
-      keySize: number,
-      valuePtr: number,
-      valueSize: number,
-    ): number {
-      if (vm.starting) restricted("proxy_add_header_map_value");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
-      const m = vm.mem;
-      m.sync();
-      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
-      const value = m.str(valuePtr >>> 0, valueSize >>> 0);
-      if (key === null || value === null) return R.InvalidMemoryAccess;
-      const map = ctx().headerMap(type, true);
-      if (map === null) return R.BadArgument;
-      map.add(key, value);
-      return R.Ok;
-    },
-
-    proxy_replace_header_map_value(
-      type: number,
-      keyPtr: number,
-      keySize: number,
-      valuePtr: number,
-      valueSize: number,
-    ): number {
-      if (vm.starting) restricted("proxy_replace_header_map_value");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
-      const m = vm.mem;
-      m.sync();
-      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
-      const value = m.str(valuePtr >>> 0, valueSize >>> 0);
-      if (key === null || value === null) return R.InvalidMemoryAccess;
-      const map = ctx().headerMap(type, true);
-      if (map === null) return R.BadArgument;
-      map.replace(key, value);
-      return R.Ok;
-    },
-
-    proxy_remove_header_map_value(type: number, keyPtr: number, keySize: number): number {
-      if (vm.starting) restricted("proxy_remove_header_map_value");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
-      const m = vm.mem;
-      m.sync();
-      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
-      if (key === null) return R.InvalidMemoryAccess;
-      const map = ctx().headerMap(type, true);
-      if (map === null) return R.BadArgument;
-      map.remove(key);
-      return R.Ok;
-    },
-
-    /** An unavailable map yields Ok with an empty result (ptr 0, size 0), as in Envoy. */
-    proxy_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
-      if (vm.starting) restricted("proxy_get_header_map_pairs");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
-      const m = vm.mem;
-      m.sync();
-      const map = ctx().headerMap(type, false);
-      const data = map === null || map.count === 0 ? EMPTY : map.serialize();
-      return m.copyOut(data, ptrPtr >>> 0, sizePtr >>> 0) ? R.Ok : R.InvalidMemoryAccess;
-    },
-
-    proxy_set_header_map_pairs(type: number, ptr: number, size: number): number {
-      if (vm.starting) restricted("proxy_set_header_map_pairs");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
-      const m = vm.mem;
-      m.sync();
-      const data = m.bytes(ptr >>> 0, size >>> 0);
-      if (data === null) return R.InvalidMemoryAccess;
-      const map = ctx().headerMap(type, true);
-      if (map === null) return R.BadArgument;
-      map.setPairs(deserializePairs(data));
-      return R.Ok;
-    },
-
-    /** Envoy returns the map's byte size (keys + values), and needs the mutable map. */
-    proxy_get_header_map_size(type: number, resultPtr: number): number {
-      if (vm.starting) restricted("proxy_get_header_map_size");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
-      const map = ctx().headerMap(type, true);
-      if (map === null) return R.BadArgument;
-      const m = vm.mem;
-      m.sync();
-      return m.setU32(resultPtr >>> 0, map.byteSize()) ? R.Ok : R.InvalidMemoryAccess;
-    },
-
-    proxy_get_buffer_status(type: number, lengthPtr: number, flagsPtr: number): number {
-      if (vm.starting) restricted("proxy_get_buffer_status");
-      if (type >>> 0 > BUFFER_TYPE_MAX) return R.BadArgument;
-      const buf = ctx().buffer(type);
-      if (buf === null) return R.NotFound;
-      const m = vm.mem;
-      m.sync();
-      return m.setU32(lengthPtr >>> 0, buf.length) && m.setU32(flagsPtr >>> 0, 0)
-        ? R.Ok
-        : R.InvalidMemoryAccess;
-    },
-
-    /**
-     * Copies [start, start+length) clipped to the buffer. Like Envoy, nothing is written (and Ok is
-     * returned) when the clipped length is 0. A start beyond the end is BadArgument here.
-     */
-    proxy_get_buffer_bytes(
-      type: number,
-      start: number,
-      length: number,
-      ptrPtr: number,
-      sizePtr: number,
-    ): number {
-      if (vm.starting) restricted("proxy_get_buffer_bytes");
-      if (type >>> 0 > BUFFER_TYPE_MAX) return R.BadArgument;
-      const buf = ctx().buffer(type);
-      if (buf === null) return R.NotFound;
-      start >>>= 0;
-      length >>>= 0;
-      if (start + length > 0xffffffff || start > buf.length) return R.BadArgument;
-      if (start + length > buf.length) length = buf.length - start;
-      if (length === 0) return R.Ok;
-      const m = vm.mem;
-      m.sync();
-      return m.copyOut(buf.subarray(start, start + length), ptrPtr >>> 0, sizePtr >>> 0)
-        ? R.Ok
-        : R.InvalidMemoryAccess;
-    },
-
-    proxy_set_buffer_bytes(
-      type: number,
-      start: number,
-      length: number,
-      dataPtr: number,
-      dataSize: number,
-    ): number {
-      if (vm.starting) restricted("proxy_set_buffer_bytes");
-      if (type >>> 0 > BUFFER_TYPE_MAX) return R.BadArgument;
-      const m = vm.mem;
-      m.sync();
-      const data = m.bytes(dataPtr >>> 0, dataSize >>> 0);
-      if (data === null) return R.InvalidMemoryAccess;
-      return ctx().setBuffer(type, start >>> 0, length >>> 0, data);
-    },
+    ...httpImports(host),
 
     /** This host has no upstream clusters: like Envoy for an unknown cluster, BadArgument. */
     proxy_http_call(
@@ -378,8 +209,8 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       _timeoutMs: number,
       tokenPtr: number,
     ): number {
-      if (vm.starting) restricted("proxy_http_call");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_http_call");
+      const m = host.mem;
       m.sync();
       const uri = m.str(uriPtr >>> 0, uriSize >>> 0);
       if (
@@ -391,7 +222,7 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       ) {
         return R.InvalidMemoryAccess;
       }
-      vm.hostLog(1, `proxy_http_call to "${uri}": no such cluster in this host (BadArgument)`);
+      host.hostLog(1, `proxy_http_call to "${uri}": no such cluster in this host (BadArgument)`);
       return R.BadArgument;
     },
 
@@ -408,8 +239,8 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       requestPtr: number,
       requestSize: number,
     ): number {
-      if (vm.starting) restricted("proxy_grpc_call");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_grpc_call");
+      const m = host.mem;
       m.sync();
       const ok =
         m.ok(servicePtr >>> 0, serviceSize >>> 0) &&
@@ -430,8 +261,8 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       metadataPtr: number,
       metadataSize: number,
     ): number {
-      if (vm.starting) restricted("proxy_grpc_stream");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_grpc_stream");
+      const m = host.mem;
       m.sync();
       const ok =
         m.ok(servicePtr >>> 0, serviceSize >>> 0) &&
@@ -442,72 +273,72 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
     },
 
     proxy_grpc_close(): number {
-      if (vm.starting) restricted("proxy_grpc_close");
+      if (host.starting) restricted("proxy_grpc_close");
       return R.NotFound;
     },
     proxy_grpc_cancel(): number {
-      if (vm.starting) restricted("proxy_grpc_cancel");
+      if (host.starting) restricted("proxy_grpc_cancel");
       return R.NotFound;
     },
     proxy_grpc_send(_token: number, messagePtr: number, messageSize: number): number {
-      if (vm.starting) restricted("proxy_grpc_send");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_grpc_send");
+      const m = host.mem;
       m.sync();
       return m.ok(messagePtr >>> 0, messageSize >>> 0) ? R.NotFound : R.InvalidMemoryAccess;
     },
 
     proxy_set_tick_period_milliseconds(periodMs: number): number {
-      if (vm.starting) restricted("proxy_set_tick_period_milliseconds");
+      if (host.starting) restricted("proxy_set_tick_period_milliseconds");
       ctx().setTickPeriod(periodMs >>> 0);
       return R.Ok;
     },
 
     proxy_get_current_time_nanoseconds(resultPtr: number): number {
-      if (vm.starting) restricted("proxy_get_current_time_nanoseconds");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_get_current_time_nanoseconds");
+      const m = host.mem;
       m.sync();
-      return m.setU64(resultPtr >>> 0, vm.now()) ? R.Ok : R.InvalidMemoryAccess;
+      return m.setU64(resultPtr >>> 0, host.now()) ? R.Ok : R.InvalidMemoryAccess;
     },
 
     proxy_define_metric(type: number, namePtr: number, nameSize: number, idPtr: number): number {
-      if (vm.starting) restricted("proxy_define_metric");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_define_metric");
+      const m = host.mem;
       m.sync();
       const name = m.str(namePtr >>> 0, nameSize >>> 0);
       if (name === null) return R.InvalidMemoryAccess;
-      const r = vm.metricStore.define(type >>> 0, name);
+      const r = host.metricStore.define(type >>> 0, name);
       if (r.code !== R.Ok) return r.code;
       return m.setU32(idPtr >>> 0, r.id as number) ? R.Ok : R.InvalidMemoryAccess;
     },
 
     proxy_increment_metric(id: number, delta: bigint): number {
-      if (vm.starting) restricted("proxy_increment_metric");
-      return vm.metricStore.increment(id >>> 0, delta);
+      if (host.starting) restricted("proxy_increment_metric");
+      return host.metricStore.increment(id >>> 0, delta);
     },
 
     proxy_record_metric(id: number, value: bigint): number {
-      if (vm.starting) restricted("proxy_record_metric");
-      return vm.metricStore.record(id >>> 0, value);
+      if (host.starting) restricted("proxy_record_metric");
+      return host.metricStore.record(id >>> 0, value);
     },
 
     proxy_get_metric(id: number, resultPtr: number): number {
-      if (vm.starting) restricted("proxy_get_metric");
-      const r = vm.metricStore.get(id >>> 0);
+      if (host.starting) restricted("proxy_get_metric");
+      const r = host.metricStore.get(id >>> 0);
       if (r.code !== R.Ok) return r.code;
-      const m = vm.mem;
+      const m = host.mem;
       m.sync();
       return m.setU64(resultPtr >>> 0, r.value as bigint) ? R.Ok : R.InvalidMemoryAccess;
     },
 
     /** Context 0 resets to the calling context; an unknown id is BadArgument. */
     proxy_set_effective_context(id: number): number {
-      if (vm.starting) restricted("proxy_set_effective_context");
-      return vm.setEffectiveContext(id >>> 0);
+      if (host.starting) restricted("proxy_set_effective_context");
+      return host.setEffectiveContext(id >>> 0);
     },
 
     proxy_done(): number {
-      if (vm.starting) restricted("proxy_done");
-      return vm.rootDone(ctx());
+      if (host.starting) restricted("proxy_done");
+      return ctx().done();
     },
 
     /** No foreign functions are registered in this host. */
@@ -517,23 +348,23 @@ export function envImports(vm: WasmVm): Record<string, HostFn> {
       argsPtr: number,
       argsSize: number,
     ): number {
-      if (vm.starting) restricted("proxy_call_foreign_function");
-      const m = vm.mem;
+      if (host.starting) restricted("proxy_call_foreign_function");
+      const m = host.mem;
       m.sync();
       const name = m.str(namePtr >>> 0, nameSize >>> 0);
       if (name === null || !m.ok(argsPtr >>> 0, argsSize >>> 0)) return R.InvalidMemoryAccess;
-      vm.hostLog(1, `proxy_call_foreign_function("${name}"): not registered in this host (NotFound)`);
+      host.hostLog(1, `proxy_call_foreign_function("${name}"): not registered in this host (NotFound)`);
       return R.NotFound;
     },
 
     pthread_equal(a: number, b: number): number {
-      if (vm.starting) restricted("pthread_equal");
+      if (host.starting) restricted("pthread_equal");
       return a === b ? 1 : 0;
     },
 
     emscripten_notify_memory_growth(): void {
-      if (vm.starting) restricted("emscripten_notify_memory_growth");
-      vm.mem.sync();
+      if (host.starting) restricted("emscripten_notify_memory_growth");
+      host.mem.sync();
     },
   };
 

@@ -1,25 +1,13 @@
 // meshlane's proxy-wasm ABI 0.2.1 host for Node: runs a real compiled filter the way Envoy does.
-// See vm.ts for the lifecycle and failure semantics, and DESIGN.md §5 for the Envoy facts mirrored.
-export {
-  compileFilter,
-  ContextBase,
-  cryptoRandom,
-  HttpStream,
-  ManualClock,
-  realClock,
-  RootContext,
-  WasmLoadError,
-  WasmTrap,
-  WasmVm,
-  type Clock,
-  type CompiledFilter,
-  type LocalReply,
-  type LogRecord,
-  type LogSource,
-  type RandomSource,
-  type RootState,
-  type VmOptions,
-} from "./vm.js";
+// See vm.ts for the lifecycle and failure semantics, README.md here for the modules.
+export { WasmVm, type VmOptions } from "./vm.js";
+export { compileFilter, WasmLoadError, type CompiledFilter } from "./link.js";
+export { cryptoRandom, ManualClock, realClock, type Clock, type RandomSource } from "./clock.js";
+export { ContextBase, type ContextVm, type Plugin } from "./context.js";
+export { RootContext, type RootState } from "./root.js";
+export { HttpStream, type LocalReply } from "./stream.js";
+export { WasmTrap } from "./trap.js";
+export type { HostCalls, HostContext, LogRecord, LogSource } from "./host-calls.js";
 export {
   BufferType,
   FilterDataStatus,

@@ -1,5 +1,0 @@
-describe("toolchain", () => {
-  it("compiles and runs a spec", () => {
-    expect<i32>(1 + 1).toBe(2);
-  });
-});
