@@ -8,7 +8,7 @@
 //   --force  run the steps even when up to date
 //   --plan   only print which steps would run, and exit 0
 import { spawnSync } from "node:child_process";
-import { rmSync, utimesSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, utimesSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -67,6 +67,10 @@ const steps = {
     inputs: ["controller", "test", "bench", "tsconfig.json", ...TOOLCHAIN],
     exclude: ["test/fixtures/wasm", "bench/wasm", "test/golden"],
     outputs: ["dist/.tsbuildinfo"],
+    // tsc run by hand writes its build info even when the code does not compile; it then holds the
+    // errors (category 1), and the step must run again to report them.
+    hasErrors: () =>
+      existsSync("dist/.tsbuildinfo") && readFileSync("dist/.tsbuildinfo", "utf8").includes('"category":1'),
     async run() {
       node(["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"]);
     },
@@ -86,7 +90,7 @@ async function main(argv) {
   const chosen = names.length > 0 ? Object.keys(steps).filter((n) => names.includes(n)) : Object.keys(steps);
   for (const name of chosen) {
     const step = steps[name];
-    const fresh = upToDate(step);
+    const fresh = upToDate(step) && !step.hasErrors?.();
     if (planOnly) {
       console.log(`${name}: ${fresh && !force ? "up to date" : "would build"}`);
       continue;

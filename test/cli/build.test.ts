@@ -109,6 +109,12 @@ test("a fresh clone builds every step; then nothing until an input changes, and 
   assert.deepEqual(plan(), { ...fresh, "wasm-debug": "would build" }, "an output deleted");
   put(DEBUG[1], now - HOUR);
 
+  // tsc run by hand on code that does not compile still writes its build info, with the errors.
+  writeFileSync(at("dist/.tsbuildinfo"), '{"semanticDiagnosticsPerFile":[[1,[{"code":2322,"category":1}]]]}');
+  touch("dist/.tsbuildinfo", now);
+  assert.deepEqual(plan(), { ...fresh, ts: "would build" }, "TypeScript errors from an earlier run");
+  put("dist/.tsbuildinfo", now - HOUR);
+
   touch("package-lock.json", now);
   assert.deepEqual(plan(), all, "the dependencies changed");
 });
