@@ -1,5 +1,5 @@
 // meshlane's proxy-wasm ABI 0.2.1 host for Node: runs a real compiled filter the way Envoy does.
-// See vm.ts for the lifecycle and failure semantics, and DESIGN.md §5 for the Envoy facts mirrored.
+// See vm.ts for the lifecycle and failure semantics, and docs/host.md for the Envoy behaviour mirrored.
 export {
   compileFilter,
   ContextBase,
