@@ -2,6 +2,7 @@
 // the stream's buffer when it returns, and `process.exit()` would drop it (a pipe then sees a few hundred
 // lines of thousands, with exit 0). So the exit code is set first and the process ends only once every
 // byte written to stdout and stderr has been handed to the OS.
+import { EXIT_INTERNAL } from "./help.js";
 
 /** Resolves once everything written to `stream` so far has been flushed (or the stream is gone). */
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
@@ -20,8 +21,13 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
 export function endQuietlyOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EPIPE") process.exit();
-      throw err;
+      if (err.code !== "EPIPE") {
+        // Output was lost (a full disk, a device error): say so where possible, and fail.
+        if (stream === process.stdout)
+          process.stderr.write(`meshlane: cannot write the output: ${err.message}\n`);
+        process.exitCode = EXIT_INTERNAL;
+      }
+      process.exit();
     });
   }
 }

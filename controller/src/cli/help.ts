@@ -22,5 +22,6 @@ export const EXIT_STATUS = `Exit status (every verb):
      start; controller, it could not start
   2  usage: a bad option, a missing or unreadable file, malformed input, or a plugin config the filter
      rejects; one line on stderr says what and where
-  3  meshlane itself failed (a bug: please report the message)
+  3  meshlane could not finish: its output could not be written, or an unexpected error (a bug:
+     please report the message)
 `;
