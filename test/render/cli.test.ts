@@ -240,3 +240,17 @@ test("render YAML reads back as rendered in a YAML 1.1 reader (kubectl): on, yes
     assert.equal(validate.status, 0, validate.stderr);
   }
 });
+
+test("an unquoted value kubectl (YAML 1.1) would read differently is a warning naming where", () => {
+  const lane =
+    "apiVersion: meshlane.io/v1alpha1\nkind: Lane\nmetadata: {name: beta, namespace: x}\nspec:\n  dye:\n    - when: {headers: {agent: {exact: pc}, beta: {exact: yes}}}\n";
+  const r = meshlane(["-f", "-", "--wasm-sha256", SHA], lane);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^warning: <stdin> document 1: spec\.dye\[0\]\.when\.headers\.beta\.exact: kubectl \(YAML 1\.1\) reads "yes" as true; quote it$/m,
+  );
+  const quoted = meshlane(["-f", "-", "--wasm-sha256", SHA], lane.replace("exact: yes", 'exact: "yes"'));
+  assert.equal(quoted.status, 0, quoted.stderr);
+  assert.doesNotMatch(quoted.stderr, /YAML 1\.1/);
+});

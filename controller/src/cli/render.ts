@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileReason, parse, readInput, readInputText, runVerb, UsageError } from "./args.js";
 import { loadFilterModule } from "./filter.js";
 import { contractsRef } from "./help.js";
+import { yaml11Misreadings } from "./yaml11.js";
 import { defaultWasmPath } from "../paths.js";
 import {
   DEFAULT_WASM_URL,
@@ -37,7 +38,8 @@ Output:
 Exit status: 0 rendered; 1 some object had an error (everything valid is still printed); 2 usage: a
 bad option or a file that cannot be read (one line saying which and why).
 YAML output quotes every string a YAML 1.1 reader (kubectl) would take for something else ("on",
-"yes", "~", "0x10", "012", "1e3", ...), so what kubectl applies is what was rendered. The Lane resource,
+"yes", "~", "0x10", "012", "1e3", ...), so what kubectl applies is what was rendered. An unquoted
+value in the input that kubectl would read as something else is a warning naming where it is. The Lane resource,
 labels and annotations: ${contractsRef("Kubernetes objects")}.
 
 Dye rules are checked with the real filter's configure when its module is available (--wasm), so a
@@ -175,12 +177,17 @@ export function run(args: string[]): Promise<number> {
 
     const objects: unknown[] = [];
     const problems: Problem[] = [];
+    const readAsOther: Problem[] = [];
     for (const f of files) {
       for (const file of f === "-" ? ["-"] : await manifestFiles(f)) {
         const text = await readInputText(file, "the manifest", { stdin: true });
-        const parsed = parseManifests(text, file === "-" ? "<stdin>" : file);
+        const source = file === "-" ? "<stdin>" : file;
+        const parsed = parseManifests(text, source);
         objects.push(...parsed.objects);
         problems.push(...parsed.errors);
+        for (const m of yaml11Misreadings(text)) {
+          readAsOther.push({ object: `${source} document ${m.document}`, message: m.message });
+        }
       }
     }
 
@@ -215,7 +222,7 @@ export function run(args: string[]): Promise<number> {
 
     for (const d of result.delete)
       process.stderr.write(`delete: ${d.apiVersion} ${d.kind} ${d.namespace}/${d.name}\n`);
-    for (const w of result.warnings) process.stderr.write(line("warning", w));
+    for (const w of [...readAsOther, ...result.warnings]) process.stderr.write(line("warning", w));
     const errors = [...problems, ...result.errors];
     for (const e of errors) process.stderr.write(line("error", e));
     return errors.length > 0 ? 1 : 0;
