@@ -39,8 +39,8 @@ Exit status: 0 rendered; 1 some object had an error (everything valid is still p
 bad option or a file that cannot be read (one line saying which and why).
 YAML output quotes every string a YAML 1.1 reader (kubectl) would take for something else ("on",
 "yes", "~", "0x10", "012", "1e3", ...), so what kubectl applies is what was rendered. An unquoted
-value in the input that kubectl would read as something else is a warning naming where it is. The Lane resource,
-labels and annotations: ${contractsRef("Kubernetes objects")}.
+value in the input that kubectl would read as something else is a warning naming where it is.
+The Lane resource, labels and annotations: ${contractsRef("Kubernetes objects")}.
 
 Dye rules are checked with the real filter's configure when its module is available (--wasm), so a
 Lane the filter would refuse is an error here, not a rejected config in Envoy.
