@@ -1,4 +1,4 @@
-// The plugin configuration (DESIGN §4.1): parsed and validated once, in proxy_on_configure, into the
+// The plugin configuration (docs/contracts.md, "Plugin configuration"): parsed and validated once, in proxy_on_configure, into the
 // structures the request path uses. The first problem found is reported as "<field path>: <reason>"
 // and the whole configuration is rejected; nothing here can trap on bad input.
 import { JKind, JValue, parseJson } from "./lib/json";

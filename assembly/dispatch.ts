@@ -1,6 +1,6 @@
 // Our own proxy_on_* entry points (the SDK's dispatch keeps one global root context, traps when
 // Envoy retires a root after a config update, and builds debug strings over every live context on
-// each request; see DESIGN §6). Streams live in a table keyed by id and roots in a short list: every
+// each request; see README.md, "Why the filter owns its dispatch"). Streams live in a table keyed by id and roots in a short list: every
 // call is O(1) whatever the number of streams in flight, several roots can coexist in one VM, and a
 // callback for an unknown id is ignored rather than trapping.
 //

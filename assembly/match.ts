@@ -13,7 +13,7 @@ export const MATCH_REGEX: i32 = 4;
 export const MATCH_PRESENT: i32 = 5;
 export const MATCH_ONE_OF: i32 = 6;
 
-/** One StringMatch of DESIGN §4.1. `value` and `values` are stored lower-cased when ignoreCase is set.
+/** One StringMatch (docs/contracts.md, "StringMatch"). `value` and `values` are stored lower-cased when ignoreCase is set.
  * An absent value (null) matches only `present: false`; `invert` negates the whole result, so an
  * inverted value match also holds for an absent value (as Envoy's invert_match does). */
 export class StringMatch {

@@ -1,17 +1,19 @@
 // Builds the AssemblyScript modules the host conformance tests and the benchmark load:
 //   test/fixtures/wasm/**  → build/fixtures/<name>.wasm  (host conformance fixtures)
 //   bench/wasm/**          → build/fixtures/noop.wasm, host-calls.wasm, stock-sdk-empty.wasm
-// Usage: node scripts/build-fixtures.mjs [name-filter]
+// Usage: node scripts/build-fixtures.mjs [name-filter] [--force]
+// A fixture whose .wasm is newer than every source here (and the installed compiler) is not rebuilt
+// unless --force is given.
 // Fixtures get the prelude in test/fixtures/wasm/lib as globals (--lib) and, unless a fixture is
 // about the env.abort import, `--use abort=fixtureAbort`, so they import nothing Envoy lacks.
-import asc from "assemblyscript/asc";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { newestInput, oldestOutput } from "./fresh.mjs";
 
+/** Paths below are relative to the repository root: the caller runs there (main below, build.mjs). */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-process.chdir(root);
 
 const FIX = "test/fixtures/wasm";
 const FIX_CONFIG = `${FIX}/fixtures.asconfig.json`;
@@ -62,31 +64,57 @@ const targets = [
   },
 ];
 
-const filter = process.argv[2];
-await mkdir("build/fixtures", { recursive: true });
-let failed = 0;
-for (const t of targets) {
-  if (filter && !t.name.includes(filter)) continue;
-  const args = [
-    t.entry,
-    "--config",
-    t.config ?? FIX_CONFIG,
-    "--outFile",
-    `build/fixtures/${t.name}.wasm`,
-    ...(t.noAbort ? [] : ABORT),
-    ...(t.args ?? []),
-  ];
-  let output = "";
-  const sink = { write: (s) => void (output += s) };
-  const { error } = await asc.main(args, { stdout: sink, stderr: sink });
-  if (error) {
-    failed++;
-    process.stderr.write(`✗ ${t.name}: ${error.message}\n${output}\n`);
-  } else {
-    process.stdout.write(`✓ build/fixtures/${t.name}.wasm\n`);
+/** Every fixture may use any of these (the shared prelude, the SDK): one newest time for all. */
+export const FIXTURE_INPUTS = [
+  FIX,
+  "bench/wasm",
+  "scripts/build-fixtures.mjs",
+  "package-lock.json",
+  "node_modules/.package-lock.json",
+];
+
+export const fixtureOutputs = () => targets.map((t) => `build/fixtures/${t.name}.wasm`);
+
+/** Builds the fixtures whose names contain `filter` (all without one); returns how many failed. */
+export async function buildFixtures({ filter, force = false } = {}) {
+  const { default: asc } = await import("assemblyscript/asc");
+  const sources = newestInput(FIXTURE_INPUTS);
+  await mkdir("build/fixtures", { recursive: true });
+  let failed = 0;
+  let fresh = 0;
+  for (const t of targets) {
+    if (filter && !t.name.includes(filter)) continue;
+    if (!force && oldestOutput([`build/fixtures/${t.name}.wasm`]) >= sources) {
+      fresh++;
+      continue;
+    }
+    const args = [
+      t.entry,
+      "--config",
+      t.config ?? FIX_CONFIG,
+      "--outFile",
+      `build/fixtures/${t.name}.wasm`,
+      ...(t.noAbort ? [] : ABORT),
+      ...(t.args ?? []),
+    ];
+    let output = "";
+    const sink = { write: (s) => void (output += s) };
+    const { error } = await asc.main(args, { stdout: sink, stderr: sink });
+    if (error) {
+      failed++;
+      process.stderr.write(`✗ ${t.name}: ${error.message}\n${output}\n`);
+    } else {
+      process.stdout.write(`✓ build/fixtures/${t.name}.wasm\n`);
+    }
   }
+  if (fresh > 0) process.stdout.write(`${fresh} fixture(s) up to date\n`);
+  if (failed > 0) process.stderr.write(`${failed} fixture(s) failed to build\n`);
+  return failed;
 }
-if (failed > 0) {
-  process.stderr.write(`${failed} fixture(s) failed to build\n`);
-  process.exit(1);
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.chdir(root);
+  const filter = process.argv.slice(2).find((a) => !a.startsWith("--"));
+  const failed = await buildFixtures({ filter, force: process.argv.includes("--force") });
+  process.exitCode = failed > 0 ? 1 : 0;
 }

@@ -7,7 +7,7 @@ function errorOf(text: string): string {
 }
 
 describe("parseConfig: accepted configs", () => {
-  it("applies DESIGN §4.1 defaults", () => {
+  it("applies the documented defaults (docs/contracts.md)", () => {
     const r = parseConfig('{"role":"edge"}');
     expect(r.error).toBe("");
     const c = r.config!;

@@ -8,7 +8,7 @@ import { FakeApiServer, type Schema } from "./index.js";
 import { validate, pruneAndDefault } from "./schema.js";
 import { codeOf, rejection, statusOf } from "./testutil.js";
 
-// A Lane schema of the shape DESIGN.md §4.3 describes (the project's CRD replaces it once it exists).
+// A Lane schema of the shape docs/contracts.md describes (the project's CRD replaces it once it exists).
 const laneSchema: Schema = {
   type: "object",
   properties: {

@@ -1,4 +1,4 @@
-// The CLI as a process: `meshlane explain`, `validate` and `--help`, formats and exit codes (DESIGN §4.2).
+// The CLI as a process: `meshlane explain`, `validate` and `--help`, formats and exit codes (docs/contracts.md).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

@@ -63,10 +63,10 @@ test("meshlane demo --config: the filter's rejection is reported, exit 2", async
   }
 });
 
-test("meshlane demo --wasm <missing>: says to build first, exit 1", async () => {
+test("meshlane demo --wasm <missing>: a usage error naming the file, exit 2", async () => {
   const r = await meshlane(["demo", "--wasm", fromRoot("build", "no-such-filter.wasm")]);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /run npm run build first/);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cannot read the filter module .*no-such-filter\.wasm: no such file or directory\n/);
 });
 
 test("meshlane demo --requests abc is a usage error (exit 2)", async () => {

@@ -1,5 +1,5 @@
 // The benchmark's reference modules run through the host: the no-SDK floor and an empty filter on
-// the stock SDK, whose dispatch traps when Envoy retires a root context (DESIGN §6).
+// the stock SDK, whose dispatch traps when Envoy retires a root context (README.md, "Why the filter owns its dispatch").
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FilterHeadersStatus, WasmTrap } from "../../controller/src/host/index.js";

@@ -1,4 +1,4 @@
-// DESIGN §5 "Failure": a trap marks the VM failed and is never hidden; afterwards fail-closed answers
+// Envoy's "Failure" (docs/host.md): a trap marks the VM failed and is never hidden; afterwards fail-closed answers
 // 503 `wasm_fail_stream` and fail-open skips the filter, without entering the VM again.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

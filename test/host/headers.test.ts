@@ -1,4 +1,4 @@
-// DESIGN §5 "Header maps" and the header-lifetime part of "Per request", driven through the headers
+// Envoy's "Header maps" and the header-lifetime part of "Per request" (docs/host.md), driven through the headers
 // fixture: every result the module saw is logged, and the maps are checked as they stand afterwards.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

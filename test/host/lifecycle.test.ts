@@ -1,4 +1,4 @@
-// DESIGN §5 "Per request" and root retirement: a stream is on_context_create, headers callbacks,
+// Envoy's "Per request" and root retirement (docs/host.md): a stream is on_context_create, headers callbacks,
 // then on_log → on_done → on_delete; a replaced plugin's root gets on_done → on_delete (or waits for
 // proxy_done when on_done returns false).
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// DESIGN §5 "Imports" and the export half of "Startup": the host links a module exactly when Envoy
+// Envoy's "Imports" and the export half of "Startup" (docs/host.md): the host links a module exactly when Envoy
 // would, and refuses it with Envoy's message, naming the import, otherwise.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

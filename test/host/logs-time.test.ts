@@ -1,4 +1,4 @@
-// DESIGN §5 "Logs" (levels 0..5, WASI fd 1 → info, fd 2 → error) and the host services the filter
+// Envoy's "Logs" (docs/host.md: levels 0..5, WASI fd 1 → info, fd 2 → error) and the host services the filter
 // uses for time and randomness, which tests control through the injectable clock and random source.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

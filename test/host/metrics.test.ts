@@ -1,4 +1,4 @@
-// DESIGN §5 "Metrics": counter/gauge/histogram, counters need delta > 0, defining a name again
+// Envoy's "Metrics" (docs/host.md): counter/gauge/histogram, counters need delta > 0, defining a name again
 // reuses the stat; the snapshot keeps the raw (Istio tag-form) name Envoy exports as wasmcustom.<name>.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

@@ -1,4 +1,4 @@
-// DESIGN §5 "Properties" and "JWT": NUL-joined paths, native encodings, maps and lists as pairs,
+// Envoy's "Properties" and "JWT" (docs/host.md): NUL-joined paths, native encodings, maps and lists as pairs,
 // walking into caller-given JSON (the jwt_authn payload), NotFound for unknown paths, and the
 // values Envoy derives itself (request.id, plugin_*).
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// DESIGN §5 "Shared data": one store per vm_id shared by every VM using it (workers, inbound and
+// Envoy's "Shared data" (docs/host.md): one store per vm_id shared by every VM using it (workers, inbound and
 // outbound listeners); cas 0 writes unconditionally, a stale cas is CasMismatch, a missing key is
 // created whatever the cas; no delete. Shared queues deliver proxy_on_queue_ready to the registrant.
 import assert from "node:assert/strict";

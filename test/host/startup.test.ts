@@ -1,4 +1,4 @@
-// DESIGN §5 "Startup": _initialize runs once per VM with only logging, args, env, clock and random
+// Envoy's "Startup" (docs/host.md): _initialize runs once per VM with only logging, args, env, clock and random
 // allowed; then, per plugin configuration, context create → vm_start → configure, with the VM and
 // plugin configuration readable as buffers 6 and 7; configure returning false rejects the config.
 import assert from "node:assert/strict";

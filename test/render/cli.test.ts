@@ -140,3 +140,120 @@ test("dye rules the real filter refuses are errors", () => {
     /^error: Lane x\/odd: dye rules rejected by the filter: rules\[0\]\.when\.path\.regex: /m,
   );
 });
+
+// Strings YAML 1.1 readers (kubectl) take for booleans, null or numbers when printed plain.
+const TRICKY = ["yes", "0x10", "012", "1e3", "~", "off", "y", "n", "12:30", "0o7", "1_000", ".inf", "null"];
+
+/** A namespace where a lane is named "on", its dye rules and a user's route match use TRICKY strings. */
+const trickyManifests = [
+  {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "y11", labels: { "meshlane.io/enabled": "true" } },
+  },
+  {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "mock", namespace: "y11" },
+    spec: { selector: { app: "mock" }, ports: [{ port: 80, name: "http" }] },
+  },
+  ...["base", "on"].map((lane) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: `mock-${lane}`, namespace: "y11" },
+    spec: {
+      selector: { matchLabels: { app: "mock", version: lane } },
+      template: { metadata: { labels: { app: "mock", version: lane, "meshlane.io/lane": lane } } },
+    },
+  })),
+  {
+    apiVersion: "meshlane.io/v1alpha1",
+    kind: "Lane",
+    metadata: { name: "on", namespace: "y11" },
+    spec: {
+      dye: [
+        {
+          when: {
+            headers: { agent: { exact: "yes" }, "x-v": { oneOf: TRICKY } },
+            cookies: { n: { exact: "no" } },
+          },
+        },
+      ],
+    },
+  },
+  {
+    apiVersion: "networking.istio.io/v1",
+    kind: "VirtualService",
+    metadata: { name: "vs-mock", namespace: "y11" },
+    spec: {
+      hosts: ["mock"],
+      http: [
+        { match: [{ headers: { env: { exact: "no" } } }], route: [{ destination: { host: "mock" } }] },
+        { route: [{ destination: { host: "mock" } }] },
+      ],
+    },
+  },
+]
+  .map((o) => JSON.stringify(o))
+  .join("\n---\n");
+
+type Obj = { kind: string; metadata: { name: string }; spec: Record<string, unknown> };
+
+test("render YAML reads back as rendered in a YAML 1.1 reader (kubectl): on, yes, ~, 0x10, 012, 1e3 quoted", async () => {
+  for (const install of ["envoyfilter", "wasmplugin"]) {
+    const args = ["-f", "-", "--wasm-sha256", SHA, "--install", install];
+    const yaml = meshlane(args, trickyManifests);
+    assert.equal(yaml.status, 0, yaml.stderr);
+    const json = meshlane([...args, "-o", "json"], trickyManifests);
+    assert.equal(json.status, 0, json.stderr);
+    const rendered = (JSON.parse(json.stdout) as { items: Obj[] }).items;
+    for (const version of ["1.1", "1.2"] as const) {
+      const read = parseAllDocuments(yaml.stdout, { version }).map((d) => d.toJS() as Obj);
+      assert.deepEqual(read, rendered, `YAML ${version} reads what -o json prints (--install ${install})`);
+    }
+    const read = parseAllDocuments(yaml.stdout, { version: "1.1" }).map((d) => d.toJS() as Obj);
+    const find = (kind: string, name: string) => {
+      const o = read.find((x) => x.kind === kind && x.metadata.name === name);
+      assert.ok(o, `${kind} ${name}`);
+      return o;
+    };
+    const vs = JSON.stringify(find("VirtualService", "vs-mock").spec);
+    assert.ok(vs.includes('"x-lane":{"exact":"on"}'), vs);
+    assert.ok(vs.includes('"env":{"exact":"no"}'), vs);
+    assert.ok(vs.includes('"subset":"on"'), vs);
+    // The edge filter's plugin config, as the proxy would get it after kubectl applied the YAML.
+    const edge = find(install === "wasmplugin" ? "WasmPlugin" : "EnvoyFilter", "meshlane-edge");
+    const plugin =
+      install === "wasmplugin"
+        ? JSON.stringify(edge.spec.pluginConfig)
+        : /"value":("(?:[^"\\]|\\.)*")/.exec(JSON.stringify(edge.spec))?.[1];
+    assert.ok(plugin, "the edge config");
+    const config = JSON.parse(install === "wasmplugin" ? plugin : (JSON.parse(plugin) as string)) as {
+      rules: { lane: string; when: { headers: Record<string, { exact?: string; oneOf?: string[] }> } }[];
+    };
+    assert.equal(config.rules[0].lane, "on");
+    assert.equal(config.rules[0].when.headers.agent.exact, "yes");
+    assert.deepEqual(config.rules[0].when.headers["x-v"].oneOf, TRICKY);
+    // ... and the real filter accepts it.
+    const validate = spawnSync(process.execPath, [fromRoot("bin", "meshlane.js"), "validate", "-"], {
+      cwd: fromRoot(),
+      encoding: "utf8",
+      input: JSON.stringify(config),
+    });
+    assert.equal(validate.status, 0, validate.stderr);
+  }
+});
+
+test("an unquoted value kubectl (YAML 1.1) would read differently is a warning naming where", () => {
+  const lane =
+    "apiVersion: meshlane.io/v1alpha1\nkind: Lane\nmetadata: {name: beta, namespace: x}\nspec:\n  dye:\n    - when: {headers: {agent: {exact: pc}, beta: {exact: yes}}}\n";
+  const r = meshlane(["-f", "-", "--wasm-sha256", SHA], lane);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^warning: <stdin> document 1: spec\.dye\[0\]\.when\.headers\.beta\.exact: kubectl \(YAML 1\.1\) reads "yes" as true; quote it$/m,
+  );
+  const quoted = meshlane(["-f", "-", "--wasm-sha256", SHA], lane.replace("exact: yes", 'exact: "yes"'));
+  assert.equal(quoted.status, 0, quoted.stderr);
+  assert.doesNotMatch(quoted.stderr, /YAML 1\.1/);
+});

@@ -1,10 +1,9 @@
 // `meshlane controller`: the lane controller against a cluster (the container's entrypoint, see
 // manifests/deployment.yaml). Runs until SIGTERM or SIGINT, then shuts down gracefully.
-import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import { parse as parseYaml } from "yaml";
-import { parse, runVerb, UsageError } from "./args.js";
+import { fileReason, parse, readInput, readInputText, runVerb, UsageError } from "./args.js";
 import { defaultWasmPath } from "../paths.js";
 import { optionsFromConfig } from "../render/index.js";
 import { LaneController } from "../reconcile/controller.js";
@@ -91,13 +90,17 @@ export function run(args: string[]): Promise<number> {
 
     let config: unknown = {};
     if (values.config !== undefined) {
-      const text = await readFile(values.config, "utf8").catch((err: unknown) => {
-        throw new UsageError(`--config: ${err instanceof Error ? err.message : String(err)}`);
-      });
-      config = parseYaml(text) ?? {};
+      const text = await readInputText(values.config, "the controller configuration");
+      try {
+        config = parseYaml(text) ?? {};
+      } catch (err) {
+        const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+        throw new UsageError(`the controller configuration ${values.config} is not valid YAML: ${why}`);
+      }
     }
     const wasm = await loadWasm(values.wasm).catch((err: unknown) => {
-      throw new UsageError(`--wasm: ${err instanceof Error ? err.message : String(err)}`);
+      const why = fileReason(err).replace(`${values.wasm}: `, "");
+      throw new UsageError(`cannot load the filter module ${values.wasm}: ${why}`);
     });
     let renderOptions;
     try {
@@ -106,8 +109,10 @@ export function run(args: string[]): Promise<number> {
       throw new UsageError(`${values.config}: ${err instanceof Error ? err.message : String(err)}`);
     }
     const kc = new KubeConfig();
-    if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
-    else kc.loadFromDefault();
+    if (values.kubeconfig) {
+      await readInput(values.kubeconfig, "the kubeconfig");
+      kc.loadFromFile(values.kubeconfig);
+    } else kc.loadFromDefault();
 
     const controller = new LaneController({
       kc,

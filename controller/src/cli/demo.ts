@@ -1,15 +1,9 @@
 // `meshlane demo`: a local mesh on loopback running the real filter, and a few requests through it.
-import { readFile } from "node:fs/promises";
-import { parse, runVerb, UsageError } from "./args.js";
+import { parse, readInputText, runVerb, UsageError } from "./args.js";
+import { loadFilterModule } from "./filter.js";
+import { contractsRef } from "./help.js";
 import { defaultWasmPath } from "../paths.js";
-import {
-  DEMO_EDGE_CONFIG,
-  FilterNotFoundError,
-  MeshConfigError,
-  startMesh,
-  type CounterRow,
-  type Mesh,
-} from "../demo/mesh.js";
+import { DEMO_EDGE_CONFIG, MeshConfigError, startMesh, type CounterRow, type Mesh } from "../demo/mesh.js";
 
 export const summary =
   "run a local mesh on loopback (edge + sidecars with the real filter) and show each call chain";
@@ -23,7 +17,11 @@ its inbound and outbound listeners, as in Istio); outbound calls are routed by t
 lane's instance, or to base where the service has none. The apps forward only x-request-id.
 
 Then sends the requests, alternating "agent: pc" (dyed canary by the default config) and
-"agent: mobile", prints the call chain each one took and the filter's per-lane counters.
+"agent: mobile", prints the call chain each one took and the filter's per-lane counters
+(meshlane_requests_total: ${contractsRef("Metrics")}).
+
+Exit status: 0 every request answered 200; 1 a request failed or the mesh did not start; 2 a bad
+option, a file that cannot be read, or a plugin config the filter rejects.
 
 Options:
   --requests N        requests to send (default 4)
@@ -63,24 +61,16 @@ export function run(args: string[]): Promise<number> {
     const extra = (values.header ?? []).map(parseHeader);
 
     let edgeConfig: object | string = DEMO_EDGE_CONFIG;
-    if (values.config !== undefined) {
-      try {
-        edgeConfig = await readFile(values.config, "utf8");
-      } catch (e) {
-        process.stderr.write(`meshlane demo: cannot read ${values.config}: ${(e as Error).message}\n`);
-        return 2;
-      }
-    }
+    if (values.config !== undefined) edgeConfig = await readInputText(values.config, "the plugin config");
+    const wasm = values.wasm ?? defaultWasmPath;
+    const filter = await loadFilterModule(wasm);
 
     out("meshlane demo: starting a local mesh on 127.0.0.1");
+    out(`  loading filter ${wasm}`);
     let mesh: Mesh;
     try {
-      mesh = await startMesh({ wasm: values.wasm, edgeConfig, log: (l) => out(`  ${l}`) });
+      mesh = await startMesh({ wasm: filter, edgeConfig, log: (l) => out(`  ${l}`) });
     } catch (e) {
-      if (e instanceof FilterNotFoundError) {
-        process.stderr.write(`meshlane demo: ${e.message}\n`);
-        return 1;
-      }
       if (e instanceof MeshConfigError) {
         process.stderr.write(`meshlane demo: ${e.message}\n`);
         return 2;

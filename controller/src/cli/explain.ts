@@ -1,6 +1,7 @@
 // `meshlane explain`: runs the real filter on the requests of a scenario and prints what it did.
-import { readFile } from "node:fs/promises";
-import { parse, runVerb, UsageError } from "./args.js";
+import { parse, readInputText, runVerb, UsageError } from "./args.js";
+import { loadFilterModule } from "./filter.js";
+import { contractsRef } from "./help.js";
 import { explain, parseScenario } from "../explain/run.js";
 import { defaultWasmPath } from "../paths.js";
 
@@ -28,16 +29,32 @@ Scenario file:
      "advanceSeconds": 0}]}                                         optional: move the clock first
 Property values: "string", "int", "uint", "double", "bool", "json" or "bytes" (base64).
 
-Exit status: 0 done; 2 the filter rejected the plugin config (its reason on stderr) or the
-arguments or scenario are malformed; 1 the VM trapped (reported, never hidden).
+The formats and every field: ${contractsRef("explain and validate")}.
+
+Exit status: 0 done; 1 the filter trapped (reported on stderr, never hidden); 2 the filter rejected
+the plugin config (its reason on stderr), a file cannot be read, or the arguments or the scenario are
+malformed (one line saying what and where).
 
 Options:
-  --config <file>      plugin configuration (JSON, DESIGN §4.1)
+  --config <file>      plugin configuration (JSON; fields: ${contractsRef("Plugin configuration")})
   --scenario <file>    requests to run
   --wasm <file>        the filter module (default: ${defaultWasmPath})
   --log-level <level>  trace|debug|info|warn|error|critical, the proxy's log level (default: debug)
   -h, --help           this text
 `;
+
+/** The scenario file as JSON; an empty file or invalid JSON is a usage error in a sentence. */
+export function scenarioJson(text: string, file: string): unknown {
+  if (text.trim().length === 0) {
+    throw new UsageError(`the scenario ${file} is empty: expected a JSON object {"requests": [...]}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new UsageError(`the scenario ${file} is not valid JSON (${why})`);
+  }
+}
 
 export function run(args: string[]): Promise<number> {
   return runVerb(help, async () => {
@@ -47,33 +64,24 @@ export function run(args: string[]): Promise<number> {
       wasm: { type: "string" },
       "log-level": { type: "string" },
     });
-    if (!values.config) throw new UsageError("--config is required");
-    if (!values.scenario) throw new UsageError("--scenario is required");
+    if (!values.config) throw new UsageError("--config <plugin.json> is required");
+    if (!values.scenario) throw new UsageError("--scenario <scenario.json> is required");
     const levels = ["trace", "debug", "info", "warn", "error", "critical"];
     const level = levels.indexOf(values["log-level"] ?? "debug");
     if (level < 0) throw new UsageError(`--log-level must be one of ${levels.join("|")}`);
-    const config = await readFile(values.config, "utf8");
-    let scenarioJson: unknown;
-    try {
-      scenarioJson = JSON.parse(await readFile(values.scenario, "utf8"));
-    } catch (err) {
-      throw new UsageError(
-        `scenario ${values.scenario}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-    const scenario = parseScenario(scenarioJson);
-    if (typeof scenario === "string") throw new UsageError(`scenario ${values.scenario}: ${scenario}`);
-    const result = await explain(config, scenario, {
-      wasmPath: values.wasm ?? defaultWasmPath,
-      logLevel: level,
-    });
+    const config = await readInputText(values.config, "the plugin config");
+    const text = await readInputText(values.scenario, "the scenario");
+    const scenario = parseScenario(scenarioJson(text, values.scenario));
+    if (typeof scenario === "string") throw new UsageError(`the scenario ${values.scenario}: ${scenario}`);
+    const filter = await loadFilterModule(values.wasm ?? defaultWasmPath);
+    const result = await explain(config, scenario, { wasmPath: filter, logLevel: level });
     if (result.rejected !== undefined) {
-      process.stderr.write(`meshlane: plugin config rejected: ${result.rejected}\n`);
+      process.stderr.write(`meshlane explain: plugin config rejected: ${result.rejected}\n`);
       return 2;
     }
     for (const line of result.lines) process.stdout.write(JSON.stringify(line) + "\n");
     if (result.trap !== undefined) {
-      process.stderr.write(`meshlane: the filter trapped: ${result.trap}\n`);
+      process.stderr.write(`meshlane explain: the filter trapped: ${result.trap}\n`);
       return 1;
     }
     return 0;

@@ -2,9 +2,12 @@
 // cluster; the output is what the controller would create or change.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { parse, runVerb, UsageError } from "./args.js";
+import { fileReason, parse, readInput, readInputText, runVerb, UsageError } from "./args.js";
+import { loadFilterModule } from "./filter.js";
+import { contractsRef } from "./help.js";
+import { yaml11Misreadings } from "./yaml11.js";
 import { defaultWasmPath } from "../paths.js";
 import {
   DEFAULT_WASM_URL,
@@ -32,7 +35,12 @@ Output:
           then the user objects to restore. YAML documents, or one JSON "List" with -o json.
   stderr  "delete: <apiVersion> <Kind> <namespace>/<name>" for each meshlane object to remove,
           "warning: <object>: <message>" and "error: <object>: <message>".
-Exit status: 0 rendered; 1 some object had an error (everything valid is still printed); 2 usage.
+Exit status: 0 rendered; 1 some object had an error (everything valid is still printed); 2 usage: a
+bad option or a file that cannot be read (one line saying which and why).
+YAML output quotes every string a YAML 1.1 reader (kubectl) would take for something else ("on",
+"yes", "~", "0x10", "012", "1e3", ...), so what kubectl applies is what was rendered. An unquoted
+value in the input that kubectl would read as something else is a warning naming where it is.
+The Lane resource, labels and annotations: ${contractsRef("Kubernetes objects")}.
 
 Dye rules are checked with the real filter's configure when its module is available (--wasm), so a
 Lane the filter would refuse is an error here, not a rejected config in Envoy.
@@ -59,12 +67,15 @@ Options:
 const MANIFEST_EXT = new Set([".yaml", ".yml", ".json"]);
 
 async function manifestFiles(p: string): Promise<string[]> {
-  const st = await stat(p).catch(() => {
-    throw new UsageError(`${p}: no such file or directory`);
+  const st = await stat(p).catch((err: unknown) => {
+    throw new UsageError(`cannot read the manifests ${p}: ${fileReason(err)}`);
   });
   if (!st.isDirectory()) return [p];
   const out: string[] = [];
-  const entries = (await readdir(p, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const listing = await readdir(p, { withFileTypes: true }).catch((err: unknown) => {
+    throw new UsageError(`cannot read the manifest directory ${p}: ${fileReason(err)}`);
+  });
+  const entries = listing.sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const e of entries) {
     const full = path.join(p, e.name);
     if (e.isDirectory()) out.push(...(await manifestFiles(full)));
@@ -73,10 +84,9 @@ async function manifestFiles(p: string): Promise<string[]> {
   return out;
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+/** An HTTP header name (an RFC 9110 token) of at most 256 characters, as the filter's config accepts. */
+function isHeaderName(s: string): boolean {
+  return s.length <= 256 && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(s);
 }
 
 function selectorArg(s: string): Record<string, string> {
@@ -89,22 +99,29 @@ function selectorArg(s: string): Record<string, string> {
   return out;
 }
 
-/** Runs each Lane's dye rules through the filter's own configure; rejections keyed namespace/name. */
+/**
+ * Runs each Lane's dye rules through the filter's own configure; rejections keyed namespace/name. The
+ * default module may be missing (render works before a build, with its own checks); one named with
+ * --wasm must load.
+ */
 async function filterVerdicts(
   objects: KubeObject[],
   options: RenderOptions,
-  wasm: string,
+  wasm: string | undefined,
 ): Promise<Record<string, string>> {
   const probes = laneProbes(objects, options);
   if (probes.length === 0) return {};
-  if (!existsSync(wasm)) {
-    process.stderr.write(`note: ${wasm} not found; dye rules checked by render's own validation only\n`);
+  if (wasm === undefined && !existsSync(defaultWasmPath)) {
+    process.stderr.write(
+      `note: ${defaultWasmPath} not found; dye rules checked by render's own validation only\n`,
+    );
     return {};
   }
+  const filter = await loadFilterModule(wasm ?? defaultWasmPath);
   const { configureOnly } = await import("../explain/run.js");
   const verdicts: Record<string, string> = {};
   for (const p of probes) {
-    const r = await configureOnly(p.config, wasm);
+    const r = await configureOnly(p.config, filter);
     if (!r.ok) verdicts[p.lane] = r.reason;
   }
   return verdicts;
@@ -121,7 +138,7 @@ export function run(args: string[]): Promise<number> {
       output: { type: "string", short: "o", default: "yaml" },
       all: { type: "boolean", default: false },
       install: { type: "string", default: "envoyfilter" },
-      wasm: { type: "string", default: defaultWasmPath },
+      wasm: { type: "string" },
       "wasm-url": { type: "string", default: DEFAULT_WASM_URL },
       "wasm-sha256": { type: "string" },
       "lane-header": { type: "string" },
@@ -137,15 +154,22 @@ export function run(args: string[]): Promise<number> {
     if (values.install !== "envoyfilter" && values.install !== "wasmplugin") {
       throw new UsageError("--install must be envoyfilter or wasmplugin");
     }
+    const laneHeader = values["lane-header"];
+    if (laneHeader !== undefined && !isHeaderName(laneHeader)) {
+      throw new UsageError(
+        `--lane-header: not a valid HTTP header name: "${laneHeader}" (letters, digits and !#$%&'*+-.^_\`|~)`,
+      );
+    }
     let sha256 = values["wasm-sha256"];
     if (sha256 === undefined) {
-      if (!existsSync(values.wasm)) {
+      const wasm = values.wasm ?? defaultWasmPath;
+      if (values.wasm === undefined && !existsSync(wasm)) {
         throw new UsageError(
-          `no --wasm-sha256 and no module at ${values.wasm} to hash (run npm run build or pass --wasm)`,
+          `no --wasm-sha256 and no module at ${wasm} to hash (run \`npm run build\` or pass --wasm)`,
         );
       }
       sha256 = createHash("sha256")
-        .update(await readFile(values.wasm))
+        .update(await readInput(wasm, "the filter module"))
         .digest("hex");
     }
     if (!/^[a-f0-9]{64}$/.test(sha256))
@@ -153,17 +177,22 @@ export function run(args: string[]): Promise<number> {
 
     const objects: unknown[] = [];
     const problems: Problem[] = [];
+    const readAsOther: Problem[] = [];
     for (const f of files) {
       for (const file of f === "-" ? ["-"] : await manifestFiles(f)) {
-        const text = file === "-" ? await readStdin() : await readFile(file, "utf8");
-        const parsed = parseManifests(text, file === "-" ? "<stdin>" : file);
+        const text = await readInputText(file, "the manifest", { stdin: true });
+        const source = file === "-" ? "<stdin>" : file;
+        const parsed = parseManifests(text, source);
         objects.push(...parsed.objects);
         problems.push(...parsed.errors);
+        for (const m of yaml11Misreadings(text)) {
+          readAsOther.push({ object: `${source} document ${m.document}`, message: m.message });
+        }
       }
     }
 
     const options: RenderOptions = { install: values.install, wasm: { url: values["wasm-url"], sha256 } };
-    if (values["lane-header"]) options.laneHeader = values["lane-header"];
+    if (laneHeader !== undefined) options.laneHeader = laneHeader;
     if (values["gateway-selector"]) options.gatewaySelector = selectorArg(values["gateway-selector"]);
     if (values["gateway-namespace"]) options.gatewayNamespace = values["gateway-namespace"];
     if (values["root-namespace"]) options.rootNamespace = values["root-namespace"];
@@ -193,7 +222,7 @@ export function run(args: string[]): Promise<number> {
 
     for (const d of result.delete)
       process.stderr.write(`delete: ${d.apiVersion} ${d.kind} ${d.namespace}/${d.name}\n`);
-    for (const w of result.warnings) process.stderr.write(line("warning", w));
+    for (const w of [...readAsOther, ...result.warnings]) process.stderr.write(line("warning", w));
     const errors = [...problems, ...result.errors];
     for (const e of errors) process.stderr.write(line("error", e));
     return errors.length > 0 ? 1 : 0;

@@ -4,6 +4,7 @@ import * as demo from "./demo.js";
 import * as explain from "./explain.js";
 import * as render from "./render.js";
 import * as validate from "./validate.js";
+import { CONTRACTS, EXIT_STATUS } from "./help.js";
 
 export interface Verb {
   summary: string;
@@ -26,11 +27,17 @@ export function usage(): string {
     "meshlane: end-to-end traffic lanes for Istio",
     "",
     "Usage: meshlane <verb> [options]",
+    "       meshlane --version | -v",
     "",
     "Verbs:",
     ...lines,
     "",
     "Run `meshlane <verb> --help` for a verb's options.",
+    "",
+    EXIT_STATUS.trimEnd(),
+    "",
+    `The contracts (plugin config, explain formats, the Lane resource, labels, annotations, metrics) are`,
+    `written down in ${CONTRACTS}.`,
     "",
   ].join("\n");
 }

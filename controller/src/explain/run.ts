@@ -1,7 +1,7 @@
 // The engine behind `explain` and `validate`: the real filter in one host VM, driven request by
 // request. Also used by tests and the demo, so the CLI prints exactly what the filter does.
 import { readFile } from "node:fs/promises";
-import { WasmVm, type PropertyInput } from "../host/index.js";
+import { WasmVm, type CompiledFilter, type PropertyInput, type VmOptions } from "../host/index.js";
 import { rejectionReason as rejection } from "./reason.js";
 
 export type HeaderPairs = [string, string][];
@@ -109,12 +109,20 @@ export function laneHeaderOf(configText: string): string {
   return "x-lane";
 }
 
+/** The filter to run: a file path, or a module already compiled (the CLI compiles it once, up front). */
+export type FilterSource = string | CompiledFilter;
+
+async function loadVm(filter: FilterSource, options: VmOptions) {
+  if (typeof filter !== "string") return WasmVm.instantiate(filter, options);
+  return WasmVm.load(await readFile(filter), options);
+}
+
 /** Runs only configure on a config: the same call Envoy makes on a config update. */
 export async function configureOnly(
   configText: string,
-  wasmPath: string,
+  filter: FilterSource,
 ): Promise<{ ok: boolean; reason: string }> {
-  const vm = await WasmVm.load(await readFile(wasmPath), { logLevel: 2 });
+  const vm = await loadVm(filter, { logLevel: 2 });
   const root = vm.createRoot(configText);
   if (root.ok) return { ok: true, reason: "" };
   return { ok: false, reason: rejection(vm.logs) };
@@ -123,10 +131,10 @@ export async function configureOnly(
 export async function explain(
   configText: string,
   scenario: Scenario,
-  opts: { wasmPath: string; logLevel: number },
+  opts: { wasmPath: FilterSource; logLevel: number },
 ): Promise<ExplainResult> {
   let nowNs = BigInt(Date.now()) * 1_000_000n;
-  const vm = await WasmVm.load(await readFile(opts.wasmPath), {
+  const vm = await loadVm(opts.wasmPath, {
     logLevel: opts.logLevel,
     clock: () => nowNs,
   });

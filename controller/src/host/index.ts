@@ -1,5 +1,6 @@
 // meshlane's proxy-wasm ABI 0.2.1 host for Node: runs a real compiled filter the way Envoy does.
-// See vm.ts for the lifecycle and failure semantics, README.md here for the modules.
+// See vm.ts for the lifecycle and failure semantics, README.md here for the modules, and
+// docs/host.md for the Envoy behaviour mirrored.
 export { WasmVm, type VmOptions } from "./vm.js";
 export { compileFilter, WasmLoadError, type CompiledFilter } from "./link.js";
 export { cryptoRandom, ManualClock, realClock, type Clock, type RandomSource } from "./clock.js";

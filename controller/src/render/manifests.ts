@@ -1,6 +1,6 @@
 // Manifest text ⇄ objects: multi-document YAML (JSON is YAML too) in, `kind: List` flattened; YAML or a
 // JSON List out. Pure: callers read and write the files.
-import { parseAllDocuments, stringify } from "yaml";
+import { Document, parseAllDocuments, visit } from "yaml";
 import type { KubeObject, Problem } from "./types.js";
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -38,9 +38,42 @@ export function parseManifests(text: string, source: string): { objects: unknown
   return { objects, errors };
 }
 
-/** YAML documents separated by `---`, long strings kept on one line. */
+/** Words YAML 1.1 reads as booleans, null, a merge key or a default value when left unquoted. */
+const YAML11_WORDS = new Set(
+  ["y", "yes", "n", "no", "true", "false", "on", "off", "null"].flatMap((w) => [
+    w,
+    w[0].toUpperCase() + w.slice(1),
+    w.toUpperCase(),
+  ]),
+);
+YAML11_WORDS.add("~").add("<<").add("=").add("");
+
+/**
+ * True when a string, printed plain, could be read back as something else by a YAML 1.1 reader
+ * (kubectl: `on`, `yes`, `~`, `0x10`, `012`, `1_000`, `12:30`, `2024-01-01`) or a YAML 1.2 one (`0o7`).
+ * Anything that starts like a number is quoted: more quotes than strictly needed, never fewer.
+ */
+function misreadable(s: string): boolean {
+  return YAML11_WORDS.has(s) || /^[-+]?\.?[0-9]/.test(s) || /^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/.test(s);
+}
+
+/**
+ * YAML documents separated by `---`, long strings kept on one line. Every string, key or value, that a
+ * YAML 1.1 or 1.2 reader would not keep as that string is double-quoted, so kubectl applies exactly what
+ * was rendered.
+ */
 export function toYaml(objects: KubeObject[]): string {
-  return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join("---\n");
+  return objects
+    .map((o) => {
+      const doc = new Document(o, { aliasDuplicateObjects: false });
+      visit(doc, {
+        Scalar(_key, node) {
+          if (typeof node.value === "string" && misreadable(node.value)) node.type = "QUOTE_DOUBLE";
+        },
+      });
+      return doc.toString({ lineWidth: 0 });
+    })
+    .join("---\n");
 }
 
 /** One `v1 List` holding the objects, as kubectl prints several. */

@@ -1,4 +1,4 @@
-// Plugin configs (DESIGN §4.1) compiled from the Lanes. The edge config carries every Lane's dye rules,
+// Plugin configs (docs/contracts.md, "Plugin configuration") compiled from the Lanes. The edge config carries every Lane's dye rules,
 // each rule tagged with its Lane's name, Lanes ordered by priority (higher first), then name, then
 // namespace; the sidecar config only needs the lane header and the allow-list.
 import { compareStrings } from "./objects.js";

@@ -1,5 +1,5 @@
 // The vocabulary shared by the render modules: the objects we read and write, the options, the result,
-// and the names other components depend on (DESIGN §4.3).
+// and the names other components depend on (docs/contracts.md, "Kubernetes objects").
 
 /** Any Kubernetes object as read from a manifest or the API server. */
 export interface KubeObject {
@@ -76,14 +76,14 @@ export interface RenderOptions {
   clusterDomain?: string;
   /** Namespace of input objects that name none (default `default`), as kubectl would. */
   defaultNamespace?: string;
-  /** Extra edge-role plugin fields (DESIGN §4.1), passed through when set. */
+  /** Extra edge-role plugin fields (docs/contracts.md), passed through when set. */
   edge?: {
     trustedSources?: string[];
     defaultLane?: string;
     jwt?: Record<string, unknown>;
     echoHeader?: string;
   };
-  /** Extra sidecar-role plugin fields (DESIGN §4.1), passed through when set. */
+  /** Extra sidecar-role plugin fields (docs/contracts.md), passed through when set. */
   sidecar?: { propagation?: Record<string, unknown>; echoHeader?: string };
   /**
    * Verdicts of the real filter on each Lane's dye rules, keyed `namespace/name`, as produced by running
