@@ -51,6 +51,7 @@ export class HostRequest extends RequestView {
     this.pathRead = false;
     this.baggageHeader = null;
     this.baggageRead = false;
+    this.baggageEntries = 0;
     this.ip = null;
     this.ipRead = false;
     this.payload = null;
@@ -87,8 +88,9 @@ export class HostRequest extends RequestView {
     if (r >= 0) return r == 1;
     return m.matches(String.UTF8.decodeUnsafe(h.valuePtr, <usize>h.valueLen));
   }
-  // The cookie header's bytes in the block, when it is ASCII (COOKIE_BYTES): cookies are then found
-  // and matched in place; otherwise through the decoded header and getCookie.
+  // The cookie header's bytes in the block, when it is one ASCII entry (COOKIE_BYTES): cookies are
+  // then found and matched in place; otherwise (several `cookie` entries, or not ASCII) through
+  // every entry decoded and joined with "; ", and getCookie.
   private cookieState: i32 = COOKIE_UNREAD;
   private cookiePtr: usize = 0;
   private cookieLen: i32 = 0;
@@ -97,11 +99,15 @@ export class HostRequest extends RequestView {
     if (this.cookieState == COOKIE_UNREAD) {
       const h = this.headers;
       if (!h.find("cookie")) this.cookieState = COOKIE_ABSENT;
-      else if (!isAsciiBytes(h.valuePtr, h.valueLen)) this.cookieState = COOKIE_STRING;
       else {
-        this.cookieState = COOKIE_BYTES;
-        this.cookiePtr = h.valuePtr;
-        this.cookieLen = h.valueLen;
+        const ptr = h.valuePtr;
+        const len = h.valueLen;
+        if (h.findNext("cookie") || !isAsciiBytes(ptr, len)) this.cookieState = COOKIE_STRING;
+        else {
+          this.cookieState = COOKIE_BYTES;
+          this.cookiePtr = ptr;
+          this.cookieLen = len;
+        }
       }
     }
     return this.cookieState;
@@ -140,7 +146,9 @@ export class HostRequest extends RequestView {
   }
   cookie(name: string): string | null {
     if (!this.cookieRead) {
-      this.cookieHeader = this.headers.get("cookie");
+      // Two `cookie` headers arrive as two entries unless the proxy's build joins them (HTTP/2
+      // cookie crumbs always arrive joined): read every entry, as one header joined with "; ".
+      this.cookieHeader = this.headers.getAll("cookie", "; ");
       this.cookieRead = true;
     }
     const h = this.cookieHeader;
@@ -180,17 +188,23 @@ export class HostRequest extends RequestView {
     }
     return this.ip;
   }
+  /** Every `baggage` entry as one list (W3C: several baggage headers form one list), or null. */
   baggageValue(): string | null {
     if (!this.baggageRead) {
-      this.baggageHeader = this.headers.get("baggage");
+      this.baggageHeader = this.headers.getAll("baggage", ",");
       this.baggageRead = true;
+      const h = this.headers;
+      this.baggageEntries = !h.find("baggage") ? 0 : h.findNext("baggage") ? 2 : 1;
     }
     return this.baggageHeader;
   }
+  /** How many `baggage` entries the request had: 0, 1, or 2 for several (valid after baggageValue()). */
+  baggageEntries: i32 = 0;
   /** Call after changing the baggage header so later reads see the new value. */
   setBaggageValue(v: string | null): void {
     this.baggageHeader = v;
     this.baggageRead = true;
+    this.baggageEntries = v === null ? 0 : 1;
   }
   baggage(key: string): string | null {
     const h = this.baggageValue();

@@ -190,3 +190,22 @@ export function removeBaggage(header: string, key: string): string {
   }
   return out.toString();
 }
+
+/**
+ * How many members (well-formed or not, among every non-empty one) are keyed `key`: a header that
+ * already carries the lane needs no rewrite only when exactly one member names it.
+ */
+export function countKeyed(header: string, key: string): i32 {
+  if (key.length == 0) return 0;
+  const n = header.length;
+  let count = 0;
+  let start = 0;
+  while (start < n) {
+    const end = memberEnd(header, start);
+    const a = skipOws(header, start, end);
+    const b = trimOwsEnd(header, a, end);
+    if (a < b && hasKey(header, a, b, key)) count++;
+    start = end + 1;
+  }
+  return count;
+}
