@@ -1,4 +1,4 @@
-import { MAX_BYTES, MAX_MEMBERS, getBaggage, removeBaggage, setBaggage } from "../lib/baggage";
+import { MAX_BYTES, MAX_MEMBERS, countKeyed, getBaggage, removeBaggage, setBaggage } from "../lib/baggage";
 
 function members(count: i32, prefix: string): string {
   let s = "";
@@ -139,5 +139,17 @@ describe("removeBaggage", () => {
   it("survives a 64 KiB header", () => {
     const h = "lane=x,".repeat(10000) + "a=1";
     expect(removeBaggage(h, "lane")).toBe("a=1");
+  });
+});
+
+describe("countKeyed", () => {
+  it("counts every member keyed exactly so, well-formed or not, across a joined list", () => {
+    expect(countKeyed("lane=canary", "lane")).toBe(1);
+    expect(countKeyed("a=1,lane=canary, lane = base ;p,lane;x,lanes=2", "lane")).toBe(3);
+    // Two baggage entries joined with "," are one list.
+    expect(countKeyed("lane=canary" + "," + "a=1,lane=canary", "lane")).toBe(2);
+    expect(countKeyed(",,a=1,,", "lane")).toBe(0);
+    expect(countKeyed("", "lane")).toBe(0);
+    expect(countKeyed("lane=1", "")).toBe(0);
   });
 });
