@@ -14,7 +14,7 @@ import {
   decide,
   sourceName,
 } from "./dye";
-import { countKeyed, getBaggage, removeBaggage, setBaggage } from "./lib/baggage";
+import { carriesOnly, getBaggage, removeBaggage, setBaggage } from "./lib/baggage";
 import { traceKey } from "./trace";
 import { CONFLICT, REMEMBER_CONFLICT, forget, recall, remember } from "./memory";
 import { HostRequest } from "./request";
@@ -253,7 +253,7 @@ export class Stream {
     // Baggage that already carries the lane in exactly one member is left as it is (in one entry or
     // several); otherwise every entry is replaced by one list: the lane member first, then every
     // other member in order, within W3C's limits.
-    if (b !== null && getBaggage(b, cfg.baggageKey) == lane && countKeyed(b, cfg.baggageKey) == 1) return;
+    if (b !== null && carriesOnly(b, cfg.baggageKey, lane)) return;
     const merged = setBaggage(b === null ? "" : b, cfg.baggageKey, lane);
     if (merged === null) {
       abi.log(abi.LOG_DEBUG, "meshlane: baggage full; lane kept in the header only");

@@ -209,60 +209,49 @@ export function remember(
   const home = homeSlot(key, capacity);
   const probes = PROBE < capacity ? PROBE : capacity;
   for (let attempt = 0; attempt < RETRIES; attempt++) {
-    // Find this trace's record (it may lie past expired slots), the first free slot before it, and
-    // the oldest live record of another trace.
+    // Find this trace's record (it may lie past expired slots); else take the first free (never
+    // written or expired) slot, else the one whose record expires first.
     let mine = -1;
-    let mineCas: u32 = 0;
-    let mineLive = false;
     let mineExpiry: i64 = 0;
     let sameLane = false;
-    let free = -1;
-    let freeCas: u32 = 0;
-    let oldest = -1;
-    let oldestCas: u32 = 0;
-    let oldestExp: i64 = i64.MAX_VALUE;
+    let chosen = -1;
+    let chosenCas: u32 = 0;
+    let chosenExp: i64 = i64.MAX_VALUE; // 0 once a free slot is chosen
     for (let i = 0; i < probes; i++) {
       const slot = (home + i) % capacity;
       if (!sharedGetRaw(SLOT_KEY, slotKeyBytes(slot))) {
-        if (free < 0) free = slot; // never written: no later probe holds this trace
+        // Never written: no later probe holds this trace.
+        if (chosenExp > 0) {
+          chosen = slot;
+          chosenCas = 0;
+        }
         break;
       }
       const ptr = sharedPtr();
       const cas = sharedCas();
       const size = <i32>sharedSize();
-      const r = readSlot(ptr, size, key, nowSec, false);
-      if (r == RECORD_MINE) {
+      if (readSlot(ptr, size, key, nowSec, false) == RECORD_MINE) {
         mine = slot;
-        mineCas = cas;
+        chosen = slot;
+        chosenCas = cas;
         mineExpiry = recordExpiry;
-        mineLive = recordExpiry > nowSec;
-        if (mineLive) sameLane = laneEquals(ptr + <usize>laneStart, size - laneStart, lane);
-      } else if (recordExpiry <= nowSec) {
-        if (free < 0) {
-          free = slot;
-          freeCas = cas;
+        sameLane = laneEquals(ptr + <usize>laneStart, size - laneStart, lane);
+      } else {
+        const exp = recordExpiry > nowSec ? recordExpiry : 0;
+        if (exp < chosenExp) {
+          chosen = slot;
+          chosenCas = cas;
+          chosenExp = exp;
         }
-      } else if (recordExpiry < oldestExp) {
-        oldestExp = recordExpiry;
-        oldest = slot;
-        oldestCas = cas;
       }
       if (ptr != 0) hostFree(ptr);
       if (mine >= 0) break;
     }
-    if (onlyIfLive && !mineLive) return REMEMBER_SKIPPED;
+    const live = mine >= 0 && mineExpiry > nowSec;
+    if (onlyIfLive && !live) return REMEMBER_SKIPPED;
     let expires = nowSec + <i64>ttl;
-    let conflict = false;
-    if (mineLive && !sameLane) {
-      conflict = true;
-      if (mineExpiry > expires) expires = mineExpiry;
-    }
-    let chosen = mine;
-    let chosenCas = mineCas;
-    if (chosen < 0) {
-      chosen = free >= 0 ? free : oldest;
-      chosenCas = free >= 0 ? freeCas : oldestCas;
-    }
+    const conflict = live && !sameLane;
+    if (conflict && mineExpiry > expires) expires = mineExpiry;
     if (chosen < 0) return REMEMBER_SKIPPED;
     const valueLen = recordBytes(expires, key, conflict ? CONFLICT : lane);
     if (valueLen < 0) return REMEMBER_SKIPPED;

@@ -51,7 +51,6 @@ export class HostRequest extends RequestView {
     this.pathRead = false;
     this.baggageHeader = null;
     this.baggageRead = false;
-    this.baggageEntries = 0;
     this.ip = null;
     this.ipRead = false;
     this.payload = null;
@@ -193,18 +192,13 @@ export class HostRequest extends RequestView {
     if (!this.baggageRead) {
       this.baggageHeader = this.headers.getAll("baggage", ",");
       this.baggageRead = true;
-      const h = this.headers;
-      this.baggageEntries = !h.find("baggage") ? 0 : h.findNext("baggage") ? 2 : 1;
     }
     return this.baggageHeader;
   }
-  /** How many `baggage` entries the request had: 0, 1, or 2 for several (valid after baggageValue()). */
-  baggageEntries: i32 = 0;
   /** Call after changing the baggage header so later reads see the new value. */
   setBaggageValue(v: string | null): void {
     this.baggageHeader = v;
     this.baggageRead = true;
-    this.baggageEntries = v === null ? 0 : 1;
   }
   baggage(key: string): string | null {
     const h = this.baggageValue();

@@ -1,4 +1,4 @@
-import { MAX_BYTES, MAX_MEMBERS, countKeyed, getBaggage, removeBaggage, setBaggage } from "../lib/baggage";
+import { MAX_BYTES, MAX_MEMBERS, carriesOnly, getBaggage, removeBaggage, setBaggage } from "../lib/baggage";
 
 function members(count: i32, prefix: string): string {
   let s = "";
@@ -142,14 +142,17 @@ describe("removeBaggage", () => {
   });
 });
 
-describe("countKeyed", () => {
-  it("counts every member keyed exactly so, well-formed or not, across a joined list", () => {
-    expect(countKeyed("lane=canary", "lane")).toBe(1);
-    expect(countKeyed("a=1,lane=canary, lane = base ;p,lane;x,lanes=2", "lane")).toBe(3);
-    // Two baggage entries joined with "," are one list.
-    expect(countKeyed("lane=canary" + "," + "a=1,lane=canary", "lane")).toBe(2);
-    expect(countKeyed(",,a=1,,", "lane")).toBe(0);
-    expect(countKeyed("", "lane")).toBe(0);
-    expect(countKeyed("lane=1", "")).toBe(0);
+describe("carriesOnly", () => {
+  it("holds when exactly one member is keyed so and carries the value as written", () => {
+    expect(carriesOnly("lane=canary", "lane", "canary")).toBe(true);
+    expect(carriesOnly(" a=1 , lane = canary ;p ,lanes=2", "lane", "canary")).toBe(true);
+    expect(carriesOnly("a=1", "lane", "canary")).toBe(false);
+    expect(carriesOnly("", "lane", "canary")).toBe(false);
+    expect(carriesOnly("lane=base", "lane", "canary")).toBe(false);
+    // Two baggage entries joined with "," are one list: a second lane member, even equal, is one too many.
+    expect(carriesOnly("lane=canary" + "," + "a=1,lane=canary", "lane", "canary")).toBe(false);
+    expect(carriesOnly("lane=canary,lane", "lane", "canary")).toBe(false);
+    expect(carriesOnly("lane=can%61ry", "lane", "canary")).toBe(false);
+    expect(carriesOnly("lane=canary x", "lane", "canary")).toBe(false);
   });
 });
