@@ -66,7 +66,7 @@ async function seedHop(config: Record<string, unknown>): Promise<string | null> 
 }
 
 test("seed 003 with traceHeaders [my-request-id]: mocka's call to mockb keeps the canary lane", async () => {
-  const config = sidecarConfig(caseOptions("seed-003"));
+  const config = sidecarConfig(caseOptions("seed-003-trace-headers"));
   assert.deepEqual(config.propagation, { traceHeaders: ["my-request-id"] });
   assert.equal(config.laneHeader, "x-lane", "the lane header stays x-lane");
   assert.equal(await seedHop(config), "canary");
