@@ -275,14 +275,12 @@ export class HeaderBlock {
    * Envoy joins an inline header), or null when absent. One entry is returned as it is. */
   getAll(name: string, sep: string): string | null {
     if (!this.find(name)) return null;
-    const first = String.UTF8.decodeUnsafe(this.valuePtr, <usize>this.valueLen);
-    if (!this.findNext(name)) return first;
-    let all = first;
-    do {
+    let all = String.UTF8.decodeUnsafe(this.valuePtr, <usize>this.valueLen);
+    while (this.findNext(name)) {
       if (this.valueLen == 0) continue;
       const v = String.UTF8.decodeUnsafe(this.valuePtr, <usize>this.valueLen);
       all = all.length == 0 ? v : all + sep + v;
-    } while (this.findNext(name));
+    }
     return all;
   }
 
