@@ -14,7 +14,7 @@ import {
   decide,
   sourceName,
 } from "./dye";
-import { carriesOnly, getBaggage, removeBaggage, setBaggage } from "./lib/baggage";
+import { carriesOnly, removeBaggage, setBaggage } from "./lib/baggage";
 import { traceKey } from "./trace";
 import { CONFLICT, REMEMBER_CONFLICT, forget, recall, remember } from "./memory";
 import { HostRequest } from "./request";
