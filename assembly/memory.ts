@@ -3,7 +3,9 @@
 // hashes to a home slot and may use the next PROBE slots (linear probing), so a busy slot costs a
 // neighbour rather than a forgotten trace. A record is returned only for exactly the same trace key
 // and only before it expires; a colliding trace can therefore never receive another trace's lane.
-// Writers use the slot's cas: a concurrent writer makes us re-read and decide again.
+// A trace key seen live with two lanes (two requests sharing it) is stored with the lane "!"
+// (CONFLICT), which restores none. Writers use the slot's cas: a concurrent writer makes us re-read
+// and decide again.
 import {
   RESULT_CAS_MISMATCH,
   RESULT_OK,
