@@ -14,9 +14,9 @@ import {
   decide,
   sourceName,
 } from "./dye";
-import { getBaggage, removeBaggage, setBaggage } from "./lib/baggage";
+import { carriesOnly, removeBaggage, setBaggage } from "./lib/baggage";
 import { traceKey } from "./trace";
-import { forget, recall, remember } from "./memory";
+import { CONFLICT, REMEMBER_CONFLICT, forget, recall, remember } from "./memory";
 import { HostRequest } from "./request";
 import { random_get } from "./wasi";
 import { isLaneName, isToken } from "./lib/text";
@@ -128,6 +128,24 @@ export class Root {
     }
     abi.incrementCounter(id);
   }
+
+  // meshlane_trace_conflicts_total's ids by direction (id + 1; 0 until defined).
+  private conflictIds: StaticArray<u32> = new StaticArray<u32>(4);
+
+  /** Counts a trace key seen with two lanes, in meshlane_trace_conflicts_total (Istio's tag form):
+   * direction inbound when a request found its key live with another lane, outbound when a lane
+   * was not restored for a conflicted key. */
+  countConflict(direction: i32): void {
+    const slot = direction & 3;
+    let id = unchecked(this.conflictIds[slot]) - 1;
+    if (id == u32.MAX_VALUE) {
+      id = abi.defineCounter(
+        "meshlane_trace_conflicts_total_direction=.=" + directionName(direction) + ";.;",
+      );
+      unchecked((this.conflictIds[slot] = id + 1));
+    }
+    abi.incrementCounter(id);
+  }
 }
 
 /** Direction tag values: what the sidecar read, and "gateway" for the edge. */
@@ -232,7 +250,10 @@ export class Stream {
       abi.replaceHeaderBytes(abi.REQUEST_HEADERS, BAGGAGE, member);
       return;
     }
-    if (b !== null && getBaggage(b, cfg.baggageKey) == lane) return;
+    // Baggage that already carries the lane in exactly one member is left as it is (in one entry or
+    // several); otherwise every entry is replaced by one list: the lane member first, then every
+    // other member in order, within W3C's limits.
+    if (b !== null && carriesOnly(b, cfg.baggageKey, lane)) return;
     const merged = setBaggage(b === null ? "" : b, cfg.baggageKey, lane);
     if (merged === null) {
       abi.log(abi.LOG_DEBUG, "meshlane: baggage full; lane kept in the header only");
@@ -294,12 +315,17 @@ export class Stream {
       this.strip(cfg, req);
       if (direction == DIRECTION_INBOUND) {
         const key = this.traceKey(cfg, req);
-        if (key !== null) forget(key, cfg.capacity, nowSeconds(), cfg.ttlSeconds);
+        if (key !== null && forget(key, cfg.capacity, nowSeconds(), cfg.ttlSeconds) == REMEMBER_CONFLICT)
+          this.root.countConflict(direction);
       } else {
         const key = this.traceKey(cfg, req);
         if (key !== null) {
           const lane = recall(key, cfg.capacity, nowSeconds());
-          if (lane !== null && cfg.allows(lane)) {
+          if (lane === null) {
+            // nothing remembered: no lane
+          } else if (lane == CONFLICT) {
+            this.root.countConflict(direction);
+          } else if (cfg.allows(lane)) {
             d.lane = lane;
             d.source = SOURCE_MEMORY;
           }
@@ -307,7 +333,11 @@ export class Stream {
       }
     } else if (direction != DIRECTION_OUTBOUND) {
       const key = this.traceKey(cfg, req);
-      if (key !== null) remember(key, d.lane, cfg.capacity, nowSeconds(), cfg.ttlSeconds);
+      if (
+        key !== null &&
+        remember(key, d.lane, cfg.capacity, nowSeconds(), cfg.ttlSeconds, false) == REMEMBER_CONFLICT
+      )
+        this.root.countConflict(direction);
     }
     if (d.lane.length > 0) this.apply(cfg, req, d.lane);
     this.lane = d.lane;

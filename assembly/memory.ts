@@ -3,7 +3,9 @@
 // hashes to a home slot and may use the next PROBE slots (linear probing), so a busy slot costs a
 // neighbour rather than a forgotten trace. A record is returned only for exactly the same trace key
 // and only before it expires; a colliding trace can therefore never receive another trace's lane.
-// Writers use the slot's cas: a concurrent writer makes us re-read and decide again.
+// A trace key seen live with two lanes (two requests sharing it) is stored with the lane "!"
+// (CONFLICT), which restores none. Writers use the slot's cas: a concurrent writer makes us re-read
+// and decide again.
 import {
   RESULT_CAS_MISMATCH,
   RESULT_OK,
@@ -133,8 +135,13 @@ function recordBytes(expires: i64, key: string, lane: string): i32 {
   return n;
 }
 
+/** What recall() returns for a trace seen with two different lanes while the first was live: no
+ * lane may be restored for it (see remember()). Never a lane name, so never on an allow-list. */
+export const CONFLICT: string = "!";
+const CONFLICT_BYTE: u8 = 0x21;
+
 /** The lane of the last record readSlot() found to be RECORD_MINE: "" when it has none or has
- * expired (set only when asked for). */
+ * expired, CONFLICT for a conflicted trace (set only when asked for). */
 let recordLane: string = "";
 
 /** scanRecord() on a slot's value (an empty one is no record): RECORD_MINE or RECORD_OTHER, with
@@ -147,15 +154,23 @@ function readSlot(ptr: usize, size: i32, key: string, nowSec: i64, wantLane: boo
   const r = scanRecord(ptr, size, key);
   if (r == RECORD_MINE && wantLane) {
     const laneLen = size - laneStart;
-    recordLane =
-      recordExpiry > nowSec && laneLen > 0
-        ? String.UTF8.decodeUnsafe(ptr + <usize>laneStart, <usize>laneLen)
-        : "";
+    const at = ptr + <usize>laneStart;
+    if (recordExpiry <= nowSec || laneLen <= 0) recordLane = "";
+    else if (laneLen == 1 && load<u8>(at) == CONFLICT_BYTE) recordLane = CONFLICT;
+    else recordLane = String.UTF8.decodeUnsafe(at, <usize>laneLen);
   }
   return r;
 }
 
-/** The remembered lane of a trace, or null (also for a trace remembered as having no lane). */
+/** Whether the `len` bytes at `ptr` are exactly `lane` (ASCII). */
+function laneEquals(ptr: usize, len: i32, lane: string): bool {
+  if (len != strLen(lane)) return false;
+  for (let i = 0; i < len; i++) if (<i32>load<u8>(ptr + <usize>i) != unitAt(lane, i)) return false;
+  return true;
+}
+
+/** The remembered lane of a trace: null when there is none (or it was remembered as having no
+ * lane), CONFLICT when the trace was seen with two different lanes while live. */
 export function recall(key: string, capacity: i32, nowSec: i64): string | null {
   const home = homeSlot(key, capacity);
   const probes = PROBE < capacity ? PROBE : capacity;
@@ -170,56 +185,87 @@ export function recall(key: string, capacity: i32, nowSec: i64): string | null {
   return null;
 }
 
-/** Remembers a trace's lane. Returns false when every probed slot holds a live record of another
- * trace and the oldest of them could not be replaced. */
-export function remember(key: string, lane: string, capacity: i32, nowSec: i64, ttl: i32): bool {
+// What remember() did.
+export const REMEMBER_SKIPPED: i32 = 0; // nothing written (no live record to update, or no room)
+export const REMEMBER_WRITTEN: i32 = 1; // the trace's record now holds the lane
+export const REMEMBER_CONFLICT: i32 = 2; // the trace had a live record with another lane: now conflicted
+
+/**
+ * Remembers a trace's lane (an inbound request's: "" for none). A trace key is one request's, so a
+ * live record of the same key with a *different* lane (or none, or an earlier conflict) means two
+ * requests share it — a client reusing or forging x-request-id. Which request an outbound call
+ * belongs to is then unknown, so the record becomes CONFLICT until both could have finished (the
+ * later of its expiry and now + ttl): outbound calls of that trace get no lane, never a wrong one.
+ * With `onlyIfLive` nothing is written unless a live record of the trace exists (undyed traffic
+ * costs reads only). Gives up (REMEMBER_SKIPPED) when every probed slot holds a live record of
+ * another trace and the oldest of them could not be replaced.
+ */
+export function remember(
+  key: string,
+  lane: string,
+  capacity: i32,
+  nowSec: i64,
+  ttl: i32,
+  onlyIfLive: bool,
+): i32 {
   const home = homeSlot(key, capacity);
   const probes = PROBE < capacity ? PROBE : capacity;
-  const valueLen = recordBytes(nowSec + ttl, key, lane);
-  if (valueLen < 0) return false;
   for (let attempt = 0; attempt < RETRIES; attempt++) {
-    // Pick the slot: this trace's own, else the first empty or expired, else the oldest.
+    // Find this trace's record (it may lie past expired slots); else take the first free (never
+    // written or expired) slot, else the one whose record expires first.
+    let mine = -1;
+    let mineExpiry: i64 = 0;
+    let sameLane = false;
     let chosen = -1;
     let chosenCas: u32 = 0;
-    let oldest = -1;
-    let oldestCas: u32 = 0;
-    let oldestExp: i64 = i64.MAX_VALUE;
+    let chosenExp: i64 = i64.MAX_VALUE; // 0 once a free slot is chosen
     for (let i = 0; i < probes; i++) {
       const slot = (home + i) % capacity;
       if (!sharedGetRaw(SLOT_KEY, slotKeyBytes(slot))) {
-        chosen = slot;
+        // Never written: no later probe holds this trace.
+        if (chosenExp > 0) {
+          chosen = slot;
+          chosenCas = 0;
+        }
         break;
       }
       const ptr = sharedPtr();
       const cas = sharedCas();
       const size = <i32>sharedSize();
-      const r = readSlot(ptr, size, key, nowSec, false);
-      if (ptr != 0) hostFree(ptr);
-      if (r == RECORD_MINE || recordExpiry <= nowSec) {
+      if (readSlot(ptr, size, key, nowSec, false) == RECORD_MINE) {
+        mine = slot;
         chosen = slot;
         chosenCas = cas;
-        break;
+        mineExpiry = recordExpiry;
+        sameLane = laneEquals(ptr + <usize>laneStart, size - laneStart, lane);
+      } else {
+        const exp = recordExpiry > nowSec ? recordExpiry : 0;
+        if (exp < chosenExp) {
+          chosen = slot;
+          chosenCas = cas;
+          chosenExp = exp;
+        }
       }
-      if (recordExpiry < oldestExp) {
-        oldestExp = recordExpiry;
-        oldest = slot;
-        oldestCas = cas;
-      }
+      if (ptr != 0) hostFree(ptr);
+      if (mine >= 0) break;
     }
-    if (chosen < 0) {
-      chosen = oldest;
-      chosenCas = oldestCas;
-    }
-    if (chosen < 0) return false;
+    const live = mine >= 0 && mineExpiry > nowSec;
+    if (onlyIfLive && !live) return REMEMBER_SKIPPED;
+    let expires = nowSec + <i64>ttl;
+    const conflict = live && !sameLane;
+    if (conflict && mineExpiry > expires) expires = mineExpiry;
+    if (chosen < 0) return REMEMBER_SKIPPED;
+    const valueLen = recordBytes(expires, key, conflict ? CONFLICT : lane);
+    if (valueLen < 0) return REMEMBER_SKIPPED;
     const r = sharedSetRaw(SLOT_KEY, slotKeyBytes(chosen), RECORD_BUF, <usize>valueLen, chosenCas);
-    if (r == RESULT_OK) return true;
-    if (r != RESULT_CAS_MISMATCH) return false;
+    if (r == RESULT_OK) return conflict ? REMEMBER_CONFLICT : REMEMBER_WRITTEN;
+    if (r != RESULT_CAS_MISMATCH) return REMEMBER_SKIPPED;
   }
-  return false;
+  return REMEMBER_SKIPPED;
 }
 
-/** Records that a trace now has no lane, but only when a live record says otherwise: a reused trace
- * id must not inherit the lane of an earlier request. Costs reads only, unless there is a record. */
-export function forget(key: string, capacity: i32, nowSec: i64, ttl: i32): void {
-  if (recall(key, capacity, nowSec) !== null) remember(key, "", capacity, nowSec, ttl);
+/** Records that a trace now has no lane, but only when a live record says otherwise (then the
+ * trace is conflicted: see remember()). Costs reads only, unless there is a live record. */
+export function forget(key: string, capacity: i32, nowSec: i64, ttl: i32): i32 {
+  return remember(key, "", capacity, nowSec, ttl, true);
 }

@@ -87,8 +87,9 @@ export class HostRequest extends RequestView {
     if (r >= 0) return r == 1;
     return m.matches(String.UTF8.decodeUnsafe(h.valuePtr, <usize>h.valueLen));
   }
-  // The cookie header's bytes in the block, when it is ASCII (COOKIE_BYTES): cookies are then found
-  // and matched in place; otherwise through the decoded header and getCookie.
+  // The cookie header's bytes in the block, when it is one ASCII entry (COOKIE_BYTES): cookies are
+  // then found and matched in place; otherwise (several `cookie` entries, or not ASCII) through
+  // every entry decoded and joined with "; ", and getCookie.
   private cookieState: i32 = COOKIE_UNREAD;
   private cookiePtr: usize = 0;
   private cookieLen: i32 = 0;
@@ -97,11 +98,15 @@ export class HostRequest extends RequestView {
     if (this.cookieState == COOKIE_UNREAD) {
       const h = this.headers;
       if (!h.find("cookie")) this.cookieState = COOKIE_ABSENT;
-      else if (!isAsciiBytes(h.valuePtr, h.valueLen)) this.cookieState = COOKIE_STRING;
       else {
-        this.cookieState = COOKIE_BYTES;
-        this.cookiePtr = h.valuePtr;
-        this.cookieLen = h.valueLen;
+        const ptr = h.valuePtr;
+        const len = h.valueLen;
+        if (h.findNext("cookie") || !isAsciiBytes(ptr, len)) this.cookieState = COOKIE_STRING;
+        else {
+          this.cookieState = COOKIE_BYTES;
+          this.cookiePtr = ptr;
+          this.cookieLen = len;
+        }
       }
     }
     return this.cookieState;
@@ -140,7 +145,9 @@ export class HostRequest extends RequestView {
   }
   cookie(name: string): string | null {
     if (!this.cookieRead) {
-      this.cookieHeader = this.headers.get("cookie");
+      // Two `cookie` headers arrive as two entries unless the proxy's build joins them (HTTP/2
+      // cookie crumbs always arrive joined): read every entry, as one header joined with "; ".
+      this.cookieHeader = this.headers.getAll("cookie", "; ");
       this.cookieRead = true;
     }
     const h = this.cookieHeader;
@@ -180,9 +187,10 @@ export class HostRequest extends RequestView {
     }
     return this.ip;
   }
+  /** Every `baggage` entry as one list (W3C: several baggage headers form one list), or null. */
   baggageValue(): string | null {
     if (!this.baggageRead) {
-      this.baggageHeader = this.headers.get("baggage");
+      this.baggageHeader = this.headers.getAll("baggage", ",");
       this.baggageRead = true;
     }
     return this.baggageHeader;

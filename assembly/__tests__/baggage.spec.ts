@@ -1,4 +1,4 @@
-import { MAX_BYTES, MAX_MEMBERS, getBaggage, removeBaggage, setBaggage } from "../lib/baggage";
+import { MAX_BYTES, MAX_MEMBERS, carriesOnly, getBaggage, removeBaggage, setBaggage } from "../lib/baggage";
 
 function members(count: i32, prefix: string): string {
   let s = "";
@@ -139,5 +139,20 @@ describe("removeBaggage", () => {
   it("survives a 64 KiB header", () => {
     const h = "lane=x,".repeat(10000) + "a=1";
     expect(removeBaggage(h, "lane")).toBe("a=1");
+  });
+});
+
+describe("carriesOnly", () => {
+  it("holds when exactly one member is keyed so and carries the value as written", () => {
+    expect(carriesOnly("lane=canary", "lane", "canary")).toBe(true);
+    expect(carriesOnly(" a=1 , lane = canary ;p ,lanes=2", "lane", "canary")).toBe(true);
+    expect(carriesOnly("a=1", "lane", "canary")).toBe(false);
+    expect(carriesOnly("", "lane", "canary")).toBe(false);
+    expect(carriesOnly("lane=base", "lane", "canary")).toBe(false);
+    // Two baggage entries joined with "," are one list: a second lane member, even equal, is one too many.
+    expect(carriesOnly("lane=canary" + "," + "a=1,lane=canary", "lane", "canary")).toBe(false);
+    expect(carriesOnly("lane=canary,lane", "lane", "canary")).toBe(false);
+    expect(carriesOnly("lane=can%61ry", "lane", "canary")).toBe(false);
+    expect(carriesOnly("lane=canary x", "lane", "canary")).toBe(false);
   });
 });

@@ -49,6 +49,9 @@ class Member {
   valueEnd: i32 = 0;
 }
 
+/** One Member reused by every call (no call re-enters another). */
+const MEMBER = new Member();
+
 /** Parses the list-member s[start, end) (OWS-trimmed, non-empty); true if it follows the grammar. */
 function wellFormed(s: string, start: i32, end: i32, m: Member): bool {
   const keyEnd = tokenEnd(s, start, end);
@@ -103,7 +106,7 @@ function memberEnd(s: string, start: i32): i32 {
 export function getBaggage(header: string, key: string): string | null {
   if (key.length == 0) return null;
   const n = header.length;
-  const m = new Member();
+  const m = MEMBER;
   let start = 0;
   let seen = 0;
   while (start < n && seen < MAX_MEMBERS) {
@@ -189,4 +192,28 @@ export function removeBaggage(header: string, key: string): string {
     start = end + 1;
   }
   return out.toString();
+}
+
+/**
+ * Whether the header already carries `key=value` as its only member keyed `key` (well-formed or not),
+ * the value written as is: then setting the member again would change nothing that matters. Used
+ * with lane names, which need no percent-encoding. No allocation.
+ */
+export function carriesOnly(header: string, key: string, value: string): bool {
+  const n = header.length;
+  const m = MEMBER;
+  let found = false;
+  let start = 0;
+  while (start < n) {
+    const end = memberEnd(header, start);
+    const a = skipOws(header, start, end);
+    const b = trimOwsEnd(header, a, end);
+    if (a < b && hasKey(header, a, b, key)) {
+      if (found || !wellFormed(header, a, b, m)) return false;
+      if (!regionEquals(header, m.valueStart, m.valueEnd, value)) return false;
+      found = true;
+    }
+    start = end + 1;
+  }
+  return found;
 }

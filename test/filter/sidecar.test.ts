@@ -119,8 +119,9 @@ test("memory slots holding foreign or malformed records: no trap, no wrong lane,
   assert.equal(vm.failed, false);
 });
 
-test("reused trace id: an inbound request without a lane clears the trace's earlier lane", async () => {
-  const { root } = await configured(SIDECAR);
+test("reused trace id: an inbound request without a lane makes the trace conflicted: no lane until it expires", async () => {
+  const clock = new ManualClock();
+  const { root } = await configured({ ...SIDECAR, propagation: { ttlSeconds: 5 } }, { clock: clock.now });
   exchange(
     root,
     [
@@ -132,14 +133,21 @@ test("reused trace id: an inbound request without a lane clears the trace's earl
   assert.equal(exchange(root, [["x-request-id", "reused"]], [outbound]).lane, "canary");
   exchange(root, [["x-request-id", "reused"]], [inbound]);
   assert.equal(exchange(root, [["x-request-id", "reused"]], [outbound]).lane, null);
-  exchange(
-    root,
-    [
-      ["x-lane", "base"],
-      ["x-request-id", "reused"],
-    ],
-    [inbound],
-  );
+  // Still conflicted: a third request with the id, whatever its lane, restores none ...
+  const third = () =>
+    exchange(
+      root,
+      [
+        ["x-lane", "base"],
+        ["x-request-id", "reused"],
+      ],
+      [inbound],
+    );
+  third();
+  assert.equal(exchange(root, [["x-request-id", "reused"]], [outbound]).lane, null);
+  // ... until every request that shared it has had its ttl: then the id is fresh again.
+  clock.advanceMs(6_000);
+  third();
   assert.equal(exchange(root, [["x-request-id", "reused"]], [outbound]).lane, "base");
 });
 

@@ -27,9 +27,10 @@ const EXPECTED_AFTER_REQUEST: [string, string][] = [
   ["agent", "pc"],
   ["x-dup", "one"],
   ["user-agent", "curl,extra"],
-  ["cookie", "a=1; b=2"],
+  ["cookie", "a=1"],
   ["x-request-id", "abc"],
   ["x-dup", "two"],
+  ["cookie", "b=2"],
   ["x-multi", "only"],
 ];
 
@@ -57,7 +58,7 @@ describe("header map operations (Envoy HeaderMapImpl semantics)", () => {
     assert.equal(after(s.logs, "get missing "), "1");
   });
 
-  it("add appends a duplicate, joins inline headers (',' and '; ' for cookie), ignores an empty inline value", async () => {
+  it("add appends a duplicate (cookie too, as in a stock Envoy build), joins inline headers with ',', ignores an empty inline value", async () => {
     const s = await stream();
     s.requestHeaders(REQUEST);
     for (const op of [

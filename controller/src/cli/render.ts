@@ -19,6 +19,7 @@ import {
   type RenderOptions,
 } from "../render/index.js";
 import { parseManifests, toJsonList, toYaml } from "../render/manifests.js";
+import { traceHeaderList } from "../render/options.js";
 import { keyOf } from "../render/objects.js";
 
 export const summary = "render Lanes and labelled workloads from manifests into Istio objects (offline)";
@@ -56,6 +57,8 @@ Options:
       --wasm-url <url>           where proxies fetch the module (default ${DEFAULT_WASM_URL})
       --wasm-sha256 <hex>        its sha256 (default: the digest of --wasm)
       --lane-header <name>       header carrying the lane (default x-lane)
+      --trace-header <name>      a trace header the apps forward, repeatable, in order of preference
+                                 (default x-request-id, then traceparent)
       --gateway-selector <k=v,...>
                                  labels of the gateways running the edge filter (default istio=ingressgateway)
       --gateway-namespace <ns>   namespace of the edge filter objects (default istio-system)
@@ -97,6 +100,14 @@ function selectorArg(s: string): Record<string, string> {
     out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
   return out;
+}
+
+function traceHeaderArg(names: string[]): string[] {
+  try {
+    return traceHeaderList(names, "--trace-header");
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^--trace-header\[\d+\]/, "--trace-header"));
+  }
 }
 
 /**
@@ -142,6 +153,7 @@ export function run(args: string[]): Promise<number> {
       "wasm-url": { type: "string", default: DEFAULT_WASM_URL },
       "wasm-sha256": { type: "string" },
       "lane-header": { type: "string" },
+      "trace-header": { type: "string", multiple: true },
       "gateway-selector": { type: "string" },
       "gateway-namespace": { type: "string" },
       "root-namespace": { type: "string" },
@@ -193,6 +205,7 @@ export function run(args: string[]): Promise<number> {
 
     const options: RenderOptions = { install: values.install, wasm: { url: values["wasm-url"], sha256 } };
     if (laneHeader !== undefined) options.laneHeader = laneHeader;
+    if (values["trace-header"] !== undefined) options.traceHeaders = traceHeaderArg(values["trace-header"]);
     if (values["gateway-selector"]) options.gatewaySelector = selectorArg(values["gateway-selector"]);
     if (values["gateway-namespace"]) options.gatewayNamespace = values["gateway-namespace"];
     if (values["root-namespace"]) options.rootNamespace = values["root-namespace"];

@@ -101,6 +101,13 @@ export interface CounterRow {
   value: number;
 }
 
+/** One meshlane_trace_conflicts_total series of one sidecar. */
+export interface ConflictRow {
+  component: string;
+  direction: string;
+  value: number;
+}
+
 export interface MeshResponse {
   status: number;
   body: string;
@@ -118,6 +125,8 @@ export interface Mesh {
   request(headers?: Record<string, string>, path?: string): Promise<MeshResponse>;
   /** meshlane_requests_total of every proxy, edge first. */
   counters(): CounterRow[];
+  /** meshlane_trace_conflicts_total of every sidecar: trace keys seen live with two lanes. */
+  conflicts(): ConflictRow[];
   /** Requests an app sent upstream carrying a lane header or baggage (the demo apps never do: 0). */
   laneHeadersFromApps(): number;
   close(): Promise<void>;
@@ -143,6 +152,18 @@ export function requestCounters(component: string, vm: WasmVm): CounterRow[] {
     const t = METRIC.exec(name);
     if (t === null || !("value" in m)) continue;
     rows.push({ component, lane: t[1], role: t[2], direction: t[3], source: t[4], value: Number(m.value) });
+  }
+  return rows;
+}
+
+const CONFLICT_METRIC = /^meshlane_trace_conflicts_total_direction=\.=(.*?);\.;$/;
+
+/** meshlane_trace_conflicts_total of one VM, by direction. */
+export function conflictCounters(component: string, vm: WasmVm): ConflictRow[] {
+  const rows: ConflictRow[] = [];
+  for (const [name, m] of Object.entries(vm.metrics())) {
+    const t = CONFLICT_METRIC.exec(name);
+    if (t !== null && "value" in m) rows.push({ component, direction: t[1], value: Number(m.value) });
   }
   return rows;
 }
@@ -393,6 +414,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         for (const i of instances) if (i.vm) rows.push(...requestCounters(i.name, i.vm));
         return rows;
       },
+      conflicts: () => instances.flatMap((i) => (i.vm ? conflictCounters(i.name, i.vm) : [])),
       laneHeadersFromApps: () => leaks,
       close,
     };

@@ -4,7 +4,10 @@
 //   in front of all regular headers;
 // - get returns the first value;
 // - add (addCopy) appends a duplicate entry, except for Envoy's O(1) "inline" headers, whose value is
-//   joined to the existing one (",", or "; " for cookie) and an empty value is not appended;
+//   joined to the existing one with "," and an empty value is not appended;
+// - so two `cookie` or `baggage` headers are two entries, as in a stock Envoy build (DESIGN: cookie
+//   is inline, joined with "; ", only in builds where some extension registers it; HTTP/2 cookie
+//   crumbs are joined by the codec before any filter runs: deliver one joined header for those);
 // - replace (setCopy) removes every entry of the key and adds one;
 // - remove of an absent key is fine;
 // - size is the byte size (sum of key and value lengths), which is what proxy_get_header_map_size
@@ -17,9 +20,10 @@ export type HeaderPairs = HeaderPair[];
 
 /**
  * Envoy's inline headers for request and response maps (INLINE_REQ_HEADERS, INLINE_REQ_RESP_HEADERS,
- * INLINE_RESP_HEADERS, INLINE_RESP_HEADERS_TRAILERS in envoy/http/header_map.h), plus `cookie`,
- * which Envoy registers as a custom inline request header and joins with "; ". Request and response
- * lists are merged: a response never carries the request-only ones, so the union is harmless.
+ * INLINE_RESP_HEADERS, INLINE_RESP_HEADERS_TRAILERS in envoy/http/header_map.h). `cookie` is not one
+ * of them: core Envoy does not register it (an extension may, in some builds), so repeated cookie
+ * headers stay separate entries here, as in Envoy's own host library. Request and response lists are
+ * merged: a response never carries the request-only ones, so the union is harmless.
  */
 export const INLINE_HEADERS: ReadonlySet<string> = new Set([
   // request + response
@@ -70,7 +74,6 @@ export const INLINE_HEADERS: ReadonlySet<string> = new Set([
   "x-envoy-upstream-rq-timeout-ms",
   "x-envoy-upstream-rq-per-try-timeout-ms",
   "x-envoy-upstream-stream-duration-ms",
-  "cookie",
   // response
   "date",
   "x-envoy-degraded",
@@ -115,7 +118,7 @@ function keyInfo(raw: string): KeyInfo {
     info = {
       key,
       pseudo: key.charCodeAt(0) === 58 /* ':' */,
-      join: bit === 0 ? "" : key === "cookie" ? "; " : ",",
+      join: bit === 0 ? "" : ",",
       bit,
       fromCodec: null,
     };

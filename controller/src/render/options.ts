@@ -1,6 +1,29 @@
 // Render options with their defaults applied.
 import type { RenderOptions } from "./types.js";
 
+/** An HTTP header name as the filter takes it: an RFC 9110 token, at most 256 characters. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]{1,256}$/;
+
+/**
+ * Checks a list of trace header names (`traceHeaders`, `--trace-header`) and returns them lower-cased,
+ * each once, in order; throws with `path` and the reason when one is not a header name or the list
+ * is empty. Pseudo-headers (":path") are not trace headers.
+ */
+export function traceHeaderList(v: unknown, path: string): string[] {
+  if (!Array.isArray(v) || v.length === 0)
+    throw new Error(`${path}: expected a non-empty list of header names`);
+  const out: string[] = [];
+  v.forEach((h, i) => {
+    if (typeof h !== "string" || !HEADER_NAME.test(h))
+      throw new Error(
+        `${path}[${i}]: expected a header name (letters, digits and -), got ${JSON.stringify(h)}`,
+      );
+    const name = h.toLowerCase();
+    if (!out.includes(name)) out.push(name);
+  });
+  return out;
+}
+
 /** Options after defaults, as the render modules use them. */
 export interface ResolvedOptions extends RenderOptions {
   laneHeader: string;
@@ -50,6 +73,7 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
     "wasmUrl",
     "laneHeader",
     "baggageKey",
+    "traceHeaders",
     "gatewaySelector",
     "gatewayNamespace",
     "rootNamespace",
@@ -78,6 +102,7 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
     const v = str(k);
     if (v !== undefined) o[k] = v;
   }
+  if (c.traceHeaders !== undefined) o.traceHeaders = traceHeaderList(c.traceHeaders, "traceHeaders");
   if (c.gatewaySelector !== undefined) o.gatewaySelector = stringMap(c.gatewaySelector, "gatewaySelector");
   if (c.edge !== undefined) {
     if (!isObject(c.edge)) throw new Error("edge: expected a map");

@@ -52,7 +52,12 @@ export function sidecarConfig(all: LaneInfo[], o: ResolvedOptions): Record<strin
   const c: Record<string, unknown> = { role: "sidecar", laneHeader: o.laneHeader };
   if (o.baggageKey !== undefined) c.baggageKey = o.baggageKey;
   c.lanes = laneList(all);
-  if (o.sidecar?.propagation !== undefined) c.propagation = o.sidecar.propagation;
+  // `traceHeaders` (render option, controller setting) wins over sidecar.propagation.traceHeaders.
+  const propagation =
+    o.traceHeaders === undefined
+      ? o.sidecar?.propagation
+      : { ...o.sidecar?.propagation, traceHeaders: o.traceHeaders.map((h) => h.toLowerCase()) };
+  if (propagation !== undefined) c.propagation = propagation;
   if (o.sidecar?.echoHeader !== undefined) c.echoHeader = o.sidecar.echoHeader;
   return c;
 }

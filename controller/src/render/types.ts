@@ -57,6 +57,12 @@ export interface RenderOptions {
   laneHeader?: string;
   /** Baggage member carrying the lane; passed to the filter only when set (its default is `lane`). */
   baggageKey?: string;
+  /**
+   * Trace headers the applications forward, in order of preference: the sidecars remember trace →
+   * lane by the first one present. Passed to the sidecar filter as `propagation.traceHeaders` only
+   * when set (its default is `x-request-id`, `traceparent`).
+   */
+  traceHeaders?: string[];
   /** Labels of the gateway workloads that run the edge filter (default `istio: ingressgateway`). */
   gatewaySelector?: Record<string, string>;
   /** Namespace of the edge EnvoyFilter/WasmPlugin (default `istio-system`). */
