@@ -1,4 +1,4 @@
-// Several `cookie` or `baggage` headers (DESIGN §5 "Several headers of one name"). A stock Envoy keeps
+// Several `cookie` or `baggage` headers (docs/host.md, "Several headers of one name"). A stock Envoy keeps
 // them as separate entries (as our host and Envoy's own host library do); an Envoy build where an
 // extension makes cookie inline, or an HTTP/2 client's cookie crumbs, deliver one joined header. The
 // filter must read every entry in either form: cookies as one "; "-joined header, baggage as one list.

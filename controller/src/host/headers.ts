@@ -5,7 +5,7 @@
 // - get returns the first value;
 // - add (addCopy) appends a duplicate entry, except for Envoy's O(1) "inline" headers, whose value is
 //   joined to the existing one with "," and an empty value is not appended;
-// - so two `cookie` or `baggage` headers are two entries, as in a stock Envoy build (DESIGN: cookie
+// - so two `cookie` or `baggage` headers are two entries, as in a stock Envoy build (docs/host.md: cookie
 //   is inline, joined with "; ", only in builds where some extension registers it; HTTP/2 cookie
 //   crumbs are joined by the codec before any filter runs: deliver one joined header for those);
 // - replace (setCopy) removes every entry of the key and adds one;
