@@ -17,6 +17,7 @@ import {
   laneApp,
   laneObject,
   seedAll,
+  seedInstall,
   seedNamespace,
   yamlDocs,
   type Json,
@@ -88,6 +89,7 @@ function freePort(): Promise<number> {
 
 test("meshlane controller runs against a cluster, serves the module, and stops on SIGTERM", async () => {
   const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  seedInstall(server);
   const dir = mkdtempSync(path.join(tmpdir(), "meshlane-controller-"));
   const kubeconfig = path.join(dir, "kubeconfig");
   writeFileSync(kubeconfig, server.kubeConfig().exportConfig());

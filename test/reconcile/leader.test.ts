@@ -3,12 +3,13 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LeaderElector, type LeaderElectorOptions } from "../../controller/src/reconcile/leader.js";
 import { FakeApiServer } from "../apiserver/index.js";
-import { eventually } from "../apiserver/testutil.js";
+import { createNamespaces, eventually } from "../apiserver/testutil.js";
 
 let server: FakeApiServer;
 
 before(async () => {
   server = await FakeApiServer.start();
+  await createNamespaces(server.kubeConfig(), "l1", "l2", "l3", "l4", "l5");
 });
 after(() => server.stop());
 
