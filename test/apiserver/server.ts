@@ -35,6 +35,7 @@ import {
   schemaValidator,
   type ResourceType,
 } from "./resources.js";
+import { Authorizer, forbiddenMessage, type Attributes, type Grant, type User } from "./rbac.js";
 import { loadCrdSchema, pruneAndDefault, type Cause, type Schema } from "./schema.js";
 import { fieldMatcher, labelMatcher, SelectorError, type Matcher } from "./selectors.js";
 
@@ -57,6 +58,11 @@ export interface FakeApiServerOptions {
   requireNamespace?: boolean;
   /** Additional resource types to serve. */
   resources?: ResourceType[];
+  /**
+   * RBAC, enforced for the users named here by bearer token (any other token is a cluster admin, as the
+   * fixtures' own clients are): `objects` are an RBAC manifest's Roles, ClusterRoles and bindings.
+   */
+  rbac?: { objects: JsonObject[]; users: Record<string, User> };
   port?: number;
 }
 
@@ -74,6 +80,9 @@ export interface RequestRecord {
   fieldManager?: string;
   contentType?: string;
   injected: boolean;
+  /** With RBAC: the user of an RBAC-checked request and the grants that allowed it (empty: 403). */
+  user?: string;
+  grants?: Grant[];
 }
 
 export type RequestFilter =
@@ -232,6 +241,7 @@ export class FakeApiServer {
   private server?: http.Server;
   private readonly sockets = new Set<Socket>();
   private boundPort = 0;
+  private readonly authorizer?: Authorizer;
 
   private constructor(opts: FakeApiServerOptions) {
     this.opts = { historyLimit: 1000, bookmarkIntervalMs: 1000, ...opts };
@@ -240,6 +250,12 @@ export class FakeApiServer {
       opts.laneSchema ??
       loadCrdSchema(opts.laneCrdFile ?? fromRoot("manifests", "crd", "lanes.meshlane.io.yaml"), "v1alpha1");
     if (laneSchema) this.setSchema("lanes.meshlane.io", laneSchema);
+    if (opts.rbac) this.authorizer = new Authorizer(opts.rbac.objects);
+  }
+
+  /** With RBAC: every grant the roles hold (rule × verb × resource). */
+  rbacGrants(): Grant[] {
+    return this.authorizer?.grants() ?? [];
   }
 
   /** Starts a server on 127.0.0.1 (random port unless `port` is given). */
@@ -268,11 +284,11 @@ export class FakeApiServer {
   }
 
   /** A KubeConfig pointing at this server (client-node needs skipTLSVerify to allow plain http). */
-  kubeConfig(namespace = "default"): KubeConfig {
+  kubeConfig(namespace = "default", token = "t"): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: "fake", server: this.url, skipTLSVerify: true }],
-      users: [{ name: "u", token: "t" }],
+      users: [{ name: "u", token }],
       contexts: [{ name: "fake", cluster: "fake", user: "u", namespace }],
       currentContext: "fake",
     });
@@ -498,6 +514,19 @@ export class FakeApiServer {
         namespace: target.ns,
         name: target.name,
       });
+      const user = this.userOf(req);
+      if (user) {
+        const attrs: Attributes = { ...record, verb: target.verb };
+        record.user = user.name;
+        record.grants = this.authorizer?.matching(user, attrs) ?? [];
+        if (record.grants.length === 0) {
+          throw new ApiError(403, "Forbidden", forbiddenMessage(user, attrs), {
+            name: target.name,
+            group: target.rt.group,
+            kind: target.rt.plural,
+          });
+        }
+      }
       const fault = this.matchFailure(record);
       if (fault) {
         if (fault.delayMs) {
@@ -545,7 +574,13 @@ export class FakeApiServer {
       const body = ["POST", "PUT", "PATCH", "DELETE"].includes(req.method ?? "")
         ? await this.readBody(req)
         : "";
-      const [code, out] = this.dispatch(target, body, req.headers["content-type"] ?? "", q, req.headers);
+      const [code, out] = this.dispatch(
+        { ...target, user, grants: record.grants },
+        body,
+        req.headers["content-type"] ?? "",
+        q,
+        req.headers,
+      );
       return finish(code, out);
     } catch (e) {
       if (e instanceof ApiError) {
@@ -553,6 +588,13 @@ export class FakeApiServer {
       }
       throw e;
     }
+  }
+
+  /** The RBAC-checked user a request authenticates as (undefined: no RBAC, or an admin). */
+  private userOf(req: http.IncomingMessage): User | undefined {
+    if (!this.opts.rbac) return undefined;
+    const m = /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ""));
+    return m ? this.opts.rbac.users[m[1].trim()] : undefined;
   }
 
   private matchFailure(r: RequestRecord): FailureSpec | undefined {
@@ -752,7 +794,7 @@ export class FakeApiServer {
   }
 
   private dispatch(
-    t: ReturnType<FakeApiServer["parsePath"]>,
+    t: Target,
     body: string,
     contentType: string,
     q: URLSearchParams,
@@ -1279,7 +1321,7 @@ export class FakeApiServer {
   }
 
   private patch(
-    t: ReturnType<FakeApiServer["parsePath"]>,
+    t: Target,
     body: string,
     contentType: string,
     q: URLSearchParams,
@@ -1354,7 +1396,7 @@ export class FakeApiServer {
    * owns them; everything else in the object is kept.
    */
   private apply(
-    t: ReturnType<FakeApiServer["parsePath"]>,
+    t: Target,
     body: string,
     fieldManager: string | null,
     force: boolean,
@@ -1381,6 +1423,27 @@ export class FakeApiServer {
     const current = this.bucket(rt).get(objKey(ns, name));
     if (!current) {
       if (scope === "status") this.mustGet(rt, ns, name);
+      if (t.user) {
+        // An apply that creates the object needs create as well as patch (the real server's check,
+        // with its bare message).
+        const attrs: Attributes = {
+          verb: "create",
+          group: rt.group,
+          resource: rt.plural,
+          subresource: t.sub,
+          namespace: ns,
+          name,
+        };
+        const grants = this.authorizer?.matching(t.user, attrs) ?? [];
+        if (grants.length === 0) {
+          throw new ApiError(403, "Forbidden", forbiddenMessage(t.user, attrs, false), {
+            name,
+            group: rt.group,
+            kind: rt.plural,
+          });
+        }
+        t.grants?.push(...grants);
+      }
       const body2 = clone(applied);
       meta(body2).name = name;
       for (const p of nulls) deletePath(body2, p);
@@ -1402,24 +1465,7 @@ export class FakeApiServer {
         }
       }
     }
-    if (conflicts.length > 0 && !force) {
-      const msgs = conflicts.map((c) => `conflict with "${c.manager}": .${c.path.join(".")}`);
-      throw new ApiError(
-        409,
-        "Conflict",
-        `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? "s" : ""}: ${msgs.join("\n")}`,
-        {
-          name,
-          group: rt.group,
-          kind: rt.plural,
-          causes: conflicts.map((c) => ({
-            reason: "FieldManagerConflict",
-            message: `conflict with "${c.manager}"`,
-            field: `.${c.path.join(".")}`,
-          })) as unknown as Json,
-        },
-      );
-    }
+    if (conflicts.length > 0 && !force) throw applyConflict(conflicts, managers);
     for (const c of conflicts) {
       for (const m of managers) if (m.manager === c.manager) m.paths.delete(pathKey(c.path));
     }
@@ -1716,6 +1762,50 @@ function deleteDetails(rt: ResourceType, name: string, uid: string): JsonObject 
   d.uid = uid;
   return d;
 }
+
+/**
+ * A server-side apply conflict as the real server words it: grouped by manager (an Update manager
+ * "using" its apiVersion), fields sorted; one conflict on one line, several as lists; details.causes
+ * only.
+ */
+function applyConflict(found: { manager: string; path: FieldPath }[], managers: ManagerEntry[]): ApiError {
+  const byManager = new Map<string, Set<string>>();
+  for (const c of found) {
+    const set = byManager.get(c.manager) ?? new Set<string>();
+    set.add(`.${c.path.join(".")}`);
+    byManager.set(c.manager, set);
+  }
+  const who = (manager: string) => {
+    const m = managers.find((x) => x.manager === manager);
+    return m && m.operation === "Update" ? `"${manager}" using ${m.apiVersion}` : `"${manager}"`;
+  };
+  const total = [...byManager.values()].reduce((n, s) => n + s.size, 0);
+  let message: string;
+  if (total === 1) {
+    const [[manager, fields]] = [...byManager];
+    message = `Apply failed with 1 conflict: conflict with ${who(manager)}: ${[...fields][0]}`;
+  } else {
+    const groups = [...byManager].map(
+      ([manager, fields]) =>
+        `conflicts with ${who(manager)}:\n${[...fields]
+          .sort()
+          .map((f) => `- ${f}`)
+          .join("\n")}`,
+    );
+    message = `Apply failed with ${total} conflicts: ${groups.join("\n")}`;
+  }
+  const causes = [...byManager].flatMap(([manager, fields]) =>
+    [...fields].sort().map((field) => ({
+      reason: "FieldManagerConflict",
+      message: `conflict with ${who(manager)}`,
+      field,
+    })),
+  );
+  return new ApiError(409, "Conflict", message, { causes: causes as unknown as Json });
+}
+
+/** A parsed request, with the RBAC-checked user and the grants that allowed it. */
+type Target = ReturnType<FakeApiServer["parsePath"]> & { user?: User; grants?: Grant[] };
 
 function recordMatches(r: RequestRecord, filter: RequestFilter): boolean {
   if (typeof filter === "function") return filter(r);
