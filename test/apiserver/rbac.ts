@@ -51,7 +51,6 @@ interface Binding {
 }
 
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
 export class Authorizer {
   private readonly roles = new Map<string, Rule[]>();
