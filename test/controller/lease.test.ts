@@ -174,6 +174,33 @@ test("no cluster configured: exit 2 with one sentence, not a retry loop", () => 
   assert.match(k.stderr.split("\n")[0], new RegExp(`--kubeconfig ${missing}: no such file`));
 });
 
+test("a server that fails TLS: exit 2 with one sentence naming the server and the kubeconfig", async () => {
+  const server = await FakeApiServer.start();
+  const dir = mkdtempSync(path.join(tmpdir(), "meshlane-tls-"));
+  // https:// to a plain-http server: the handshake fails, as with a wrong certificate-authority.
+  const tls = path.join(dir, "tls");
+  writeFileSync(tls, server.kubeConfig().exportConfig().replace("http://", "https://"));
+  try {
+    // (spawn, not spawnSync: the fake API server answers from this process's event loop.)
+    const child = spawn(process.execPath, [bin, "controller", "--kubeconfig", tls], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: bareEnv(dir),
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    assert.equal(status, 2, stderr);
+    assert.match(
+      stderr.split("\n")[0],
+      new RegExp(
+        `TLS with the API server at https://127\\.0\\.0\\.1:${server.port} \\(from ${tls}\\) failed`,
+      ),
+    );
+  } finally {
+    await server.stop();
+  }
+});
+
 test("the Lease's default namespace: $POD_NAMESPACE, else the ServiceAccount's, else meshlane-system", () => {
   const sa = mkdtempSync(path.join(tmpdir(), "meshlane-sa-"));
   const none = path.join(sa, "absent");

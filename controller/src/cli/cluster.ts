@@ -3,11 +3,12 @@
 // The contract: a kubeconfig named by --kubeconfig or $KUBECONFIG must be readable and name a current
 // cluster; without either, ~/.kube/config, else the in-cluster ServiceAccount. With none of these there
 // is no cluster to talk to, and that is said in one sentence (a usage error), instead of retrying a
-// made-up http://localhost:8080 forever.
+// made-up http://localhost:8080 forever; a server that fails TLS or refuses the credentials likewise.
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
+import { KubeClient, KubeError } from "../reconcile/kube.js";
 import { UsageError } from "./args.js";
 
 /** Where a pod's ServiceAccount credentials and namespace are mounted. */
@@ -97,4 +98,42 @@ export function defaultLeaseNamespace(e: Environment = processEnvironment()): st
     // Not in a pod: the default below.
   }
   return "meshlane-system";
+}
+
+/** Node's codes for a TLS handshake that failed (certificates, or no TLS at all on the other end). */
+const TLS_FAILURE =
+  /^(EPROTO|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|CERT_)/;
+
+/**
+ * One request (GET /version) before starting. A failed TLS handshake or refused credentials will not fix
+ * themselves: a UsageError saying which server and which kubeconfig. Anything else (connection refused,
+ * a timeout, a 5xx) may: its description, for the caller to log once while the controller retries.
+ */
+export async function checkCluster(kc: KubeConfig, source: string): Promise<string | undefined> {
+  const server = kc.getCurrentCluster()?.server ?? "";
+  const client = new KubeClient(kc, { timeoutMs: 10_000 });
+  try {
+    await client.request("GET", "/version");
+    return undefined;
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    const code = typeof e.code === "string" ? e.code : "";
+    const message = typeof e.message === "string" ? e.message : String(err);
+    if (TLS_FAILURE.test(code)) {
+      const why = /wrong version number/.test(message)
+        ? "the server does not speak TLS (an http:// server?)"
+        : message;
+      throw new UsageError(
+        `TLS with the API server at ${server} (from ${source}) failed: ${why}; check the server URL and certificate-authority`,
+      );
+    }
+    if (err instanceof KubeError && err.statusCode === 401) {
+      throw new UsageError(
+        `the API server at ${server} refused the credentials from ${source} (401 Unauthorized)`,
+      );
+    }
+    return `cannot reach the API server at ${server} (from ${source}): ${code || message}; retrying until it answers`;
+  } finally {
+    client.close();
+  }
 }

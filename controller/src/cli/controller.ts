@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import { parse, runVerb, UsageError } from "./args.js";
-import { defaultLeaseNamespace, loadCluster } from "./cluster.js";
+import { checkCluster, defaultLeaseNamespace, loadCluster } from "./cluster.js";
 import { defaultWasmPath } from "../paths.js";
 import { optionsFromConfig } from "../render/index.js";
 import { LaneController } from "../reconcile/controller.js";
@@ -111,6 +111,8 @@ export function run(args: string[]): Promise<number> {
     const leaseNamespace = values["lease-namespace"] ?? defaultLeaseNamespace();
     if (values["lease-namespace"] === "") throw new UsageError("--lease-namespace must not be empty");
 
+    const unreachable = await checkCluster(kc, source);
+    if (unreachable) log.error(unreachable);
     const controller = new LaneController({
       kc,
       render: renderOptions,

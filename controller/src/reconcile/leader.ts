@@ -38,7 +38,8 @@ export interface LeaderElectorOptions {
 
 type Attempt = "acquired" | "held" | "conflict" | "failed";
 
-/** A standby's longest pause between tries while the lease keeps failing the same way. */
+/** A standby's longest pause between tries while they keep failing: 16 retry periods, at most 30 s. */
+const MAX_BACKOFF_PERIODS = 16;
 const MAX_BACKOFF_MS = 30_000;
 
 /** What a failed try means for a person: a key (the same failure again is not logged) and words. */
@@ -190,10 +191,11 @@ export class LeaderElector {
     });
   }
 
-  /** While tries keep failing: retryPeriod doubling per failure, up to MAX_BACKOFF_MS, jittered. */
+  /** While a standby's tries keep failing: retryPeriod doubling per failure, capped, jittered. */
   private backoff(): number {
-    const exp = Math.min(this.failedTries - 1, 10);
-    return Math.min(this.retryMs * 2 ** Math.max(exp, 0), MAX_BACKOFF_MS) * (1 + Math.random() * 0.2);
+    const exp = Math.max(Math.min(this.failedTries - 1, 10), 0);
+    const cap = Math.min(this.retryMs * MAX_BACKOFF_PERIODS, MAX_BACKOFF_MS);
+    return Math.min(this.retryMs * 2 ** exp, cap) * (1 + Math.random() * 0.2);
   }
 
   /** retryPeriod with up to 20 % jitter, so candidates do not try in lockstep. */
@@ -274,7 +276,8 @@ export class LeaderElector {
     } catch (err) {
       const { namespace, name } = this.opts;
       const trouble = leaseTrouble(err, namespace, name);
-      this.failedTries++;
+      // A leader retries every retryPeriod to renew in time; only a standby's failures back off.
+      if (!this.leading) this.failedTries++;
       if (trouble.key !== this.trouble?.key) this.log.error(trouble.text, { err });
       else this.log.debug("lease attempt failed again", { tries: this.failedTries, err });
       this.trouble = trouble;
