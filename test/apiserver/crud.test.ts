@@ -9,7 +9,7 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { FakeApiServer } from "./index.js";
-import { codeOf, rejection, statusOf } from "./testutil.js";
+import { codeOf, createNamespaces, rejection, statusOf } from "./testutil.js";
 
 let server: FakeApiServer;
 let core: CoreV1Api;
@@ -20,6 +20,7 @@ before(async () => {
   const kc = server.kubeConfig();
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
+  await createNamespaces(kc, "crud");
 });
 after(() => server.stop());
 

@@ -2,7 +2,7 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { FakeApiServer } from "./index.js";
-import { codeOf, rejection, statusOf } from "./testutil.js";
+import { codeOf, createNamespaces, rejection, statusOf } from "./testutil.js";
 
 let server: FakeApiServer;
 let core: CoreV1Api;
@@ -10,6 +10,7 @@ let core: CoreV1Api;
 before(async () => {
   server = await FakeApiServer.start();
   core = server.kubeConfig().makeApiClient(CoreV1Api);
+  await createNamespaces(server.kubeConfig(), "f");
   await core.createNamespacedConfigMap({ namespace: "f", body: { metadata: { name: "c" }, data: {} } });
 });
 after(() => server.stop());

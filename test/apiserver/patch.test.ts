@@ -9,7 +9,7 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { FakeApiServer } from "./index.js";
-import { codeOf, rejection, statusOf } from "./testutil.js";
+import { codeOf, createNamespaces, rejection, statusOf } from "./testutil.js";
 
 let server: FakeApiServer;
 let core: CoreV1Api;
@@ -32,6 +32,7 @@ before(async () => {
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   objs = KubernetesObjectApi.makeApiClient(kc);
+  await createNamespaces(kc, "p");
 });
 after(() => server.stop());
 

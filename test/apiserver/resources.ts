@@ -196,6 +196,7 @@ export function defaultResources(): ResourceType[] {
     apps("deployments", "Deployment"),
     apps("replicasets", "ReplicaSet"),
     apps("statefulsets", "StatefulSet"),
+    apps("daemonsets", "DaemonSet"),
     {
       group: "discovery.k8s.io",
       versions: ["v1"],

@@ -35,6 +35,7 @@ import {
   schemaValidator,
   type ResourceType,
 } from "./resources.js";
+import { Authorizer, forbiddenMessage, type Attributes, type Grant, type User } from "./rbac.js";
 import { loadCrdSchema, pruneAndDefault, type Cause, type Schema } from "./schema.js";
 import { fieldMatcher, labelMatcher, SelectorError, type Matcher } from "./selectors.js";
 
@@ -50,10 +51,18 @@ export interface FakeApiServerOptions {
   laneSchema?: Schema;
   /** CRD file to read the Lane schema from; default manifests/crd/lanes.meshlane.io.yaml. */
   laneCrdFile?: string;
-  /** Refuse namespaced writes in a namespace that does not exist (NamespaceLifecycle). Default false. */
+  /**
+   * NamespaceLifecycle, as a real server: creating a namespaced object in a namespace that does not exist
+   * is 404, in one being deleted 403. Default true; false only for tests of something else entirely.
+   */
   requireNamespace?: boolean;
   /** Additional resource types to serve. */
   resources?: ResourceType[];
+  /**
+   * RBAC, enforced for the users named here by bearer token (any other token is a cluster admin, as the
+   * fixtures' own clients are): `objects` are an RBAC manifest's Roles, ClusterRoles and bindings.
+   */
+  rbac?: { objects: JsonObject[]; users: Record<string, User> };
   port?: number;
 }
 
@@ -71,6 +80,9 @@ export interface RequestRecord {
   fieldManager?: string;
   contentType?: string;
   injected: boolean;
+  /** With RBAC: the user of an RBAC-checked request and the grants that allowed it (empty: 403). */
+  user?: string;
+  grants?: Grant[];
 }
 
 export type RequestFilter =
@@ -178,7 +190,13 @@ function statusBody(code: number, reason: string, message: string, details?: Jso
     reason,
     code,
   };
-  if (details) body.details = details;
+  if (details) {
+    // As the real server's JSON (omitempty): no empty name or group (core kinds have none).
+    const d = { ...details };
+    if (d.name === "") delete d.name;
+    if (d.group === "") delete d.group;
+    body.details = d;
+  }
   return body;
 }
 
@@ -223,6 +241,7 @@ export class FakeApiServer {
   private server?: http.Server;
   private readonly sockets = new Set<Socket>();
   private boundPort = 0;
+  private readonly authorizer?: Authorizer;
 
   private constructor(opts: FakeApiServerOptions) {
     this.opts = { historyLimit: 1000, bookmarkIntervalMs: 1000, ...opts };
@@ -231,6 +250,12 @@ export class FakeApiServer {
       opts.laneSchema ??
       loadCrdSchema(opts.laneCrdFile ?? fromRoot("manifests", "crd", "lanes.meshlane.io.yaml"), "v1alpha1");
     if (laneSchema) this.setSchema("lanes.meshlane.io", laneSchema);
+    if (opts.rbac) this.authorizer = new Authorizer(opts.rbac.objects);
+  }
+
+  /** With RBAC: every grant the roles hold (rule × verb × resource). */
+  rbacGrants(): Grant[] {
+    return this.authorizer?.grants() ?? [];
   }
 
   /** Starts a server on 127.0.0.1 (random port unless `port` is given). */
@@ -259,11 +284,11 @@ export class FakeApiServer {
   }
 
   /** A KubeConfig pointing at this server (client-node needs skipTLSVerify to allow plain http). */
-  kubeConfig(namespace = "default"): KubeConfig {
+  kubeConfig(namespace = "default", token = "t"): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: "fake", server: this.url, skipTLSVerify: true }],
-      users: [{ name: "u", token: "t" }],
+      users: [{ name: "u", token }],
       contexts: [{ name: "fake", cluster: "fake", user: "u", namespace }],
       currentContext: "fake",
     });
@@ -489,6 +514,19 @@ export class FakeApiServer {
         namespace: target.ns,
         name: target.name,
       });
+      const user = this.userOf(req);
+      if (user) {
+        const attrs: Attributes = { ...record, verb: target.verb };
+        record.user = user.name;
+        record.grants = this.authorizer?.matching(user, attrs) ?? [];
+        if (record.grants.length === 0) {
+          throw new ApiError(403, "Forbidden", forbiddenMessage(user, attrs), {
+            name: target.name,
+            group: target.rt.group,
+            kind: target.rt.plural,
+          });
+        }
+      }
       const fault = this.matchFailure(record);
       if (fault) {
         if (fault.delayMs) {
@@ -536,7 +574,13 @@ export class FakeApiServer {
       const body = ["POST", "PUT", "PATCH", "DELETE"].includes(req.method ?? "")
         ? await this.readBody(req)
         : "";
-      const [code, out] = this.dispatch(target, body, req.headers["content-type"] ?? "", q, req.headers);
+      const [code, out] = this.dispatch(
+        { ...target, user, grants: record.grants },
+        body,
+        req.headers["content-type"] ?? "",
+        q,
+        req.headers,
+      );
       return finish(code, out);
     } catch (e) {
       if (e instanceof ApiError) {
@@ -544,6 +588,13 @@ export class FakeApiServer {
       }
       throw e;
     }
+  }
+
+  /** The RBAC-checked user a request authenticates as (undefined: no RBAC, or an admin). */
+  private userOf(req: http.IncomingMessage): User | undefined {
+    if (!this.opts.rbac) return undefined;
+    const m = /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ""));
+    return m ? this.opts.rbac.users[m[1].trim()] : undefined;
   }
 
   private matchFailure(r: RequestRecord): FailureSpec | undefined {
@@ -743,7 +794,7 @@ export class FakeApiServer {
   }
 
   private dispatch(
-    t: ReturnType<FakeApiServer["parsePath"]>,
+    t: Target,
     body: string,
     contentType: string,
     q: URLSearchParams,
@@ -772,8 +823,14 @@ export class FakeApiServer {
       }
       case "patch":
         return this.patch(t, body, contentType.split(";")[0].trim(), q, scope, manager, dryRun);
-      case "delete":
-        return [200, this.remove(t.rt, t.version, this.mustGet(t.rt, t.ns, t.name), body, dryRun)];
+      case "delete": {
+        const current = this.mustGet(t.rt, t.ns, t.name);
+        const out = this.remove(t.rt, t.version, current, body, dryRun);
+        // Deleted at once: the real server answers with a Status, not the object.
+        if (meta(out).deletionTimestamp) return [200, out];
+        const details = deleteDetails(t.rt, t.name, String(meta(out).uid));
+        return [200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details }];
+      }
       case "deletecollection": {
         const matches = this.matcher(q);
         const items: Json[] = [];
@@ -985,11 +1042,20 @@ export class FakeApiServer {
   }
 
   /** Prune, default and validate; throws 400/422. */
-  private admit(rt: ResourceType, obj: JsonObject): JsonObject {
+  private admit(rt: ResourceType, obj: JsonObject, scope: Scope = "main"): JsonObject {
     const decode = decodeError(rt, obj);
     if (decode) throw new ApiError(400, "BadRequest", decode);
     const out = rt.schema ? (pruneAndDefault(rt.schema, obj) as JsonObject) : obj;
     const name = String(meta(out).name ?? "");
+    if (scope === "status") {
+      // A custom resource's /status write: unknown status fields are pruned, and only status is
+      // validated, with field paths relative to status (as the real server words them).
+      const causes = (rt.schema ? schemaValidator(rt.schema)(out) : [])
+        .filter((c) => c.field === "status" || c.field.startsWith("status."))
+        .map((c) => ({ ...c, field: c.field.replace(/^status\.?/, "") || "status" }));
+      if (causes.length > 0) throw this.invalid(rt, name, causes);
+      return out;
+    }
     const causes: Cause[] = [...nameCauses(rt, name)];
     if (rt.schema) causes.push(...schemaValidator(rt.schema)(out));
     if (rt.validate) causes.push(...rt.validate(out));
@@ -1008,21 +1074,24 @@ export class FakeApiServer {
         });
       }
     }
-    if (causes.length > 0) {
-      const summary = causes.map((c) => `${c.field}: ${c.message}`).join(", ");
-      throw new ApiError(
-        422,
-        "Invalid",
-        `${rt.kind}.${rt.group || "core"} "${name}" is invalid: ${summary}`,
-        {
-          name,
-          group: rt.group,
-          kind: rt.kind,
-          causes: causes as unknown as Json,
-        },
-      );
-    }
+    if (causes.length > 0) throw this.invalid(rt, name, causes);
     return out;
+  }
+
+  /**
+   * 422 Invalid as the real server words it: `Kind.group "name" is invalid: field: message`, the
+   * fields in brackets when there are several; details.kind is the Kind, causes one per field.
+   */
+  private invalid(rt: ResourceType, name: string, causes: Cause[]): ApiError {
+    const each = causes.map((c) => `${c.field}: ${c.message}`);
+    const summary = each.length === 1 ? each[0] : `[${each.join(", ")}]`;
+    const kind = rt.group ? `${rt.kind}.${rt.group}` : rt.kind;
+    return new ApiError(422, "Invalid", `${kind} "${name}" is invalid: ${summary}`, {
+      name,
+      group: rt.group,
+      kind: rt.kind,
+      causes: causes as unknown as Json,
+    });
   }
 
   private create(
@@ -1058,13 +1127,7 @@ export class FakeApiServer {
       );
     }
     this.checkIdentity(rt, version, ns, name, body);
-    if (
-      rt.namespaced &&
-      this.opts.requireNamespace &&
-      !this.bucket(this.mustFind("namespaces")).has(objKey("", ns))
-    ) {
-      throw new ApiError(404, "NotFound", `namespaces "${ns}" not found`, { name: ns, kind: "namespaces" });
-    }
+    if (rt.namespaced && this.opts.requireNamespace !== false) this.admitToNamespace(rt, ns, name);
     if (this.bucket(rt).has(objKey(ns, name))) {
       throw new ApiError(409, "AlreadyExists", `${this.qualified(rt)} "${name}" already exists`, {
         name,
@@ -1083,6 +1146,13 @@ export class FakeApiServer {
     om.creationTimestamp = nowIso();
     om.generation = 1;
     obj.metadata = om;
+    if (rt.group === "" && rt.kind === "Namespace") {
+      // What the real server adds to every Namespace: its name label, the finalizer the namespace
+      // controller removes once the namespace is empty, and phase Active.
+      om.labels = { ...(isObject(om.labels) ? om.labels : {}), "kubernetes.io/metadata.name": name };
+      obj.spec = { finalizers: ["kubernetes"] };
+      obj.status = { phase: "Active" };
+    }
     obj.apiVersion = this.apiVersion(rt, version);
     obj.kind = rt.kind;
     obj = this.admit(rt, obj);
@@ -1102,6 +1172,36 @@ export class FakeApiServer {
     const stored: Stored = { obj, managers };
     if (!dryRun) this.commit(rt, stored, undefined, "ADDED");
     return [201, this.render(rt, stored, version)];
+  }
+
+  /**
+   * NamespaceLifecycle admission of a create: the namespace must exist (404 as the real server words it)
+   * and not be terminating (403 with a NamespaceTerminating cause).
+   */
+  private admitToNamespace(rt: ResourceType, ns: string, name: string): void {
+    const nsObj = this.bucket(this.mustFind("namespaces")).get(objKey("", ns));
+    if (!nsObj) {
+      throw new ApiError(404, "NotFound", `namespaces "${ns}" not found`, { name: ns, kind: "namespaces" });
+    }
+    if (meta(nsObj.obj).deletionTimestamp) {
+      throw new ApiError(
+        403,
+        "Forbidden",
+        `${this.qualified(rt)} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+        {
+          name,
+          group: rt.group,
+          kind: rt.plural,
+          causes: [
+            {
+              reason: "NamespaceTerminating",
+              message: `namespace ${ns} is being terminated`,
+              field: "metadata.namespace",
+            },
+          ],
+        },
+      );
+    }
   }
 
   /**
@@ -1129,6 +1229,19 @@ export class FakeApiServer {
         { name: String(cm.name), group: rt.group, kind: rt.plural },
       );
     }
+    if (scope === "main" && pm.deletionTimestamp !== undefined && pm.deletionTimestamp !== null) {
+      const have = cm.deletionTimestamp === undefined ? undefined : toMillis(cm.deletionTimestamp);
+      if (toMillis(pm.deletionTimestamp) !== have) {
+        // Only a delete sets it; a client's value is refused, as by the real server.
+        throw this.invalid(rt, String(cm.name), [
+          {
+            reason: "FieldValueInvalid",
+            message: `Invalid value: ${goTime(pm.deletionTimestamp)}: field is immutable`,
+            field: "metadata.deletionTimestamp",
+          },
+        ]);
+      }
+    }
     let next: JsonObject;
     if (scope === "status") {
       next = clone(current.obj);
@@ -1152,25 +1265,14 @@ export class FakeApiServer {
       const before = new Set((Array.isArray(cm.finalizers) ? cm.finalizers : []).map(String));
       const added = (Array.isArray(nm.finalizers) ? nm.finalizers : []).filter((f) => !before.has(String(f)));
       if (added.length > 0) {
-        throw new ApiError(
-          422,
-          "Invalid",
-          `${rt.kind} "${String(cm.name)}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted`,
-          {
-            name: String(cm.name),
-            kind: rt.kind,
-            causes: [
-              {
-                reason: "FieldValueForbidden",
-                message: "Forbidden: no new finalizers can be added if the object is being deleted",
-                field: "metadata.finalizers",
-              },
-            ],
-          },
-        );
+        const found = `[]string{${added.map((f) => JSON.stringify(String(f))).join(", ")}}`;
+        const message = `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${found}`;
+        throw this.invalid(rt, String(cm.name), [
+          { reason: "FieldValueForbidden", message, field: "metadata.finalizers" },
+        ]);
       }
     }
-    if (scope === "main") next = this.admit(rt, next);
+    next = this.admit(rt, next, scope);
     const specOf = (o: JsonObject) => {
       const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
       return rest;
@@ -1219,7 +1321,7 @@ export class FakeApiServer {
   }
 
   private patch(
-    t: ReturnType<FakeApiServer["parsePath"]>,
+    t: Target,
     body: string,
     contentType: string,
     q: URLSearchParams,
@@ -1294,7 +1396,7 @@ export class FakeApiServer {
    * owns them; everything else in the object is kept.
    */
   private apply(
-    t: ReturnType<FakeApiServer["parsePath"]>,
+    t: Target,
     body: string,
     fieldManager: string | null,
     force: boolean,
@@ -1321,6 +1423,27 @@ export class FakeApiServer {
     const current = this.bucket(rt).get(objKey(ns, name));
     if (!current) {
       if (scope === "status") this.mustGet(rt, ns, name);
+      if (t.user) {
+        // An apply that creates the object needs create as well as patch (the real server's check,
+        // with its bare message).
+        const attrs: Attributes = {
+          verb: "create",
+          group: rt.group,
+          resource: rt.plural,
+          subresource: t.sub,
+          namespace: ns,
+          name,
+        };
+        const grants = this.authorizer?.matching(t.user, attrs) ?? [];
+        if (grants.length === 0) {
+          throw new ApiError(403, "Forbidden", forbiddenMessage(t.user, attrs, false), {
+            name,
+            group: rt.group,
+            kind: rt.plural,
+          });
+        }
+        t.grants?.push(...grants);
+      }
       const body2 = clone(applied);
       meta(body2).name = name;
       for (const p of nulls) deletePath(body2, p);
@@ -1342,24 +1465,7 @@ export class FakeApiServer {
         }
       }
     }
-    if (conflicts.length > 0 && !force) {
-      const msgs = conflicts.map((c) => `conflict with "${c.manager}": .${c.path.join(".")}`);
-      throw new ApiError(
-        409,
-        "Conflict",
-        `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? "s" : ""}: ${msgs.join("\n")}`,
-        {
-          name,
-          group: rt.group,
-          kind: rt.plural,
-          causes: conflicts.map((c) => ({
-            reason: "FieldManagerConflict",
-            message: `conflict with "${c.manager}"`,
-            field: `.${c.path.join(".")}`,
-          })) as unknown as Json,
-        },
-      );
-    }
+    if (conflicts.length > 0 && !force) throw applyConflict(conflicts, managers);
     for (const c of conflicts) {
       for (const m of managers) if (m.manager === c.manager) m.paths.delete(pathKey(c.path));
     }
@@ -1437,6 +1543,19 @@ export class FakeApiServer {
         );
       }
     }
+    if (isNamespace(rt)) {
+      // The namespace controller's part: the Namespace turns Terminating, everything in it is deleted,
+      // and the Namespace goes once it is empty (sweepNamespaces, after each change).
+      if (cm.deletionTimestamp) return this.render(rt, current, version);
+      const next = clone(current.obj);
+      meta(next).deletionTimestamp = nowIso();
+      next.status = { ...(isObject(next.status) ? next.status : {}), phase: "Terminating" };
+      const stored = { obj: next, managers: current.managers };
+      if (dryRun) return this.render(rt, stored, version);
+      this.commit(rt, stored, current, "MODIFIED");
+      this.scheduleSweep();
+      return this.render(rt, stored, version);
+    }
     const fin = cm.finalizers;
     if (Array.isArray(fin) && fin.length > 0) {
       if (cm.deletionTimestamp) return this.render(rt, current, version);
@@ -1451,6 +1570,37 @@ export class FakeApiServer {
     }
     if (!dryRun) this.commit(rt, undefined, current, "DELETED");
     return this.render(rt, current, version);
+  }
+
+  private sweepScheduled = false;
+
+  private scheduleSweep(): void {
+    if (this.sweepScheduled) return;
+    this.sweepScheduled = true;
+    setImmediate(() => {
+      this.sweepScheduled = false;
+      this.sweepNamespaces();
+    });
+  }
+
+  /** Deletes what terminating namespaces hold (finalizers honoured) and then the empty namespaces. */
+  private sweepNamespaces(): void {
+    const namespaces = this.bucket(this.mustFind("namespaces"));
+    for (const nsStored of [...namespaces.values()]) {
+      const nm = meta(nsStored.obj);
+      if (!nm.deletionTimestamp) continue;
+      const ns = String(nm.name);
+      let left = 0;
+      for (const rt of this.resources) {
+        if (!rt.namespaced) continue;
+        for (const s of [...this.bucket(rt).values()]) {
+          if (meta(s.obj).namespace !== ns) continue;
+          left++;
+          if (!meta(s.obj).deletionTimestamp) this.remove(rt, rt.versions[0], s, "", false);
+        }
+      }
+      if (left === 0) this.commit(this.mustFind("namespaces"), undefined, nsStored, "DELETED");
+    }
   }
 
   /** Stores a change, bumps the global resourceVersion, records history and notifies watchers. */
@@ -1492,6 +1642,10 @@ export class FakeApiServer {
       this.compactedRv = dropped.rv;
     }
     for (const w of this.watchers) if (w.gr === gr) this.deliver(w, ev);
+    if (ev.namespace && !next) {
+      const nsObj = this.bucket(this.mustFind("namespaces")).get(objKey("", ev.namespace));
+      if (nsObj && meta(nsObj.obj).deletionTimestamp) this.scheduleSweep();
+    }
   }
 
   // ---- watch ----
@@ -1583,6 +1737,75 @@ export class FakeApiServer {
     }
   }
 }
+
+function toMillis(v: Json | undefined): number | undefined {
+  const ms = Date.parse(String(v));
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** A time as Go's time.Time prints it ("2020-01-01 00:00:00 +0000 UTC"). */
+function goTime(v: Json): string {
+  const ms = toMillis(v);
+  if (ms === undefined) return JSON.stringify(v);
+  return new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, " +0000 UTC");
+}
+
+const isNamespace = (rt: ResourceType): boolean => rt.group === "" && rt.kind === "Namespace";
+
+function deleteDetails(rt: ResourceType, name: string, uid: string): JsonObject {
+  const d: JsonObject = { name };
+  if (rt.group !== "") d.group = rt.group;
+  d.kind = rt.plural;
+  d.uid = uid;
+  return d;
+}
+
+/**
+ * A server-side apply conflict as the real server words it: grouped by manager (an Update manager
+ * "using" its apiVersion), fields sorted; one conflict on one line, several as lists; details.causes
+ * only.
+ */
+function applyConflict(found: { manager: string; path: FieldPath }[], managers: ManagerEntry[]): ApiError {
+  const byManager = new Map<string, Set<string>>();
+  for (const c of found) {
+    const set = byManager.get(c.manager) ?? new Set<string>();
+    set.add(`.${c.path.join(".")}`);
+    byManager.set(c.manager, set);
+  }
+  const who = (manager: string) => {
+    const m = managers.find((x) => x.manager === manager);
+    return m && m.operation === "Update" ? `"${manager}" using ${m.apiVersion}` : `"${manager}"`;
+  };
+  const total = [...byManager.values()].reduce((n, s) => n + s.size, 0);
+  let message: string;
+  if (total === 1) {
+    const [[manager, fields]] = [...byManager];
+    message = `Apply failed with 1 conflict: conflict with ${who(manager)}: ${[...fields][0]}`;
+  } else {
+    const groups = [...byManager].map(
+      ([manager, fields]) =>
+        `conflicts with ${who(manager)}:\n${[...fields]
+          .sort()
+          .map((f) => `- ${f}`)
+          .join("\n")}`,
+    );
+    message = `Apply failed with ${total} conflicts: ${groups.join("\n")}`;
+  }
+  const causes = [...byManager].flatMap(([manager, fields]) =>
+    [...fields].sort().map((field) => ({
+      reason: "FieldManagerConflict",
+      message: `conflict with ${who(manager)}`,
+      field,
+    })),
+  );
+  return new ApiError(409, "Conflict", message, { causes: causes as unknown as Json });
+}
+
+/** A parsed request, with the RBAC-checked user and the grants that allowed it. */
+type Target = ReturnType<FakeApiServer["parsePath"]> & { user?: User; grants?: Grant[] };
 
 function recordMatches(r: RequestRecord, filter: RequestFilter): boolean {
   if (typeof filter === "function") return filter(r);

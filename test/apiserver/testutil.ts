@@ -1,5 +1,12 @@
 // Small helpers shared by the fake API server's and the reconcile pieces' tests.
 import { setTimeout as sleep } from "node:timers/promises";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+
+/** Creates namespaces through the API, as a user would first (a real server refuses objects in others). */
+export async function createNamespaces(kc: KubeConfig, ...names: string[]): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  for (const name of names) await core.createNamespace({ body: { metadata: { name } } });
+}
 
 /** Polls `cond` until it returns a truthy value or `timeoutMs` passes (generous: CI machines are slow). */
 export async function eventually<T>(

@@ -6,7 +6,7 @@ import path from "node:path";
 import { CoreV1Api, CustomObjectsApi, type KubernetesObject } from "@kubernetes/client-node";
 import { FakeApiServer, type Schema } from "./index.js";
 import { validate, pruneAndDefault } from "./schema.js";
-import { codeOf, rejection, statusOf } from "./testutil.js";
+import { codeOf, createNamespaces, rejection, statusOf } from "./testutil.js";
 
 // A Lane schema of the shape docs/contracts.md describes (the project's CRD replaces it once it exists).
 const laneSchema: Schema = {
@@ -52,6 +52,7 @@ const lane = (name: string, spec: unknown) => ({
 before(async () => {
   server = await FakeApiServer.start({ laneSchema, laneCrdFile: "/nonexistent" });
   custom = server.kubeConfig().makeApiClient(CustomObjectsApi);
+  await createNamespaces(server.kubeConfig(), "v");
 });
 after(() => server.stop());
 
@@ -160,6 +161,7 @@ test("the Lane schema is read from a CRD file when one exists", async () => {
   const s2 = await FakeApiServer.start({ laneCrdFile: file });
   try {
     const c2 = s2.kubeConfig().makeApiClient(CustomObjectsApi);
+    await createNamespaces(s2.kubeConfig(), "v");
     const err = await rejection(
       c2.createNamespacedCustomObject({ ...lanes, body: lane("x", { priority: "1" }) }),
     );
@@ -198,6 +200,7 @@ test("the project's Lane CRD is loaded by default: a typical Lane is defaulted, 
   const s3 = await FakeApiServer.start();
   try {
     const c3 = s3.kubeConfig().makeApiClient(CustomObjectsApi);
+    await createNamespaces(s3.kubeConfig(), "v");
     const ok = (await c3.createNamespacedCustomObject({
       ...lanes,
       body: lane("canary", { dye: [{ when: { headers: { agent: { exact: "pc" } } } }] }),

@@ -2,7 +2,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { CoreV1Api, Watch, makeInformer, type V1ConfigMap } from "@kubernetes/client-node";
 import { FakeApiServer } from "./index.js";
-import { eventually } from "./testutil.js";
+import { createNamespaces, eventually } from "./testutil.js";
 
 let server: FakeApiServer;
 let core: CoreV1Api;
@@ -46,6 +46,8 @@ before(async () => {
   server = await FakeApiServer.start({ bookmarkIntervalMs: 100, historyLimit: 50 });
   core = server.kubeConfig().makeApiClient(CoreV1Api);
   watch = new Watch(server.kubeConfig());
+  const names = ["other", "elsewhere", ...Array.from({ length: 9 }, (_, i) => `w${i + 1}`)];
+  await createNamespaces(server.kubeConfig(), ...names);
 });
 after(() => server.stop());
 

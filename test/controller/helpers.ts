@@ -71,10 +71,22 @@ export function captureLogs(level: "debug" | "info" = "info"): Captured {
   return { logger, lines };
 }
 
+/**
+ * The namespaces a cluster has before meshlane runs: Istio's (istio-system, where the filter's objects
+ * go) and meshlane's own (meshlane-system, the Lease's), as `kubectl apply -k manifests/` makes it.
+ */
+export function seedInstall(server: FakeApiServer): void {
+  for (const name of ["istio-system", "meshlane-system"]) {
+    if (!server.getObject("namespaces", "", name)) seedNamespace(server, name, {});
+  }
+}
+
+/** Starts a controller on a cluster with Istio and meshlane installed (seedInstall). */
 export async function startController(
   server: FakeApiServer,
   extra: Partial<LaneControllerOptions> = {},
 ): Promise<LaneController> {
+  seedInstall(server);
   const module = await wasm();
   const c = new LaneController({
     kc: server.kubeConfig(),

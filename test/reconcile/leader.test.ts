@@ -2,13 +2,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LeaderElector, type LeaderElectorOptions } from "../../controller/src/reconcile/leader.js";
+import { createLogger } from "../../controller/src/reconcile/log.js";
 import { FakeApiServer } from "../apiserver/index.js";
-import { eventually } from "../apiserver/testutil.js";
+import { createNamespaces, eventually } from "../apiserver/testutil.js";
 
 let server: FakeApiServer;
 
 before(async () => {
   server = await FakeApiServer.start();
+  await createNamespaces(server.kubeConfig(), "l1", "l2", "l3", "l4", "l5");
 });
 after(() => server.stop());
 
@@ -130,4 +132,31 @@ test("racing candidates for a missing lease: one create wins, the other gets 409
   assert.equal(electors.filter(({ e }) => e.isLeader).length, 1);
   assert.equal(server.count({ verb: "create", resource: "leases", namespace: "l5", code: 201 }), 1);
   for (const { e } of electors) await e.stop();
+});
+
+test("a lease it may not use (403) is reported once, readiness says why, and it leads once allowed", async () => {
+  await createNamespaces(server.kubeConfig(), "l6");
+  const records: { level: string; msg: string }[] = [];
+  const logger = createLogger({ level: "debug", sink: (line) => records.push(JSON.parse(line)) });
+  const denied = server.injectFailures({
+    resource: "leases",
+    namespace: "l6",
+    status: 403,
+    count: Infinity,
+    message: 'leases.coordination.k8s.io "meshlane" is forbidden: User "x" cannot get resource "leases"',
+  });
+  const a = elector("l6", "a", { logger });
+  a.e.start();
+  await eventually(() => denied.hits >= 3, "three refused tries");
+  const loud = records.filter((r) => r.level === "error" || r.level === "warn");
+  assert.equal(loud.length, 1, JSON.stringify(loud));
+  assert.match(loud[0].msg, /not allowed to use the Lease l6\/meshlane .*bind manifests\/rbac\.yaml's Role/);
+  const r = a.e.readiness();
+  assert.equal(r.ok, false);
+  assert.equal(r.reason, loud[0].msg);
+  denied.cancel();
+  await eventually(() => a.e.isLeader, "leads once allowed", 20_000);
+  assert.equal(a.e.readiness().ok, true);
+  assert.ok(records.some((x) => x.msg === "the lease is reachable again"));
+  await a.e.stop();
 });

@@ -10,7 +10,7 @@ import {
   withRetry,
 } from "../../controller/src/reconcile/retry.js";
 import { FakeApiServer } from "../apiserver/index.js";
-import { rejection } from "../apiserver/testutil.js";
+import { createNamespaces, rejection } from "../apiserver/testutil.js";
 
 let server: FakeApiServer;
 let core: CoreV1Api;
@@ -18,6 +18,7 @@ let core: CoreV1Api;
 before(async () => {
   server = await FakeApiServer.start();
   core = server.kubeConfig().makeApiClient(CoreV1Api);
+  await createNamespaces(server.kubeConfig(), "r");
   await core.createNamespacedConfigMap({
     namespace: "r",
     body: { metadata: { name: "c" }, data: { n: "0" } },

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { Informer, keyOf, type KubeObject } from "../../controller/src/reconcile/watch.js";
 import { FakeApiServer } from "../apiserver/index.js";
-import { eventually } from "../apiserver/testutil.js";
+import { createNamespaces, eventually } from "../apiserver/testutil.js";
 
 let server: FakeApiServer;
 let core: CoreV1Api;
@@ -12,6 +12,7 @@ let core: CoreV1Api;
 before(async () => {
   server = await FakeApiServer.start({ bookmarkIntervalMs: 100 });
   core = server.kubeConfig().makeApiClient(CoreV1Api);
+  await createNamespaces(server.kubeConfig(), "i1", "i2", "i3", "i4", "i5", "i6", "elsewhere");
 });
 after(() => server.stop());
 

@@ -1,9 +1,9 @@
 // `meshlane controller`: the lane controller against a cluster (the container's entrypoint, see
 // manifests/deployment.yaml). Runs until SIGTERM or SIGINT, then shuts down gracefully.
 import { hostname } from "node:os";
-import { KubeConfig } from "@kubernetes/client-node";
 import { parse as parseYaml } from "yaml";
-import { fileReason, parse, readInput, readInputText, runVerb, UsageError } from "./args.js";
+import { fileReason, parse, readInputText, runVerb, UsageError } from "./args.js";
+import { checkCluster, defaultLeaseNamespace, loadCluster } from "./cluster.js";
 import { defaultWasmPath } from "../paths.js";
 import { optionsFromConfig } from "../render/index.js";
 import { LaneController } from "../reconcile/controller.js";
@@ -28,11 +28,14 @@ Logs are JSON lines on stderr. SIGTERM or SIGINT: finish queued work, release th
 Options:
   --config <file>              controller configuration (render options; see manifests/README.md)
                                (default: none, every setting at its default)
-  --kubeconfig <file>          kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  --kubeconfig <file>          kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster;
+                               with none of them: exit 2)
   --namespace-selector <sel>   label selector of the namespaces to manage
                                (default ${DEFAULT_NAMESPACE_SELECTOR})
   --leader-elect               elect a leader on a Lease (default); --no-leader-elect to run alone
-  --lease-namespace <ns>       namespace of the Lease (default $POD_NAMESPACE, else meshlane-system)
+  --lease-namespace <ns>       namespace of the Lease; it must exist, with the leases Role of
+                               manifests/rbac.yaml (default: the pod's namespace, from $POD_NAMESPACE
+                               or the ServiceAccount; else meshlane-system)
   --lease-name <name>          name of the Lease (default meshlane-controller)
   --identity <name>            this replica's name (default $POD_NAME, else hostname-pid)
   --metrics-addr <[host]:port> where /healthz, /readyz, /metrics and /meshlane.wasm are served
@@ -108,12 +111,12 @@ export function run(args: string[]): Promise<number> {
     } catch (err) {
       throw new UsageError(`${values.config}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const kc = new KubeConfig();
-    if (values.kubeconfig) {
-      await readInput(values.kubeconfig, "the kubeconfig");
-      kc.loadFromFile(values.kubeconfig);
-    } else kc.loadFromDefault();
+    const { kc, source } = loadCluster(values.kubeconfig);
+    const leaseNamespace = values["lease-namespace"] ?? defaultLeaseNamespace();
+    if (values["lease-namespace"] === "") throw new UsageError("--lease-namespace must not be empty");
 
+    const unreachable = await checkCluster(kc, source);
+    if (unreachable) log.error(unreachable);
     const controller = new LaneController({
       kc,
       render: renderOptions,
@@ -123,7 +126,7 @@ export function run(args: string[]): Promise<number> {
       leaderElection: values["no-leader-elect"]
         ? false
         : {
-            namespace: values["lease-namespace"] ?? process.env.POD_NAMESPACE ?? "meshlane-system",
+            namespace: leaseNamespace,
             name: values["lease-name"],
           },
       resyncMs,
@@ -138,6 +141,9 @@ export function run(args: string[]): Promise<number> {
     process.once("SIGTERM", term);
     process.once("SIGINT", int);
     log.info("starting", {
+      cluster: kc.getCurrentCluster()?.server,
+      kubeconfig: source,
+      lease: values["no-leader-elect"] ? undefined : `${leaseNamespace}/${values["lease-name"]}`,
       wasm: wasm.source,
       sha256: wasm.sha256,
       namespaceSelector: values["namespace-selector"],

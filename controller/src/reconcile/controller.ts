@@ -286,7 +286,7 @@ export class LaneController {
         logger: this.opts.logger,
         checks: {
           "informers-synced": () => this.state.synced,
-          "leader-election": () => this.elector?.healthy() ?? true,
+          "leader-election": () => this.elector?.readiness() ?? true,
         },
       });
       serveWasm(this.ops, this.opts.wasm);

@@ -7,9 +7,13 @@
 // renews every retryPeriod and steps down (onStoppedLeading, its signal aborted) when it has not renewed
 // for renewDeadline, or at once when it finds another holder. stop() releases a held lease (no holder,
 // renewTime in the past) so a standby takes over at its next try instead of after the lease duration.
+//
+// A lease that cannot be reached the same way try after try (its namespace does not exist, RBAC refuses
+// it, no API server) is reported once, as an error that says what to do, then retried quietly with
+// backoff; readiness() says why this replica is not ready until a try succeeds again.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from "@kubernetes/client-node";
 import { silentLogger, type Logger } from "./log.js";
-import { statusCode } from "./retry.js";
+import { statusBody, statusCode } from "./retry.js";
 
 export interface LeaderElectorOptions {
   kc: KubeConfig;
@@ -32,7 +36,48 @@ export interface LeaderElectorOptions {
   onNewLeader?: (identity: string) => void;
 }
 
-type Attempt = "acquired" | "held" | "conflict";
+type Attempt = "acquired" | "held" | "conflict" | "failed";
+
+/** A standby's longest pause between tries while they keep failing: 16 retry periods, at most 30 s. */
+const MAX_BACKOFF_PERIODS = 16;
+const MAX_BACKOFF_MS = 30_000;
+
+/** What a failed try means for a person: a key (the same failure again is not logged) and words. */
+export function leaseTrouble(err: unknown, namespace: string, name: string): { key: string; text: string } {
+  const code = statusCode(err);
+  const status = statusBody(err);
+  const details = status?.details ?? {};
+  if (code === 404 && details.kind === "namespaces") {
+    return {
+      key: "namespace-missing",
+      text:
+        `the lease namespace "${namespace}" does not exist: create it (kubectl create namespace ` +
+        `${namespace}, with manifests/rbac.yaml's Role and RoleBinding for leases there) or pass ` +
+        `--lease-namespace <namespace> (default: the pod's own namespace)`,
+    };
+  }
+  if (code === 403) {
+    return {
+      key: "forbidden",
+      text:
+        `not allowed to use the Lease ${namespace}/${name} (${status?.message ?? "403 Forbidden"}): ` +
+        `bind manifests/rbac.yaml's Role for leases in namespace "${namespace}", or pass --lease-namespace`,
+    };
+  }
+  if (code !== undefined) {
+    return {
+      key: `http-${code}`,
+      text: `the Lease ${namespace}/${name} could not be read or written: HTTP ${code}${status?.message ? `: ${status.message}` : ""}`,
+    };
+  }
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const what = String(e?.cause?.code ?? e?.code ?? "error");
+  const message = String(e?.cause?.message ?? e?.message ?? err);
+  return {
+    key: `net-${what}`,
+    text: `the API server could not be reached for the Lease ${namespace}/${name}: ${message}`,
+  };
+}
 
 function toMillis(t: unknown): number | undefined {
   if (t === undefined || t === null || t === "") return undefined;
@@ -54,6 +99,9 @@ export class LeaderElector {
   private lastContact = 0;
   private loop?: Promise<void>;
   private wake?: () => void;
+  /** The failure of the last tries, while they keep failing (reported once). */
+  private trouble?: { key: string; text: string };
+  private failedTries = 0;
 
   constructor(private readonly opts: LeaderElectorOptions) {
     this.api = opts.kc.makeApiClient(CoordinationV1Api);
@@ -85,6 +133,24 @@ export class LeaderElector {
    * server within a lease duration.
    */
   healthy(): boolean {
+    return this.readiness().ok;
+  }
+
+  /** healthy(), with the reason when not: the lasting failure of the tries, in words for a person. */
+  readiness(): { ok: boolean; reason?: string } {
+    const ok = this.fresh();
+    if (ok) return { ok };
+    if (this.stopped) return { ok, reason: "leader election is stopped" };
+    if (this.trouble) return { ok, reason: this.trouble.text };
+    return {
+      ok,
+      reason: this.leading
+        ? "the lease was not renewed within renewDeadline"
+        : "no answer about the lease from the API server yet",
+    };
+  }
+
+  private fresh(): boolean {
     if (this.stopped) return false;
     const now = Date.now();
     if (this.leading) return now - this.lastRenew <= this.renewDeadlineMs;
@@ -125,6 +191,13 @@ export class LeaderElector {
     });
   }
 
+  /** While a standby's tries keep failing: retryPeriod doubling per failure, capped, jittered. */
+  private backoff(): number {
+    const exp = Math.max(Math.min(this.failedTries - 1, 10), 0);
+    const cap = Math.min(this.retryMs * MAX_BACKOFF_PERIODS, MAX_BACKOFF_MS);
+    return Math.min(this.retryMs * 2 ** exp, cap) * (1 + Math.random() * 0.2);
+  }
+
   /** retryPeriod with up to 20 % jitter, so candidates do not try in lockstep. */
   private jittered(): number {
     return this.retryMs * (1 + Math.random() * 0.2);
@@ -136,7 +209,7 @@ export class LeaderElector {
         const got = await this.attempt();
         if (this.stopped) break;
         if (got === "acquired") this.becomeLeader();
-        else await this.pause(this.jittered());
+        else await this.pause(got === "failed" ? this.backoff() : this.jittered());
         continue;
       }
       await this.pause(this.retryMs);
@@ -189,13 +262,26 @@ export class LeaderElector {
     return Math.max(1, Math.round(this.leaseMs / 1000));
   }
 
-  /** One try to acquire or renew; API errors count as a failed try ("conflict"). */
+  /**
+   * One try to acquire or renew; an API error is a failed try, logged when it differs from the last
+   * one's (so a lasting failure is reported once, with what to do), at debug level otherwise.
+   */
   private async attempt(): Promise<Attempt> {
     try {
-      return await this.tryAcquireOrRenew();
+      const got = await this.tryAcquireOrRenew();
+      if (this.trouble) this.log.info("the lease is reachable again", { after: this.trouble.text });
+      this.trouble = undefined;
+      this.failedTries = 0;
+      return got;
     } catch (err) {
-      this.log.warn("lease attempt failed", { err });
-      return "conflict";
+      const { namespace, name } = this.opts;
+      const trouble = leaseTrouble(err, namespace, name);
+      // A leader retries every retryPeriod to renew in time; only a standby's failures back off.
+      if (!this.leading) this.failedTries++;
+      if (trouble.key !== this.trouble?.key) this.log.error(trouble.text, { err });
+      else this.log.debug("lease attempt failed again", { tries: this.failedTries, err });
+      this.trouble = trouble;
+      return "failed";
     }
   }
 

@@ -8,8 +8,8 @@ import type { Registry } from "./metrics.js";
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
-/** A named readiness check: true when ready. */
-export type ReadyCheck = () => boolean;
+/** A named readiness check: true when ready; or `{ ok, reason }` to say why it is not. */
+export type ReadyCheck = () => boolean | { ok: boolean; reason?: string };
 
 export interface OpsServerOptions {
   /** Port to listen on; 0 picks a free one. Default 8080. */
@@ -89,18 +89,24 @@ export class OpsServer {
   private readyz(req: http.IncomingMessage, res: http.ServerResponse): void {
     const results = Object.entries(this.checks).map(([name, fn]) => {
       let ok = false;
+      let reason: string | undefined;
       try {
-        ok = fn();
+        const r = fn();
+        if (typeof r === "boolean") ok = r;
+        else ({ ok, reason } = r);
       } catch {
         ok = false;
       }
-      return [name, ok] as const;
+      return [name, ok, reason] as const;
     });
     const failed = results.filter(([, ok]) => !ok);
     const verbose = new URL(req.url ?? "/", "http://x").searchParams.has("verbose");
     const lines = results
       .filter(([, ok]) => verbose || !ok)
-      .map(([name, ok]) => `[${ok ? "+" : "-"}]${name} ${ok ? "ok" : "failed"}`);
+      .map(
+        ([name, ok, reason]) =>
+          `[${ok ? "+" : "-"}]${name} ${ok ? "ok" : "failed"}${!ok && reason ? `: ${reason}` : ""}`,
+      );
     lines.push(failed.length ? "readyz check failed" : "ok");
     text(res, failed.length ? 503 : 200, lines.join("\n") + "\n");
   }
