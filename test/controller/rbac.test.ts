@@ -86,7 +86,7 @@ test("the controller's flows work with exactly manifests/rbac.yaml, and each gra
       30_000,
     );
     await settle(controller, server);
-    assert.ok(server.getObject("envoyfilters", "istio-system", "meshlane-sidecar"), "EnvoyFilter applied");
+    assert.ok(server.getObject("envoyfilters", "e2e", "meshlane-sidecar"), "EnvoyFilter applied");
 
     // Lane removal: routes and filter go, the user's objects are restored, meshlane's own deleted.
     await admin.deleteNamespacedCustomObject({ ...LANES, namespace: "e2e", name: "canary" });

@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient, KubeError } from "../reconcile/kube.js";
-import { UsageError } from "./args.js";
+import { fileReason, UsageError } from "./args.js";
 
 /** Where a pod's ServiceAccount credentials and namespace are mounted. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -29,19 +29,12 @@ export function processEnvironment(): Environment {
   };
 }
 
-function reason(err: unknown): string {
-  const e = err as { code?: unknown; message?: unknown };
-  if (e?.code === "ENOENT") return "no such file";
-  if (e?.code === "EACCES") return "permission denied";
-  if (e?.code === "EISDIR") return "is a directory";
-  return err instanceof Error ? err.message : String(err);
-}
 
 function loadFile(kc: KubeConfig, file: string, what: string): void {
   try {
     kc.loadFromFile(file);
   } catch (err) {
-    throw new UsageError(`${what ? `${what} ` : ""}${file}: ${reason(err)}`);
+    throw new UsageError(`${what ? `${what} ` : ""}${file}: ${fileReason(err)}`);
   }
 }
 
