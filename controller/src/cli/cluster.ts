@@ -29,7 +29,6 @@ export function processEnvironment(): Environment {
   };
 }
 
-
 function loadFile(kc: KubeConfig, file: string, what: string): void {
   try {
     kc.loadFromFile(file);
