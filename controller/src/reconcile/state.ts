@@ -11,6 +11,12 @@
 // deleted). EnvoyFilters and WasmPlugins are watched only in the gateway and root namespaces, where
 // render writes them (RBAC there is a Role).
 //
+// Failures stay where they belong. The controller reconciles once the cluster-wide informers have listed;
+// an install namespace whose EnvoyFilters or WasmPlugins cannot be listed (a 403 there) is `blocked`:
+// only that namespace waits, the others go on, and `unreadable()` says what and why for the Lanes'
+// status. `health()` lists every informer's state (the `meshlane_watch_up` gauge); `connected` (for
+// /readyz) is true while every cluster-wide watch is up. `onHealth` hears any informer go up or down.
+//
 // `version` counts changes that can change render's output; `onChange(namespace)` is called for every
 // change that may need a reconcile of that namespace (including a Lane's status edited by someone else,
 // which does not bump the version).
@@ -20,7 +26,7 @@ import type { KubeObject } from "../render/index.js";
 import { keyOf } from "../render/objects.js";
 import { KubeClient, RESOURCES, resourcePath, type Resource } from "./kube.js";
 import { silentLogger, type Logger } from "./log.js";
-import { Informer, type InformerOptions, type KubeObject as RawObject } from "./watch.js";
+import { Informer, type InformerError, type InformerOptions, type KubeObject as RawObject } from "./watch.js";
 
 export const LANE_FINALIZER = "meshlane.io/finalizer";
 export const DEFAULT_NAMESPACE_SELECTOR = "meshlane.io/enabled=true";
@@ -35,6 +41,16 @@ interface Watched {
   informers: Informer<RawObject>[];
 }
 
+/** One informer's state, for metrics and status. */
+export interface WatchHealth {
+  resource: string;
+  /** "" for a cluster-wide informer. */
+  namespace: string;
+  synced: boolean;
+  connected: boolean;
+  error?: InformerError;
+}
+
 export interface ClusterStateOptions {
   kc: KubeConfig;
   client: KubeClient;
@@ -46,6 +62,8 @@ export interface ClusterStateOptions {
   informer?: Pick<InformerOptions, "watchTimeoutSeconds" | "backoff" | "idleTimeoutMs" | "pageSize">;
   /** Called with the namespace a change concerns (for namespaces: its own name). */
   onChange: (namespace: string) => void;
+  /** Called when any informer's watch goes up or down. */
+  onHealth?: () => void;
 }
 
 interface Written {
@@ -104,6 +122,14 @@ function slimWorkload(o: RawObject): RawObject {
   };
 }
 
+function describeRead(h: WatchHealth): string {
+  const where = h.namespace ? `in namespace ${h.namespace}` : "cluster-wide";
+  const why = h.error
+    ? `: ${h.error.code ? `HTTP ${h.error.code}: ` : ""}${h.error.message}`
+    : ": not listed yet";
+  return `cannot list ${h.resource} ${where}${why}`;
+}
+
 function dropManagedFields(o: RawObject): RawObject {
   if (!o.metadata || !("managedFields" in o.metadata)) return o;
   const { managedFields: _mf, ...metadata } = o.metadata;
@@ -132,8 +158,49 @@ export class ClusterState {
     return this.watched.flatMap((w) => w.informers);
   }
 
+  private get clusterWide(): Informer<RawObject>[] {
+    return this.watched.filter((w) => w.role !== "install").flatMap((w) => w.informers);
+  }
+
+  /** Every cluster-wide informer has listed (install namespaces may still be blocked). */
   get synced(): boolean {
-    return this.started && this.informers.every((i) => i.synced);
+    return this.started && this.clusterWide.every((i) => i.synced);
+  }
+
+  /** Every cluster-wide informer's watch is up (readiness). */
+  get connected(): boolean {
+    return this.started && this.clusterWide.every((i) => i.connected);
+  }
+
+  /** Every informer's state. */
+  health(): WatchHealth[] {
+    return this.watched.flatMap((w) =>
+      w.informers.map((i, n) => ({
+        resource: w.name,
+        namespace: w.role === "install" ? [...new Set(this.opts.installNamespaces)][n] : "",
+        synced: i.synced,
+        connected: i.connected,
+        ...(i.lastError ? { error: i.lastError } : {}),
+      })),
+    );
+  }
+
+  /** Why a namespace cannot be reconciled now (its objects of some kind cannot be listed), or "". */
+  blocked(namespace: string): string {
+    const h = this.health().filter((x) => x.namespace === namespace && !x.synced);
+    return h.map((x) => describeRead(x)).join("; ");
+  }
+
+  /**
+   * Informers the server refuses (an HTTP error other than 5xx and 429: RBAC, a missing resource), as
+   * messages: what cannot be read, where, and the error.
+   */
+  unreadable(): { namespace: string; message: string }[] {
+    return this.health()
+      .filter(
+        (x) => !x.connected && x.error?.code !== undefined && x.error.code < 500 && x.error.code !== 429,
+      )
+      .map((x) => ({ namespace: x.namespace, message: describeRead(x) }));
   }
 
   /** The kinds being watched, by resource name (for logs and tests). */
@@ -201,6 +268,16 @@ export class ClusterState {
           labelSelector: p.role === "namespace" ? this.selector : undefined,
           logger: this.opts.logger,
           transform: p.role === "input" && kind !== "Service" ? slimWorkload : dropManagedFields,
+          onHealth: (up) => {
+            if (!up)
+              this.log.warn("cannot read; retrying", {
+                resource: p.name,
+                namespace: ns || "*",
+                err: inf.lastError,
+              });
+            else this.log.info("watching again", { resource: p.name, namespace: ns || "*" });
+            this.opts.onHealth?.();
+          },
         });
         inf.on({
           add: (o) => this.onEvent(w, o, undefined),
@@ -215,8 +292,9 @@ export class ClusterState {
     for (const inf of this.informers) inf.start();
   }
 
+  /** Resolves once every cluster-wide informer has listed. */
   waitForSync(signal?: AbortSignal): Promise<void> {
-    return Promise.all(this.informers.map((i) => i.waitForSync(signal))).then(() => undefined);
+    return Promise.all(this.clusterWide.map((i) => i.waitForSync(signal))).then(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -232,7 +310,7 @@ export class ClusterState {
     return this.watched[0]?.role === "namespace" ? this.watched[0].informers[0] : undefined;
   }
 
-  /** Selected namespaces, install namespaces, and namespaces holding objects meshlane marked. */
+  /** Selected namespaces, install namespaces, namespaces holding Lanes or objects meshlane marked. */
   namespaces(): string[] {
     const out = new Set<string>(this.opts.installNamespaces);
     for (const w of this.watched) {
@@ -241,7 +319,7 @@ export class ClusterState {
         for (const o of inf.list()) {
           if (w.role === "namespace") out.add(o.metadata?.name ?? "");
           else if (w.role === "istio" && isMarked(o)) out.add(o.metadata?.namespace ?? "");
-          else if (w.role === "lane" && this.hasFinalizer(o)) out.add(o.metadata?.namespace ?? "");
+          else if (w.role === "lane") out.add(o.metadata?.namespace ?? ""); // its status is ours everywhere
         }
       }
     }
@@ -300,8 +378,10 @@ export class ClusterState {
     const relevant = (now && this.inRender(w, now)) || (before && this.inRender(w, before));
     const finalizing =
       w.role === "lane" && ((now && this.hasFinalizer(now)) || (before && this.hasFinalizer(before)));
-    if (!relevant && !finalizing) return;
-    if (!deepEqual(withoutVolatile(now, w.role), withoutVolatile(before, w.role))) this.changes++;
+    // A Lane anywhere gets a status (one in a namespace that is not enabled says so).
+    if (!relevant && !finalizing && w.role !== "lane") return;
+    if ((relevant || finalizing) && !deepEqual(withoutVolatile(now, w.role), withoutVolatile(before, w.role)))
+      this.changes++;
     this.opts.onChange(ns);
   }
 

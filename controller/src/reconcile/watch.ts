@@ -10,6 +10,10 @@
 // delete, in the order the server sent it; a relist (first start, or after 410 Gone) delivers the
 // difference between the cache and the fresh list. Handlers run synchronously and must not throw (a
 // throw is logged and ignored).
+//
+// Health: `connected` is true from a successful list or a watch the server accepted until a list or
+// watch fails (refused, cut off, unreachable); `lastError` says why it is not. A watch that ends cleanly
+// (the server's timeout) and is resumed at once does not count as down. `onHealth` hears every flip.
 import http from "node:http";
 import https from "node:https";
 import { Watch, type KubeConfig } from "@kubernetes/client-node";
@@ -56,6 +60,14 @@ export interface InformerOptions {
    * namespace and resourceVersion.
    */
   transform?: (obj: KubeObject) => KubeObject;
+  /** Called when `connected` changes. */
+  onHealth?: (connected: boolean) => void;
+}
+
+/** Why an informer is not connected: the HTTP status (when there was one) and the error's message. */
+export interface InformerError {
+  code?: number;
+  message: string;
 }
 
 export interface InformerStats {
@@ -146,6 +158,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private wake?: () => void;
   private endWatch?: () => void;
   private lifetime = new AbortController();
+  private up = false;
+  private failure?: InformerError;
 
   constructor(private readonly opts: InformerOptions) {
     this.watch = new Watch(opts.kc);
@@ -159,6 +173,40 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   get synced(): boolean {
     return this.isSynced;
+  }
+
+  /** In touch with the server (see the module comment). */
+  get connected(): boolean {
+    return this.up;
+  }
+
+  /** Why the last list or watch failed, while not connected. */
+  get lastError(): InformerError | undefined {
+    return this.up ? undefined : this.failure;
+  }
+
+  /** The collection path watched. */
+  get path(): string {
+    return this.opts.path;
+  }
+
+  private setHealth(up: boolean, err?: unknown): void {
+    if (!up) {
+      const code = statusCode(err);
+      let message = err instanceof Error ? err.message : String(err);
+      try {
+        // The API server's Status says why (e.g. which user may not list what).
+        const body = (err as { body?: unknown } | undefined)?.body;
+        const status = typeof body === "string" ? (JSON.parse(body) as { message?: unknown }) : undefined;
+        if (typeof status?.message === "string" && status.message) message = status.message;
+      } catch {
+        // not a Status: keep the error's own message
+      }
+      this.failure = code === undefined ? { message } : { code, message };
+    }
+    if (this.up === up) return;
+    this.up = up;
+    this.opts.onHealth?.(up);
   }
 
   /** The newest resourceVersion seen (from a list, an event or a bookmark). */
@@ -200,6 +248,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.up = false;
     this.lifetime.abort();
     this.wake?.();
     this.endWatch?.();
@@ -267,6 +316,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     this.rv = rv;
     this.needList = false;
+    this.setHealth(true);
     this.log.debug("listed", { items: fresh.size, resourceVersion: rv });
     if (!this.isSynced) {
       this.isSynced = true;
@@ -296,6 +346,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         } catch (err) {
           if (this.stopped) break;
           this.stats.errors++;
+          this.setHealth(false, err);
           const delay = backoffDelay(failures++, backoff);
           this.log.warn("list failed; retrying", { err, retryInMs: delay });
           await this.pause(delay);
@@ -313,6 +364,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
       if (outcome.kind === "error") {
         this.stats.errors++;
+        this.setHealth(false, outcome.err);
         const delay = backoffDelay(failures++, backoff);
         this.log.warn("watch failed; resuming", {
           err: outcome.err,
@@ -411,6 +463,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         (c) => {
           ctl = c;
           if (settled) c.abort();
+          else this.setHealth(true); // the server accepted the watch (a refusal ends it before this)
         },
         (err: unknown) => finish({ kind: "error", err }),
       );
