@@ -268,14 +268,10 @@ export class ClusterState {
           labelSelector: p.role === "namespace" ? this.selector : undefined,
           logger: this.opts.logger,
           transform: p.role === "input" && kind !== "Service" ? slimWorkload : dropManagedFields,
-          onHealth: (up) => {
-            if (!up)
-              this.log.warn("cannot read; retrying", {
-                resource: p.name,
-                namespace: ns || "*",
-                err: inf.lastError,
-              });
-            else this.log.info("watching again", { resource: p.name, namespace: ns || "*" });
+          onHealth: (up, afterFailure) => {
+            const where = { resource: p.name, namespace: ns || "*" };
+            if (!up) this.log.warn("cannot read; retrying", { ...where, err: inf.lastError });
+            else if (afterFailure) this.log.info("reading again", where);
             this.opts.onHealth?.();
           },
         });

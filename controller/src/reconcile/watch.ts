@@ -60,8 +60,8 @@ export interface InformerOptions {
    * namespace and resourceVersion.
    */
   transform?: (obj: KubeObject) => KubeObject;
-  /** Called when `connected` changes. */
-  onHealth?: (connected: boolean) => void;
+  /** Called when `connected` changes (`after` a failure, or the first time). */
+  onHealth?: (connected: boolean, afterFailure: boolean) => void;
 }
 
 /** Why an informer is not connected: the HTTP status (when there was one) and the error's message. */
@@ -158,7 +158,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private wake?: () => void;
   private endWatch?: () => void;
   private lifetime = new AbortController();
-  private up = false;
+  /** undefined until the first list or watch succeeds or fails. */
+  private up?: boolean;
   private failure?: InformerError;
 
   constructor(private readonly opts: InformerOptions) {
@@ -177,12 +178,12 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** In touch with the server (see the module comment). */
   get connected(): boolean {
-    return this.up;
+    return this.up === true;
   }
 
   /** Why the last list or watch failed, while not connected. */
   get lastError(): InformerError | undefined {
-    return this.up ? undefined : this.failure;
+    return this.up === true ? undefined : this.failure;
   }
 
   /** The collection path watched. */
@@ -205,8 +206,9 @@ export class Informer<T extends KubeObject = KubeObject> {
       this.failure = code === undefined ? { message } : { code, message };
     }
     if (this.up === up) return;
+    const afterFailure = this.up === false;
     this.up = up;
-    this.opts.onHealth?.(up);
+    this.opts.onHealth?.(up, afterFailure);
   }
 
   /** The newest resourceVersion seen (from a list, an event or a bookmark). */
@@ -316,12 +318,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     this.rv = rv;
     this.needList = false;
-    this.setHealth(true);
     this.log.debug("listed", { items: fresh.size, resourceVersion: rv });
-    if (!this.isSynced) {
-      this.isSynced = true;
-      for (const w of this.syncWaiters.splice(0)) w();
-    }
+    const first = !this.isSynced;
+    this.isSynced = true;
+    this.setHealth(true);
+    if (first) for (const w of this.syncWaiters.splice(0)) w();
   }
 
   private pause(ms: number): Promise<void> {
