@@ -355,3 +355,41 @@ test("EnvoyFilters that cannot be listed in the install namespace block only tha
     await server.stop();
   }
 });
+
+test("an optional kind the server refuses to list cluster-wide (StatefulSets) is done without, and the Lanes say so", async () => {
+  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  const refused = server.injectFailures({
+    verb: "list",
+    resource: "statefulsets",
+    status: 403,
+    count: Infinity,
+  });
+  seedNamespace(server, "opt");
+  seedAll(server, laneApp("opt", "shop"));
+  await laneApi(server).create(laneObject("opt", "canary"));
+  const controller = await startController(server, OPS);
+  try {
+    await eventually(() => laneRoute(server, "opt", "shop", "canary"), "Deployments' Services routed");
+    await eventually(
+      () => condition(lane(server, "opt", "canary"), "Degraded")?.reason === "ReadFailed",
+      "the Lane to report what cannot be read",
+    );
+    assert.match(
+      condition(lane(server, "opt", "canary"), "Degraded").message,
+      /cannot list statefulsets cluster-wide: HTTP 403/,
+    );
+    assert.equal((await ops(controller, "/readyz")).code, 200);
+    assert.equal(
+      await metric(controller, "meshlane_watch_up", { resource: "statefulsets", namespace: "" }),
+      0,
+    );
+    refused.cancel();
+    await eventually(
+      () => condition(lane(server, "opt", "canary"), "Ready")?.reason === "Routed",
+      "the Lane Ready once StatefulSets can be listed",
+    );
+  } finally {
+    await controller.stop();
+    await server.stop();
+  }
+});

@@ -38,6 +38,8 @@ interface Watched {
   kind: string;
   resource: Resource;
   role: Role;
+  /** A kind render can do without (StatefulSets, DaemonSets, WasmPlugins). */
+  optional: boolean;
   informers: Informer<RawObject>[];
 }
 
@@ -122,6 +124,12 @@ function slimWorkload(o: RawObject): RawObject {
   };
 }
 
+/** The server refuses to list it (RBAC, a resource not there): not something that passes by itself. */
+function refused(i: Informer<RawObject>): boolean {
+  const code = i.lastError?.code;
+  return !i.synced && (code === 401 || code === 403 || code === 404);
+}
+
 function describeRead(h: WatchHealth): string {
   const where = h.namespace ? `in namespace ${h.namespace}` : "cluster-wide";
   const why = h.error
@@ -143,6 +151,7 @@ export class ClusterState {
   private readonly selector: string;
   private changes = 0;
   private started = false;
+  private healthWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: ClusterStateOptions) {
     this.log = (opts.logger ?? silentLogger).child({ component: "state" });
@@ -158,18 +167,25 @@ export class ClusterState {
     return this.watched.flatMap((w) => w.informers);
   }
 
-  private get clusterWide(): Informer<RawObject>[] {
-    return this.watched.filter((w) => w.role !== "install").flatMap((w) => w.informers);
+  /** Cluster-wide informers; an optional kind's only while the server does not refuse it. */
+  private clusterWide(): Informer<RawObject>[] {
+    return this.watched
+      .filter((w) => w.role !== "install")
+      .flatMap((w) => (w.optional ? w.informers.filter((i) => !refused(i)) : w.informers));
   }
 
-  /** Every cluster-wide informer has listed (install namespaces may still be blocked). */
+  /**
+   * Every cluster-wide informer has listed (install namespaces may still be blocked). An optional kind
+   * the server refuses (401, 403, 404) is done without, as if not served: only its consumers lose out,
+   * and the Lanes say so (`unreadable`).
+   */
   get synced(): boolean {
-    return this.started && this.clusterWide.every((i) => i.synced);
+    return this.started && this.clusterWide().every((i) => i.synced);
   }
 
-  /** Every cluster-wide informer's watch is up (readiness). */
+  /** Every cluster-wide watch is up (readiness); an optional kind the server refuses aside. */
   get connected(): boolean {
-    return this.started && this.clusterWide.every((i) => i.connected);
+    return this.started && this.clusterWide().every((i) => i.connected);
   }
 
   /** Every informer's state. */
@@ -258,7 +274,14 @@ export class ClusterState {
         continue;
       }
       const kind = p.key.split("|")[1];
-      const w: Watched = { name: p.name, kind, resource, role: p.role, informers: [] };
+      const w: Watched = {
+        name: p.name,
+        kind,
+        resource,
+        role: p.role,
+        optional: !!p.optional,
+        informers: [],
+      };
       const namespaces = p.role === "install" ? [...new Set(this.opts.installNamespaces)] : [""];
       for (const ns of namespaces) {
         const inf = new Informer<RawObject>({
@@ -272,6 +295,7 @@ export class ClusterState {
             const where = { resource: p.name, namespace: ns || "*" };
             if (!up) this.log.warn("cannot read; retrying", { ...where, err: inf.lastError });
             else if (afterFailure) this.log.info("reading again", where);
+            for (const wake of this.healthWaiters.splice(0)) wake();
             this.opts.onHealth?.();
           },
         });
@@ -289,8 +313,15 @@ export class ClusterState {
   }
 
   /** Resolves once every cluster-wide informer has listed. */
-  waitForSync(signal?: AbortSignal): Promise<void> {
-    return Promise.all(this.clusterWide.map((i) => i.waitForSync(signal))).then(() => undefined);
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    while (!this.synced) {
+      // Wake on the first informer to list, or on any watch going up or down (a refusal).
+      const waits = this.clusterWide()
+        .filter((i) => !i.synced)
+        .map((i) => i.waitForSync(signal));
+      const health = new Promise<void>((resolve) => this.healthWaiters.push(resolve));
+      await Promise.race([...waits, health]);
+    }
   }
 
   async stop(): Promise<void> {
