@@ -393,3 +393,33 @@ test("an optional kind the server refuses to list cluster-wide (StatefulSets) is
     await server.stop();
   }
 });
+
+test("WasmPlugins the server refuses to list in the install namespace: the EnvoyFilters there are still written", async () => {
+  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  server.injectFailures({
+    verb: "list",
+    resource: "wasmplugins",
+    namespace: "istio-system",
+    status: 403,
+    count: Infinity,
+  });
+  seedNamespace(server, "wp");
+  seedAll(server, laneApp("wp", "shop"));
+  await laneApi(server).create(laneObject("wp", "canary"));
+  const controller = await startController(server, OPS);
+  try {
+    await eventually(() => filterObjects(server).length > 0, "the filter's EnvoyFilters");
+    await eventually(
+      () => condition(lane(server, "wp", "canary"), "Degraded")?.reason === "ReadFailed",
+      "the Lane to report what cannot be read",
+    );
+    assert.match(
+      condition(lane(server, "wp", "canary"), "Degraded").message,
+      /cannot list wasmplugins in namespace istio-system: HTTP 403/,
+    );
+    assert.equal((await ops(controller, "/readyz")).code, 200);
+  } finally {
+    await controller.stop();
+    await server.stop();
+  }
+});

@@ -50,6 +50,8 @@ export interface WatchHealth {
   namespace: string;
   synced: boolean;
   connected: boolean;
+  /** An optional kind the server refuses to list: done without. */
+  refused: boolean;
   error?: InformerError;
 }
 
@@ -196,14 +198,18 @@ export class ClusterState {
         namespace: w.role === "install" ? [...new Set(this.opts.installNamespaces)][n] : "",
         synced: i.synced,
         connected: i.connected,
+        refused: w.optional && refused(i),
         ...(i.lastError ? { error: i.lastError } : {}),
       })),
     );
   }
 
-  /** Why a namespace cannot be reconciled now (its objects of some kind cannot be listed), or "". */
+  /**
+   * Why a namespace cannot be reconciled now (its objects of some kind cannot be listed, an optional
+   * kind the server refuses aside), or "".
+   */
   blocked(namespace: string): string {
-    const h = this.health().filter((x) => x.namespace === namespace && !x.synced);
+    const h = this.health().filter((x) => x.namespace === namespace && !x.synced && !x.refused);
     return h.map((x) => describeRead(x)).join("; ");
   }
 
