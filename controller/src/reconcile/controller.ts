@@ -50,8 +50,6 @@ import {
   type Change,
   type Plan,
 } from "./plan.js";
-
-export { writePhase };
 import { FilterProbe } from "./probe.js";
 import { WorkQueue, type HandlerResult } from "./queue.js";
 import { isRetryable, statusCode, withRetry, type RetryOptions } from "./retry.js";
@@ -71,6 +69,8 @@ import {
   type LaneStatusBody,
 } from "./status.js";
 import { serveWasm, type WasmModule } from "./wasm.js";
+
+export { writePhase };
 
 export interface LeaderElectionSettings {
   /** Namespace of the Lease (the controller's own). */
@@ -528,7 +528,7 @@ export class LaneController {
     const plan = this.plan(ns);
     const blocked = this.state.blocked(ns);
     if (blocked)
-      this.log.warn("namespace not reconciled: cannot read it", { namespace: ns, reason: blocked });
+      this.log.debug("namespace not reconciled: cannot read it", { namespace: ns, reason: blocked });
     const todo = blocked ? [] : (plan.changes.get(ns) ?? []).filter((c) => !this.isUnstable(c));
     const failed = new Map<string, string>();
     const failedWrites: FailedWrite[] = [];
