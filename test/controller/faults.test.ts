@@ -423,3 +423,38 @@ test("WasmPlugins the server refuses to list in the install namespace: the Envoy
     await server.stop();
   }
 });
+
+test("an EnvoyFilter write that keeps failing with 503 (after its own retries) is reported the same way and retried", async () => {
+  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  const failing = server.injectFailures({
+    verb: "patch",
+    resource: "envoyfilters",
+    status: 503,
+    count: Infinity,
+  });
+  const controller = await startController(server, OPS);
+  try {
+    seedNamespace(server, "wf5");
+    seedAll(server, laneApp("wf5", "shop"));
+    await laneApi(server).create(laneObject("wf5", "canary"));
+    await eventually(
+      () => condition(lane(server, "wf5", "canary"), "Ready")?.reason === "ApplyFailed",
+      "the Lane to say its filter could not be written",
+      30_000,
+    );
+    assert.match(
+      condition(lane(server, "wf5", "canary"), "Ready").message,
+      /EnvoyFilter istio-system\/meshlane-/,
+    );
+    assert.ok((await metric(controller, "meshlane_failed_writes", { kind: "EnvoyFilter" })) > 0);
+    failing.cancel();
+    await eventually(
+      () => condition(lane(server, "wf5", "canary"), "Ready")?.reason === "Routed",
+      "the Lane Ready once the write passes",
+      30_000,
+    );
+  } finally {
+    await controller.stop();
+    await server.stop();
+  }
+});

@@ -126,10 +126,10 @@ function slimWorkload(o: RawObject): RawObject {
   };
 }
 
-/** The server refuses to list it (RBAC, a resource not there): not something that passes by itself. */
+/** The server refuses it (RBAC, a resource not there): not something that passes by itself. */
 function refused(i: Informer<RawObject>): boolean {
   const code = i.lastError?.code;
-  return !i.synced && (code === 401 || code === 403 || code === 404);
+  return code === 401 || code === 403 || code === 404;
 }
 
 function describeRead(h: WatchHealth): string {
@@ -198,7 +198,7 @@ export class ClusterState {
         namespace: w.role === "install" ? [...new Set(this.opts.installNamespaces)][n] : "",
         synced: i.synced,
         connected: i.connected,
-        refused: w.optional && refused(i),
+        refused: w.optional && !i.synced && refused(i),
         ...(i.lastError ? { error: i.lastError } : {}),
       })),
     );
