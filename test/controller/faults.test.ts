@@ -22,6 +22,7 @@ import {
   wasm,
   type Json,
 } from "./helpers.js";
+import type { Logger } from "../../controller/src/reconcile/log.js";
 
 function laneRoute(server: FakeApiServer, ns: string, service: string, laneName: string): boolean {
   const vs = server.getObject("virtualservices", ns, `meshlane-${service}`) as Json;
@@ -53,6 +54,30 @@ async function metric(c: LaneController, name: string, labels: Record<string, st
 }
 
 const OPS = { ops: { port: 0, host: "127.0.0.1" } } as const;
+
+/**
+ * A controller with the ops server, started but not awaited: where a failure used to keep start() from
+ * ever returning, the test then fails on what it waits for instead of hanging. Stop it, then await
+ * `started`.
+ */
+async function launch(server: FakeApiServer, logger?: Logger) {
+  const module = await wasm();
+  const controller = new LaneController({
+    kc: server.kubeConfig(),
+    render: optionsFromConfig({}, module.sha256),
+    wasm: module,
+    identity: "test",
+    leaderElection: false,
+    resyncMs: 0,
+    ops: { port: 0, host: "127.0.0.1" },
+    informer: { backoff: { base: 50, max: 500 }, watchTimeoutSeconds: 60 },
+    retry: { retries: 3, base: 20, max: 200 },
+    queue: { baseDelayMs: 50, maxDelayMs: 1000 },
+    logger,
+  });
+  const started = controller.start().catch(() => undefined);
+  return { controller, started };
+}
 
 test("failover during a rejected edit: the new leader routes the last valid spec read from the Lane's status", async () => {
   const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
@@ -290,23 +315,8 @@ test("EnvoyFilters that cannot be listed in the install namespace block only tha
   seedNamespace(server, "iso");
   seedAll(server, laneApp("iso", "shop"));
   await laneApi(server).create(laneObject("iso", "canary"));
-  const module = await wasm();
   const logs = captureLogs();
-  const controller = new LaneController({
-    kc: server.kubeConfig(),
-    render: optionsFromConfig({}, module.sha256),
-    wasm: module,
-    identity: "test",
-    leaderElection: false,
-    resyncMs: 0,
-    ops: { port: 0, host: "127.0.0.1" },
-    informer: { backoff: { base: 50, max: 500 }, watchTimeoutSeconds: 60 },
-    retry: { retries: 3, base: 20, max: 200 },
-    queue: { baseDelayMs: 50, maxDelayMs: 1000 },
-    logger: logs.logger,
-  });
-  // Not awaited: before, start() waited for every informer and so never returned here.
-  const started = controller.start();
+  const { controller, started } = await launch(server, logs.logger);
   try {
     await eventually(
       () => laneRoute(server, "iso", "shop", "canary"),
@@ -351,7 +361,7 @@ test("EnvoyFilters that cannot be listed in the install namespace block only tha
     );
   } finally {
     await controller.stop();
-    await started.catch(() => undefined);
+    await started;
     await server.stop();
   }
 });
@@ -367,7 +377,7 @@ test("an optional kind the server refuses to list cluster-wide (StatefulSets) is
   seedNamespace(server, "opt");
   seedAll(server, laneApp("opt", "shop"));
   await laneApi(server).create(laneObject("opt", "canary"));
-  const controller = await startController(server, OPS);
+  const { controller, started } = await launch(server);
   try {
     await eventually(() => laneRoute(server, "opt", "shop", "canary"), "Deployments' Services routed");
     await eventually(
@@ -390,6 +400,7 @@ test("an optional kind the server refuses to list cluster-wide (StatefulSets) is
     );
   } finally {
     await controller.stop();
+    await started;
     await server.stop();
   }
 });
@@ -406,7 +417,7 @@ test("WasmPlugins the server refuses to list in the install namespace: the Envoy
   seedNamespace(server, "wp");
   seedAll(server, laneApp("wp", "shop"));
   await laneApi(server).create(laneObject("wp", "canary"));
-  const controller = await startController(server, OPS);
+  const { controller, started } = await launch(server);
   try {
     await eventually(() => filterObjects(server).length > 0, "the filter's EnvoyFilters");
     await eventually(
@@ -420,6 +431,7 @@ test("WasmPlugins the server refuses to list in the install namespace: the Envoy
     assert.equal((await ops(controller, "/readyz")).code, 200);
   } finally {
     await controller.stop();
+    await started;
     await server.stop();
   }
 });
