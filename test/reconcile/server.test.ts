@@ -11,7 +11,7 @@ async function get(port: number, path: string, method = "GET") {
 }
 
 test("/healthz, /readyz with named checks, registered routes, 404 and 405", async () => {
-  const informer = { synced: false };
+  const informer = { synced: false, connected: false };
   let leaderHealthy = true;
   const ops = new OpsServer({
     port: 0,
@@ -31,9 +31,13 @@ test("/healthz, /readyz with named checks, registered routes, 404 and 405", asyn
     assert.doesNotMatch(notReady.body, /leader-election/, "only failing checks unless ?verbose");
 
     informer.synced = true;
+    const down = await get(ops.port, "/readyz");
+    assert.equal(down.status, 503, "listed once, but the watch is down");
+    assert.match(down.body, /\[-\]watches failed/);
+    informer.connected = true;
     const ready = await get(ops.port, "/readyz?verbose");
     assert.equal(ready.status, 200);
-    assert.match(ready.body, /\[\+\]informers-synced ok\n\[\+\]leader-election ok\nok/);
+    assert.match(ready.body, /\[\+\]informers-synced ok\n\[\+\]watches ok\n\[\+\]leader-election ok\nok/);
 
     leaderHealthy = false;
     assert.equal((await get(ops.port, "/readyz")).status, 503);

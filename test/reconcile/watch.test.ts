@@ -146,3 +146,43 @@ test("stop() does not wait for a list the server is stalling", async () => {
   assert.equal(inf.synced, false);
   assert.equal(server.count({ verb: "list", namespace: "i6" }), 0, "the stalled list never completed");
 });
+
+test("connected: false with the server's reason while a list or watch is refused, true once a watch is accepted", async () => {
+  const refused = server.injectFailures({
+    verb: "list",
+    resource: "configmaps",
+    namespace: "i7",
+    status: 403,
+    count: Infinity,
+    message: 'configmaps is forbidden: cannot list resource "configmaps" in the namespace "i7"',
+  });
+  const flips: boolean[] = [];
+  const inf = new Informer({
+    kc: server.kubeConfig(),
+    path: "/api/v1/namespaces/i7/configmaps",
+    backoff: { base: 50, max: 200 },
+    onHealth: (up) => flips.push(up),
+  });
+  inf.start();
+  try {
+    await eventually(() => inf.lastError !== undefined, "the refusal");
+    assert.equal(inf.connected, false);
+    assert.equal(inf.synced, false);
+    assert.deepEqual(inf.lastError, {
+      code: 403,
+      message: 'configmaps is forbidden: cannot list resource "configmaps" in the namespace "i7"',
+    });
+    refused.cancel();
+    await inf.waitForSync();
+    await eventually(() => inf.connected, "connected");
+    assert.equal(inf.lastError, undefined);
+    // A watch the server refuses takes it down again; the next accepted one brings it back.
+    server.injectFailures({ verb: "watch", resource: "configmaps", namespace: "i7", status: 500, count: 2 });
+    server.dropWatches();
+    await eventually(() => flips.at(-1) === false, "down while the watch is refused");
+    await eventually(() => inf.connected, "up again");
+    assert.deepEqual(flips.slice(0, 2), [false, true]);
+  } finally {
+    await inf.stop();
+  }
+});

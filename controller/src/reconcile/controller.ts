@@ -24,10 +24,12 @@
 // any change there, so drift is reverted at once.
 import { setMaxListeners } from "node:events";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { laneProbes, render, validateLane, type KubeObject, type RenderOptions } from "../render/index.js";
+import { render, type KubeObject, type RenderOptions } from "../render/index.js";
 import { resolveOptions } from "../render/options.js";
 import { carryOut } from "./apply.js";
 import { EventRecorder } from "./events.js";
+import { WriteFailures, type FailedWrite } from "./failures.js";
+import { LastValidSpecs, storedLastValid, type ServingNotes } from "./lastvalid.js";
 import { KubeClient, KubeError, RESOURCES, resourceOf } from "./kube.js";
 import { LeaderElector } from "./leader.js";
 import { silentLogger, type Logger } from "./log.js";
@@ -38,12 +40,26 @@ import {
   type Counter,
   type Histogram,
 } from "./metrics.js";
-import { computePlan, describeRef, ownedEqual, type Change, type Plan } from "./plan.js";
+import {
+  computePlan,
+  describeRef,
+  ownedEqual,
+  PAST,
+  summarize,
+  writePhase,
+  type Change,
+  type Plan,
+} from "./plan.js";
 import { FilterProbe } from "./probe.js";
 import { WorkQueue, type HandlerResult } from "./queue.js";
 import { isRetryable, statusCode, withRetry, type RetryOptions } from "./retry.js";
 import { OpsServer } from "./server.js";
-import { ClusterState, LANE_FINALIZER, type ClusterStateOptions } from "./state.js";
+import {
+  ClusterState,
+  DEFAULT_NAMESPACE_SELECTOR,
+  LANE_FINALIZER,
+  type ClusterStateOptions,
+} from "./state.js";
 import {
   desiredStatus,
   keepTransitionTimes,
@@ -53,6 +69,8 @@ import {
   type LaneStatusBody,
 } from "./status.js";
 import { serveWasm, type WasmModule } from "./wasm.js";
+
+export { writePhase };
 
 export interface LeaderElectionSettings {
   /** Namespace of the Lease (the controller's own). */
@@ -112,33 +130,6 @@ function isDeleting(o: KubeObject): boolean {
   return typeof o.metadata.deletionTimestamp === "string" && o.metadata.deletionTimestamp !== "";
 }
 
-const PAST: Record<Change["op"], string> = {
-  create: "created",
-  update: "updated",
-  merge: "updated",
-  restore: "restored",
-  delete: "deleted",
-};
-
-function subsetNames(o: KubeObject | undefined): Set<string> {
-  const subsets: unknown = o?.spec?.subsets;
-  return new Set(
-    Array.isArray(subsets) ? subsets.map((x) => String((x as { name?: unknown })?.name ?? "")) : [],
-  );
-}
-
-/**
- * Order of writes within a namespace: 1 DestinationRules that only gain subsets, 2 VirtualServices and
- * the filter's objects, 3 DestinationRules that lose subsets (or go away).
- */
-export function writePhase(c: Change): 1 | 2 | 3 {
-  if (c.ref.kind !== "DestinationRule") return 2;
-  if (c.op === "delete") return 3;
-  const after = subsetNames(c.desired);
-  for (const name of subsetNames(c.current)) if (!after.has(name)) return 3;
-  return 1;
-}
-
 /** Runs `fn` on every item with at most `n` in flight. */
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -171,17 +162,18 @@ export class LaneController {
   private writesMade = 0;
   /** Render warnings already logged (each is logged once). */
   private readonly warned = new Set<string>();
-  /** Permanent write failures of the last pass of each namespace: `Kind ns/name` → message. */
-  private readonly failures = new Map<string, Map<string, string>>();
+  /** Write failures of the last pass of each namespace. */
+  private readonly failures: WriteFailures;
   /** Changes the server answered differently from what was written (not rewritten until they change). */
   private readonly unstable = new Map<string, string>();
-  /** The last spec of each Lane (by uid) that passed its own checks, with its generation. */
-  private readonly lastGood = new Map<string, { spec: unknown; generation?: number }>();
+  /** The spec routed for each Lane: its own, or while it is invalid the last valid one (kept in status). */
+  private readonly lastValid = new LastValidSpecs();
 
   constructor(private readonly opts: LaneControllerOptions) {
     this.log = (opts.logger ?? silentLogger).child({ component: "controller" });
     this.renderOptions = { ...opts.render, wasm: { ...opts.render.wasm, sha256: opts.wasm.sha256 } };
     const resolved = resolveOptions(this.renderOptions);
+    this.failures = new WriteFailures([resolved.gatewayNamespace, resolved.rootNamespace]);
     this.client = new KubeClient(opts.kc);
     this.state = new ClusterState({
       kc: opts.kc,
@@ -194,13 +186,15 @@ export class LaneController {
         // A standby keeps its caches warm but queues nothing: it resyncs everything when it takes over.
         if (this.leading && !this.stopped && ns) this.queue.add(ns);
       },
+      // A namespace blocked on a read, or Lanes reporting one, are seen to as soon as it changes.
+      onHealth: () => this.resyncNow(),
     });
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: opts.concurrency ?? 4,
       baseDelayMs: opts.queue?.baseDelayMs ?? 100,
       maxDelayMs: opts.queue?.maxDelayMs ?? 30_000,
       onDone: (key, o) => {
-        this.metrics.observeReconcile(o.ok, o.durationMs);
+        this.metrics.observeReconcile(o.ok, o.durationMs, key);
         if (!o.ok)
           this.log.warn("reconcile failed; retrying", {
             namespace: key,
@@ -232,6 +226,23 @@ export class LaneController {
       "meshlane_pending_changes",
       "Writes the last render still asks for.",
       () => this.memo?.size ?? 0,
+    );
+    registry.sampled(
+      "meshlane_watch_up",
+      '1 while the watch of a resource (in a namespace; "" cluster-wide) is up, 0 while it fails.',
+      () =>
+        this.state.health().map((h) => ({
+          labels: { resource: h.resource, namespace: h.namespace },
+          value: h.connected ? 1 : 0,
+        })),
+    );
+    registry.sampled(
+      "meshlane_failed_writes",
+      "Objects whose last write failed (retried with backoff), by namespace and kind.",
+      () =>
+        this.failures
+          .counts()
+          .map((c) => ({ labels: { namespace: c.namespace, kind: c.kind }, value: c.value })),
     );
     registry.gauge(
       "meshlane_queue_in_flight",
@@ -286,6 +297,9 @@ export class LaneController {
         logger: this.opts.logger,
         checks: {
           "informers-synced": () => this.state.synced,
+          // Down while any watch is (an API server outage); a kind the server refuses to list is
+          // reported on the Lanes and in meshlane_watch_up instead.
+          watches: () => this.state.connected,
           "leader-election": () => this.elector?.readiness() ?? true,
         },
       });
@@ -379,17 +393,15 @@ export class LaneController {
     const plan = this.plan();
     let n = 0;
     for (const [ns, list] of plan.changes) {
-      const failed = this.failures.get(ns);
-      n += list.filter((c) => !failed?.has(c.what) && !this.isUnstable(c)).length;
+      if (this.state.blocked(ns)) continue;
+      n += list.filter((c) => !this.failures.has(ns, c.what) && !this.isUnstable(c)).length;
     }
     for (const lane of this.state.lanes()) {
       const ns = lane.metadata.namespace ?? "";
       if (isDeleting(lane)) {
         if (hasFinalizer(lane)) n++;
-      } else if (this.state.enabled(ns)) {
-        if (!hasFinalizer(lane)) n++;
-        else if (!statusEqual(lane.status, this.statusFor(lane, plan))) n++;
-      }
+      } else if (this.state.enabled(ns) && !hasFinalizer(lane)) n++;
+      else if (!statusEqual(lane.status, this.statusFor(lane, plan))) n++;
     }
     return n;
   }
@@ -403,45 +415,14 @@ export class LaneController {
   // ---- render ----
 
   /** Render's input from the state: Lanes being deleted left out, an invalid Lane kept at its last valid spec. */
-  private renderInput(): {
-    input: KubeObject[];
-    verdicts: Record<string, string>;
-    serving: Map<string, { generation?: number; error: string }>;
-  } {
-    const snapshot = this.state.snapshot();
-    const lanes = snapshot.filter((o) => o.kind === "Lane" && !isDeleting(o));
-    const probe = this.probe;
-    const verdicts = probe ? probe.verdicts(laneProbes(lanes, this.renderOptions)) : {};
-    const serving = new Map<string, { generation?: number; error: string }>();
-    const substitute = new Map<KubeObject, KubeObject>();
-    const seen = new Set<string>();
-    for (const lane of lanes) {
-      const id = `${lane.metadata.namespace}/${lane.metadata.name}`;
-      const uid = String(lane.metadata.uid ?? id);
-      seen.add(uid);
-      const v = validateLane(lane);
-      const error =
-        "error" in v ? v.error : verdicts[id] ? `dye rules rejected by the filter: ${verdicts[id]}` : "";
-      const generation = typeof lane.metadata.generation === "number" ? lane.metadata.generation : undefined;
-      if (!error) {
-        this.lastGood.set(uid, { spec: lane.spec, generation });
-        continue;
-      }
-      const good = this.lastGood.get(uid);
-      if (good) {
-        substitute.set(lane, { ...lane, spec: good.spec });
-        serving.set(id, { generation: good.generation, error });
-        delete verdicts[id];
-      }
-    }
-    for (const uid of this.lastGood.keys()) if (!seen.has(uid)) this.lastGood.delete(uid);
-    const input = snapshot
-      .filter((o) => !(o.kind === "Lane" && isDeleting(o)))
-      .map((o) => substitute.get(o) ?? o);
-    return { input, verdicts, serving };
+  private renderInput(): { input: KubeObject[]; verdicts: Record<string, string>; serving: ServingNotes } {
+    const snapshot = this.state.snapshot().filter((o) => !(o.kind === "Lane" && isDeleting(o)));
+    const lanes = snapshot.filter((o) => o.kind === "Lane");
+    const { substitutes, verdicts, serving } = this.lastValid.resolve(lanes, this.probe, this.renderOptions);
+    return { input: snapshot.map((o) => substitutes.get(o) ?? o), verdicts, serving };
   }
 
-  private servingNotes = new Map<string, { generation?: number; error: string }>();
+  private servingNotes: ServingNotes = new Map();
 
   /** The plan for the current state, rendered at most once per state version. */
   private plan(self = ""): Plan {
@@ -496,12 +477,20 @@ export class LaneController {
       if (!obj || obj.kind === "Lane" || (obj.metadata.namespace ?? "") !== ns) continue;
       for (const m of messages) trouble.push({ reason: "MergeFailed", message: `${what}: ${m}` });
     }
-    for (const [what, m] of this.failures.get(ns) ?? [])
-      trouble.push({ reason: "ApplyFailed", message: `${what}: ${m}` });
+    for (const f of this.failures.concerning(ns))
+      trouble.push({ reason: "ApplyFailed", message: `${f.what}: ${f.message}` });
+    for (const r of this.state.unreadable())
+      if (r.namespace === "" || r.namespace === ns || this.failures.isInstallNamespace(r.namespace))
+        trouble.push({ reason: "ReadFailed", message: r.message });
+    if (!this.state.enabled(ns)) {
+      const selector = this.opts.namespaceSelector ?? DEFAULT_NAMESPACE_SELECTOR;
+      return { notEnabled: selector, trouble, lastValid: storedLastValid(lane) };
+    }
+    const lastValid = this.lastValid.routedFor(id);
     const note = this.servingNotes.get(id);
-    if (note) return { invalid: note.error, servingGeneration: note.generation, trouble };
+    if (note) return { invalid: note.error, servingGeneration: note.generation, trouble, lastValid };
     const errors = plan.problems.get(`Lane ${id}`);
-    return errors ? { invalid: errors.join("; "), trouble } : { trouble };
+    return errors ? { invalid: errors.join("; "), trouble, lastValid } : { trouble, lastValid };
   }
 
   private statusFor(lane: KubeObject, plan: Plan): LaneStatusBody {
@@ -538,9 +527,15 @@ export class LaneController {
 
     // 2. This namespace's changes, make-before-break: subsets are added before routes use them, and
     //    removed only after the routes are gone. A phase that hit a passing failure stops the pass.
+    //    A namespace whose objects of some kind cannot be listed is not written (its state is unknown);
+    //    the others go on. Every failed write is reported on the Lanes it concerns and retried.
     const plan = this.plan(ns);
-    const todo = (plan.changes.get(ns) ?? []).filter((c) => !this.isUnstable(c));
+    const blocked = this.state.blocked(ns);
+    if (blocked)
+      this.log.debug("namespace not reconciled: cannot read it", { namespace: ns, reason: blocked });
+    const todo = blocked ? [] : (plan.changes.get(ns) ?? []).filter((c) => !this.isUnstable(c));
     const failed = new Map<string, string>();
+    const failedWrites: FailedWrite[] = [];
     const done: Change[] = [];
     let passing: unknown;
     for (const phase of [1, 2, 3]) {
@@ -548,14 +543,20 @@ export class LaneController {
       await pool(batch, this.opts.writeConcurrency ?? 16, async (change) => {
         const outcome = await this.write(change, signal);
         if (outcome === "ok") done.push(change);
-        else if (outcome.permanent) failed.set(change.what, outcome.message);
-        else passing ??= outcome.err;
+        else {
+          if (outcome.permanent) failed.set(change.what, outcome.message);
+          else passing ??= outcome.err;
+          if (outcome.reported)
+            failedWrites.push({ what: change.what, kind: change.ref.kind, message: outcome.message });
+        }
       });
       if (passing !== undefined) break;
     }
     retry ??= passing;
-    this.failures.set(ns, failed);
-    if (failed.size === 0) this.failures.delete(ns);
+    if (this.failures.record(ns, failedWrites) && this.failures.isInstallNamespace(ns)) {
+      // The filter's objects carry every Lane: every namespace's Lanes get to say so.
+      for (const other of this.state.namespaces()) if (other !== ns) this.queue.add(other);
+    }
 
     // 3. What render and the API server refused, reported on the objects concerned.
     for (const [what, messages] of plan.problems) {
@@ -571,9 +572,9 @@ export class LaneController {
     }
 
     // 4. Lane status, and a summary event of what changed.
-    const summary = this.summarize(done);
+    const summary = summarize(done);
     for (const lane of lanesHere()) {
-      if (isDeleting(lane) || !enabled) continue;
+      if (isDeleting(lane)) continue;
       const desired = this.statusFor(lane, plan);
       if (summary && desired.conditions.some((c) => c.type === "Ready" && c.status === "True")) {
         await this.note(lane, "Normal", "Synced", summary);
@@ -603,10 +604,8 @@ export class LaneController {
     if (leaving.length > 0 && retry === undefined) {
       const after = this.plan(ns);
       let outstanding = 0;
-      for (const [other, list] of after.changes) {
-        const f = this.failures.get(other);
-        outstanding += list.filter((c) => !f?.has(c.what) && !this.isUnstable(c)).length;
-      }
+      for (const [other, list] of after.changes)
+        outstanding += list.filter((c) => !this.failures.has(other, c.what) && !this.isUnstable(c)).length;
       if (outstanding > 0) requeueAfter = 250;
       else {
         for (const lane of leaving) {
@@ -625,18 +624,13 @@ export class LaneController {
         }
       }
     }
+    // A failed write is retried with the queue's backoff, not left to the next resync.
+    if (retry === undefined && failed.size > 0)
+      retry = new Error(
+        `${failed.size} write(s) failed: ${[...failed].map(([w, m]) => `${w}: ${m}`).join("; ")}`,
+      );
     if (retry !== undefined) throw retry;
     return requeueAfter === undefined ? undefined : { requeueAfter };
-  }
-
-  private summarize(done: Change[]): string {
-    if (done.length === 0) return "";
-    const counts = new Map<string, number>();
-    for (const c of done) counts.set(PAST[c.op], (counts.get(PAST[c.op]) ?? 0) + 1);
-    const parts = [...counts].map(([verb, n]) => `${n} ${verb}`);
-    const names = done.slice(0, 5).map((c) => c.what);
-    const more = done.length > names.length ? `, and ${done.length - names.length} more` : "";
-    return `lane routing applied: ${parts.join(", ")} (${names.join(", ")}${more})`;
   }
 
   private async warn(obj: KubeObject, reason: string, message: string): Promise<void> {
@@ -677,7 +671,7 @@ export class LaneController {
   private async write(
     change: Change,
     signal: AbortSignal,
-  ): Promise<"ok" | { permanent: boolean; message: string; err: unknown }> {
+  ): Promise<"ok" | { permanent: boolean; reported: boolean; message: string; err: unknown }> {
     const guarded = change.op === "merge" || change.op === "restore";
     try {
       const obj = await withRetry(
@@ -710,7 +704,10 @@ export class LaneController {
       const permanent = !signal.aborted && !(err instanceof Stale) && !isRetryable(err);
       const message = `${change.op} failed: ${err instanceof Error ? err.message : String(err)}`;
       if (!permanent) this.log.info(`${change.what}: ${message}; will retry`);
-      return { permanent, message, err };
+      // What the server refused, or kept failing after retries, is reported; a stale plan or a
+      // cut-off request is not a failure of the object.
+      const reported = !signal.aborted && !(err instanceof Stale);
+      return { permanent, reported, message, err };
     }
   }
 

@@ -81,6 +81,22 @@ export class Gauge implements Metric {
   }
 }
 
+/** A gauge whose labelled samples are all read from a callback at scrape time (e.g. one per namespace). */
+export class SampledGauge implements Metric {
+  readonly type = "gauge";
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly collect: () => { labels: Labels; value: number }[],
+  ) {}
+  get(labels: Labels = {}): number {
+    return this.collect().find((s) => labelKey(s.labels) === labelKey(labels))?.value ?? 0;
+  }
+  lines(): string[] {
+    return this.collect().map((s) => `${this.name}${labelText(s.labels)} ${formatValue(s.value)}`);
+  }
+}
+
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class Histogram implements Metric {
@@ -148,6 +164,11 @@ export class Registry {
     return this.add(new Gauge(name, help, collect));
   }
 
+  /** A gauge with one sample per label set, all read from `collect` at scrape time. */
+  sampled(name: string, help: string, collect: () => { labels: Labels; value: number }[]): SampledGauge {
+    return this.add(new SampledGauge(name, help, collect));
+  }
+
   histogram(name: string, help: string, buckets?: number[]): Histogram {
     return this.add(new Histogram(name, help, buckets));
   }
@@ -170,8 +191,8 @@ export interface ControllerMetrics {
   reconcileDuration: Histogram;
   queueDepth: Gauge;
   leader: Gauge;
-  /** Records one reconcile's outcome and duration. */
-  observeReconcile(ok: boolean, durationMs: number): void;
+  /** Records one reconcile's outcome and duration (errors by key, when given: the namespace). */
+  observeReconcile(ok: boolean, durationMs: number, namespace?: string): void;
 }
 
 export function controllerMetrics(
@@ -182,7 +203,10 @@ export function controllerMetrics(
     "meshlane_reconcile_total",
     "Reconciles by result (success or error).",
   );
-  const reconcileErrors = registry.counter("meshlane_reconcile_errors_total", "Reconciles that failed.");
+  const reconcileErrors = registry.counter(
+    "meshlane_reconcile_errors_total",
+    "Reconciles that failed (a write failed, a read was refused, the API server was unreachable), by namespace.",
+  );
   const reconcileDuration = registry.histogram(
     "meshlane_reconcile_duration_seconds",
     "Time taken by one reconcile, in seconds.",
@@ -204,9 +228,9 @@ export function controllerMetrics(
     reconcileDuration,
     queueDepth,
     leader,
-    observeReconcile(ok, durationMs) {
+    observeReconcile(ok, durationMs, namespace) {
       reconcileTotal.inc({ result: ok ? "success" : "error" });
-      if (!ok) reconcileErrors.inc();
+      if (!ok) reconcileErrors.inc(namespace === undefined ? {} : { namespace });
       reconcileDuration.observe(durationMs / 1000);
     },
   };

@@ -137,3 +137,42 @@ export function computePlan(result: RenderResult, input: KubeObject[], version: 
   for (const l of result.lanes) lanes.set(`${l.namespace}/${l.name}`, l);
   return { version, result, changes, problems, lanes, size, byWhat };
 }
+
+/** The past tense of each operation, for logs and events. */
+export const PAST: Record<Change["op"], string> = {
+  create: "created",
+  update: "updated",
+  merge: "updated",
+  restore: "restored",
+  delete: "deleted",
+};
+
+function subsetNames(o: KubeObject | undefined): Set<string> {
+  const subsets: unknown = o?.spec?.subsets;
+  return new Set(
+    Array.isArray(subsets) ? subsets.map((x) => String((x as { name?: unknown })?.name ?? "")) : [],
+  );
+}
+
+/**
+ * Order of writes within a namespace: 1 DestinationRules that only gain subsets, 2 VirtualServices and
+ * the filter's objects, 3 DestinationRules that lose subsets (or go away).
+ */
+export function writePhase(c: Change): 1 | 2 | 3 {
+  if (c.ref.kind !== "DestinationRule") return 2;
+  if (c.op === "delete") return 3;
+  const after = subsetNames(c.desired);
+  for (const name of subsetNames(c.current)) if (!after.has(name)) return 3;
+  return 1;
+}
+
+/** One line of what a pass changed, for the Lanes' Synced event ("" when nothing). */
+export function summarize(done: Change[]): string {
+  if (done.length === 0) return "";
+  const counts = new Map<string, number>();
+  for (const c of done) counts.set(PAST[c.op], (counts.get(PAST[c.op]) ?? 0) + 1);
+  const parts = [...counts].map(([verb, n]) => `${n} ${verb}`);
+  const names = done.slice(0, 5).map((c) => c.what);
+  const more = done.length > names.length ? `, and ${done.length - names.length} more` : "";
+  return `lane routing applied: ${parts.join(", ")} (${names.join(", ")}${more})`;
+}

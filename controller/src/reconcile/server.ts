@@ -138,15 +138,17 @@ function text(res: http.ServerResponse, code: number, body: string): void {
 }
 
 /**
- * The standard readiness checks: every informer has listed once, and — with leader election — this
- * replica is leading or standing by in touch with the API server.
+ * The standard readiness checks: every informer has listed once and its watch is up now (an informer
+ * that reports `connected`), and — with leader election — this replica is leading or standing by in
+ * touch with the API server.
  */
 export function readinessChecks(parts: {
-  informers?: { synced: boolean }[];
+  informers?: { synced: boolean; connected?: boolean }[];
   elector?: { healthy(): boolean };
 }): Record<string, ReadyCheck> {
   const checks: Record<string, ReadyCheck> = {
     "informers-synced": () => (parts.informers ?? []).every((i) => i.synced),
+    watches: () => (parts.informers ?? []).every((i) => i.connected !== false),
   };
   if (parts.elector) {
     const elector = parts.elector;

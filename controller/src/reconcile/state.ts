@@ -12,6 +12,12 @@
 // and root namespaces, of selected namespaces (where the sidecar filter goes), and meshlane's own
 // anywhere (so a deselected namespace's sidecar filter is deleted).
 //
+// Failures stay where they belong. The controller reconciles once the informers of the kinds render
+// needs have listed; EnvoyFilters or WasmPlugins that cannot be listed (a 403) do not hold it back: the
+// filter's objects are then written blind (applies, never deletes), and `unreadable()` says what and
+// why for the Lanes' status. `health()` lists every informer's state (the `meshlane_watch_up` gauge); `connected` (for
+// /readyz) is true while every cluster-wide watch is up. `onHealth` hears any informer go up or down.
+//
 // `version` counts changes that can change render's output; `onChange(namespace)` is called for every
 // change that may need a reconcile of that namespace (including a Lane's status edited by someone else,
 // which does not bump the version).
@@ -21,7 +27,7 @@ import type { KubeObject } from "../render/index.js";
 import { keyOf } from "../render/objects.js";
 import { KubeClient, RESOURCES, resourcePath, type Resource } from "./kube.js";
 import { silentLogger, type Logger } from "./log.js";
-import { Informer, type InformerOptions, type KubeObject as RawObject } from "./watch.js";
+import { Informer, type InformerError, type InformerOptions, type KubeObject as RawObject } from "./watch.js";
 
 export const LANE_FINALIZER = "meshlane.io/finalizer";
 export const DEFAULT_NAMESPACE_SELECTOR = "meshlane.io/enabled=true";
@@ -33,7 +39,21 @@ interface Watched {
   kind: string;
   resource: Resource;
   role: Role;
+  /** A kind render can do without (StatefulSets, DaemonSets, WasmPlugins). */
+  optional: boolean;
   informers: Informer<RawObject>[];
+}
+
+/** One informer's state, for metrics and status. */
+export interface WatchHealth {
+  resource: string;
+  /** "" for a cluster-wide informer. */
+  namespace: string;
+  synced: boolean;
+  connected: boolean;
+  /** An optional kind the server refuses to list: done without. */
+  refused: boolean;
+  error?: InformerError;
 }
 
 export interface ClusterStateOptions {
@@ -47,6 +67,8 @@ export interface ClusterStateOptions {
   informer?: Pick<InformerOptions, "watchTimeoutSeconds" | "backoff" | "idleTimeoutMs" | "pageSize">;
   /** Called with the namespace a change concerns (for namespaces: its own name). */
   onChange: (namespace: string) => void;
+  /** Called when any informer's watch goes up or down. */
+  onHealth?: () => void;
 }
 
 interface Written {
@@ -105,6 +127,20 @@ function slimWorkload(o: RawObject): RawObject {
   };
 }
 
+/** The server refuses it (RBAC, a resource not there): not something that passes by itself. */
+function refused(i: Informer<RawObject>): boolean {
+  const code = i.lastError?.code;
+  return code === 401 || code === 403 || code === 404;
+}
+
+function describeRead(h: WatchHealth): string {
+  const where = h.namespace ? `in namespace ${h.namespace}` : "cluster-wide";
+  const why = h.error
+    ? `: ${h.error.code ? `HTTP ${h.error.code}: ` : ""}${h.error.message}`
+    : ": not listed yet";
+  return `cannot list ${h.resource} ${where}${why}`;
+}
+
 function dropManagedFields(o: RawObject): RawObject {
   if (!o.metadata || !("managedFields" in o.metadata)) return o;
   const { managedFields: _mf, ...metadata } = o.metadata;
@@ -118,6 +154,7 @@ export class ClusterState {
   private readonly selector: string;
   private changes = 0;
   private started = false;
+  private healthWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: ClusterStateOptions) {
     this.log = (opts.logger ?? silentLogger).child({ component: "state" });
@@ -133,8 +170,63 @@ export class ClusterState {
     return this.watched.flatMap((w) => w.informers);
   }
 
+  /**
+   * The informers waited for; an optional kind's, and the filter's own kinds (EnvoyFilters,
+   * WasmPlugins), only while the server does not refuse them.
+   */
+  private clusterWide(): Informer<RawObject>[] {
+    return this.watched.flatMap((w) =>
+      w.optional || w.role === "install" ? w.informers.filter((i) => !refused(i)) : w.informers,
+    );
+  }
+
+  /**
+   * Every informer has listed. An optional kind the server refuses (401, 403, 404) is done without, as
+   * if not served: only its consumers lose out, and the Lanes say so (`unreadable`). So are the filter's
+   * own kinds when refused: the filter's objects are then applied blind (never deleted).
+   */
   get synced(): boolean {
-    return this.started && this.informers.every((i) => i.synced);
+    return this.started && this.clusterWide().every((i) => i.synced);
+  }
+
+  /** Every cluster-wide watch is up (readiness); an optional kind the server refuses aside. */
+  get connected(): boolean {
+    return this.started && this.clusterWide().every((i) => i.connected);
+  }
+
+  /** Every informer's state. */
+  health(): WatchHealth[] {
+    return this.watched.flatMap((w) =>
+      w.informers.map((i) => ({
+        resource: w.name,
+        namespace: "",
+        synced: i.synced,
+        connected: i.connected,
+        refused: (w.optional || w.role === "install") && !i.synced && refused(i),
+        ...(i.lastError ? { error: i.lastError } : {}),
+      })),
+    );
+  }
+
+  /**
+   * Why a namespace cannot be reconciled now (its objects of some kind cannot be listed, an optional
+   * kind the server refuses aside), or "".
+   */
+  blocked(namespace: string): string {
+    const h = this.health().filter((x) => x.namespace === namespace && !x.synced && !x.refused);
+    return h.map((x) => describeRead(x)).join("; ");
+  }
+
+  /**
+   * Informers the server refuses (an HTTP error other than 5xx and 429: RBAC, a missing resource), as
+   * messages: what cannot be read, where, and the error.
+   */
+  unreadable(): { namespace: string; message: string }[] {
+    return this.health()
+      .filter(
+        (x) => !x.connected && x.error?.code !== undefined && x.error.code < 500 && x.error.code !== 429,
+      )
+      .map((x) => ({ namespace: x.namespace, message: describeRead(x) }));
   }
 
   /** The kinds being watched, by resource name (for logs and tests). */
@@ -191,7 +283,14 @@ export class ClusterState {
         continue;
       }
       const kind = p.key.split("|")[1];
-      const w: Watched = { name: p.name, kind, resource, role: p.role, informers: [] };
+      const w: Watched = {
+        name: p.name,
+        kind,
+        resource,
+        role: p.role,
+        optional: !!p.optional,
+        informers: [],
+      };
       for (const ns of [""]) {
         const inf = new Informer<RawObject>({
           ...this.opts.informer,
@@ -200,6 +299,13 @@ export class ClusterState {
           labelSelector: p.role === "namespace" ? this.selector : undefined,
           logger: this.opts.logger,
           transform: p.role === "input" && kind !== "Service" ? slimWorkload : dropManagedFields,
+          onHealth: (up, afterFailure) => {
+            const where = { resource: p.name, namespace: ns || "*" };
+            if (!up) this.log.warn("cannot read; retrying", { ...where, err: inf.lastError });
+            else if (afterFailure) this.log.info("reading again", where);
+            for (const wake of this.healthWaiters.splice(0)) wake();
+            this.opts.onHealth?.();
+          },
         });
         inf.on({
           add: (o) => this.onEvent(w, o, undefined),
@@ -214,8 +320,16 @@ export class ClusterState {
     for (const inf of this.informers) inf.start();
   }
 
-  waitForSync(signal?: AbortSignal): Promise<void> {
-    return Promise.all(this.informers.map((i) => i.waitForSync(signal))).then(() => undefined);
+  /** Resolves once every cluster-wide informer has listed. */
+  async waitForSync(signal?: AbortSignal): Promise<void> {
+    while (!this.synced) {
+      // Wake on the first informer to list, or on any watch going up or down (a refusal).
+      const waits = this.clusterWide()
+        .filter((i) => !i.synced)
+        .map((i) => i.waitForSync(signal));
+      const health = new Promise<void>((resolve) => this.healthWaiters.push(resolve));
+      await Promise.race([...waits, health]);
+    }
   }
 
   async stop(): Promise<void> {
@@ -236,7 +350,7 @@ export class ClusterState {
     return (this.namespaceInformer?.list() ?? []).map((o) => o.metadata?.name ?? "").filter((n) => n !== "");
   }
 
-  /** Selected namespaces, install namespaces, and namespaces holding objects meshlane marked. */
+  /** Selected namespaces, install namespaces, namespaces holding Lanes or objects meshlane marked. */
   namespaces(): string[] {
     const out = new Set<string>(this.opts.installNamespaces);
     for (const w of this.watched) {
@@ -246,7 +360,7 @@ export class ClusterState {
           if (w.role === "namespace") out.add(o.metadata?.name ?? "");
           else if ((w.role === "istio" || w.role === "install") && isMarked(o))
             out.add(o.metadata?.namespace ?? "");
-          else if (w.role === "lane" && this.hasFinalizer(o)) out.add(o.metadata?.namespace ?? "");
+          else if (w.role === "lane") out.add(o.metadata?.namespace ?? ""); // its status is ours everywhere
         }
       }
     }
@@ -305,8 +419,10 @@ export class ClusterState {
     const relevant = (now && this.inRender(w, now)) || (before && this.inRender(w, before));
     const finalizing =
       w.role === "lane" && ((now && this.hasFinalizer(now)) || (before && this.hasFinalizer(before)));
-    if (!relevant && !finalizing) return;
-    if (!deepEqual(withoutVolatile(now, w.role), withoutVolatile(before, w.role))) this.changes++;
+    // A Lane anywhere gets a status (one in a namespace that is not enabled says so).
+    if (!relevant && !finalizing && w.role !== "lane") return;
+    if ((relevant || finalizing) && !deepEqual(withoutVolatile(now, w.role), withoutVolatile(before, w.role)))
+      this.changes++;
     this.opts.onChange(ns);
   }
 

@@ -1,8 +1,11 @@
 // A Lane's status, as `kubectl get lanes` and `kubectl describe lane` show it: where its traffic goes at
-// each lane-enabled Service (`services`, `serviceCount`), the generation it reflects, and two
-// conditions: `Ready` (its routes are in place) and `Degraded` (something needs a person: an invalid
-// spec, an object meshlane could not merge into, a write that failed), each with a reason and message.
+// each lane-enabled Service (`services`, `serviceCount`), the generation it reflects, the last valid spec
+// (the one routed while the current one is invalid; see lastvalid.ts), and two conditions: `Ready` (its
+// routes are in place) and `Degraded` (something needs a person: an invalid spec, an object meshlane could
+// not merge into, a write that failed, objects it cannot read, a namespace that is not enabled), each
+// with a reason and message.
 import { deepEqual, type KubeObject, type LaneStatus } from "../render/index.js";
+import type { LastValid } from "./lastvalid.js";
 
 export interface LaneCondition {
   type: "Ready" | "Degraded";
@@ -18,6 +21,9 @@ export interface LaneStatusBody {
   serviceCount: number;
   services: { service: string; target: string; readyEndpoints?: number }[];
   conditions: LaneCondition[];
+  /** The spec routed for this Lane (its own when valid); null removes a stored one. */
+  lastValidSpec?: unknown;
+  lastValidGeneration?: number | null;
 }
 
 export interface LaneHealth {
@@ -25,8 +31,16 @@ export interface LaneHealth {
   invalid?: string;
   /** When the spec is invalid but an earlier valid one is still routed: that generation. */
   servingGeneration?: number;
-  /** Problems in the Lane's namespace: objects render could not merge into, writes that failed. */
-  trouble: { reason: "MergeFailed" | "ApplyFailed"; message: string }[];
+  /**
+   * Problems that concern the Lane: objects of its namespace render could not merge into, writes that
+   * failed there or in the install namespaces (the filter's objects carry every Lane), objects the
+   * controller cannot read (list or watch refused).
+   */
+  trouble: { reason: "MergeFailed" | "ApplyFailed" | "ReadFailed"; message: string }[];
+  /** The spec routed for the Lane, stored in its status. */
+  lastValid?: LastValid;
+  /** Set when the Lane's namespace is not selected: the selector it does not match. */
+  notEnabled?: string;
 }
 
 /** A condition reason for one of render's Lane errors. */
@@ -71,8 +85,21 @@ export function desiredStatus(
     return c;
   };
   const applyFailed = health.trouble.filter((t) => t.reason === "ApplyFailed");
+  const readFailed = health.trouble.filter((t) => t.reason === "ReadFailed");
   let ready: LaneCondition;
-  if (health.invalid !== undefined && health.servingGeneration !== undefined) {
+  if (health.notEnabled !== undefined) {
+    const message =
+      `namespace ${lane.metadata.namespace ?? ""} does not match the controller's namespace selector ` +
+      `(${health.notEnabled}): this Lane is not routed there`;
+    ready = cond("Ready", "False", "NamespaceNotEnabled", message);
+    const body: LaneStatusBody = {
+      serviceCount: 0,
+      services: [],
+      conditions: [ready, cond("Degraded", "True", "NamespaceNotEnabled", message)],
+    };
+    if (generation !== undefined) body.observedGeneration = generation;
+    return withLastValid(body, health.lastValid);
+  } else if (health.invalid !== undefined && health.servingGeneration !== undefined) {
     ready = cond(
       "Ready",
       "True",
@@ -83,6 +110,8 @@ export function desiredStatus(
     ready = cond("Ready", "False", invalidReason(health.invalid), health.invalid);
   } else if (applyFailed.length > 0) {
     ready = cond("Ready", "False", "ApplyFailed", applyFailed.map((t) => t.message).join("; "));
+  } else if (readFailed.length > 0) {
+    ready = cond("Ready", "Unknown", "ReadFailed", readFailed.map((t) => t.message).join("; "));
   } else {
     ready = cond(
       "Ready",
@@ -106,6 +135,13 @@ export function desiredStatus(
   }
   const body: LaneStatusBody = { serviceCount: services.length, services, conditions: [ready, degraded] };
   if (generation !== undefined) body.observedGeneration = generation;
+  return withLastValid(body, health.lastValid);
+}
+
+function withLastValid(body: LaneStatusBody, last: LastValid | undefined): LaneStatusBody {
+  // null in a merge patch removes the field: a stored spec nothing routes any more goes away.
+  body.lastValidSpec = last?.spec ?? null;
+  body.lastValidGeneration = last?.generation ?? null;
   return body;
 }
 
@@ -119,6 +155,8 @@ function comparable(s: unknown): unknown {
     conditions: Array.isArray(st.conditions)
       ? st.conditions.map((c) => ({ ...c, lastTransitionTime: undefined }))
       : st.conditions,
+    lastValidSpec: st.lastValidSpec ?? null,
+    lastValidGeneration: st.lastValidGeneration ?? null,
   };
 }
 

@@ -10,6 +10,10 @@
 // delete, in the order the server sent it; a relist (first start, or after 410 Gone) delivers the
 // difference between the cache and the fresh list. Handlers run synchronously and must not throw (a
 // throw is logged and ignored).
+//
+// Health: `connected` is true from a successful list or a watch the server accepted until a list or
+// watch fails (refused, cut off, unreachable); `lastError` says why it is not. A watch that ends cleanly
+// (the server's timeout) and is resumed at once does not count as down. `onHealth` hears every flip.
 import http from "node:http";
 import https from "node:https";
 import { Watch, type KubeConfig } from "@kubernetes/client-node";
@@ -56,6 +60,14 @@ export interface InformerOptions {
    * namespace and resourceVersion.
    */
   transform?: (obj: KubeObject) => KubeObject;
+  /** Called when `connected` changes (`after` a failure, or the first time). */
+  onHealth?: (connected: boolean, afterFailure: boolean) => void;
+}
+
+/** Why an informer is not connected: the HTTP status (when there was one) and the error's message. */
+export interface InformerError {
+  code?: number;
+  message: string;
 }
 
 export interface InformerStats {
@@ -146,6 +158,9 @@ export class Informer<T extends KubeObject = KubeObject> {
   private wake?: () => void;
   private endWatch?: () => void;
   private lifetime = new AbortController();
+  /** undefined until the first list or watch succeeds or fails. */
+  private up?: boolean;
+  private failure?: InformerError;
 
   constructor(private readonly opts: InformerOptions) {
     this.watch = new Watch(opts.kc);
@@ -159,6 +174,41 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   get synced(): boolean {
     return this.isSynced;
+  }
+
+  /** In touch with the server (see the module comment). */
+  get connected(): boolean {
+    return this.up === true;
+  }
+
+  /** Why the last list or watch failed, while not connected. */
+  get lastError(): InformerError | undefined {
+    return this.up === true ? undefined : this.failure;
+  }
+
+  /** The collection path watched. */
+  get path(): string {
+    return this.opts.path;
+  }
+
+  private setHealth(up: boolean, err?: unknown): void {
+    if (!up) {
+      const code = statusCode(err);
+      let message = err instanceof Error ? err.message : String(err);
+      try {
+        // The API server's Status says why (e.g. which user may not list what).
+        const body = (err as { body?: unknown } | undefined)?.body;
+        const status = typeof body === "string" ? (JSON.parse(body) as { message?: unknown }) : undefined;
+        if (typeof status?.message === "string" && status.message) message = status.message;
+      } catch {
+        // not a Status: keep the error's own message
+      }
+      this.failure = code === undefined ? { message } : { code, message };
+    }
+    if (this.up === up) return;
+    const afterFailure = this.up === false;
+    this.up = up;
+    this.opts.onHealth?.(up, afterFailure);
   }
 
   /** The newest resourceVersion seen (from a list, an event or a bookmark). */
@@ -200,6 +250,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.up = false;
     this.lifetime.abort();
     this.wake?.();
     this.endWatch?.();
@@ -268,10 +319,10 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.rv = rv;
     this.needList = false;
     this.log.debug("listed", { items: fresh.size, resourceVersion: rv });
-    if (!this.isSynced) {
-      this.isSynced = true;
-      for (const w of this.syncWaiters.splice(0)) w();
-    }
+    const first = !this.isSynced;
+    this.isSynced = true;
+    this.setHealth(true);
+    if (first) for (const w of this.syncWaiters.splice(0)) w();
   }
 
   private pause(ms: number): Promise<void> {
@@ -296,6 +347,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         } catch (err) {
           if (this.stopped) break;
           this.stats.errors++;
+          this.setHealth(false, err);
           const delay = backoffDelay(failures++, backoff);
           this.log.warn("list failed; retrying", { err, retryInMs: delay });
           await this.pause(delay);
@@ -313,6 +365,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
       if (outcome.kind === "error") {
         this.stats.errors++;
+        this.setHealth(false, outcome.err);
         const delay = backoffDelay(failures++, backoff);
         this.log.warn("watch failed; resuming", {
           err: outcome.err,
@@ -411,6 +464,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         (c) => {
           ctl = c;
           if (settled) c.abort();
+          else this.setHealth(true); // the server accepted the watch (a refusal ends it before this)
         },
         (err: unknown) => finish({ kind: "error", err }),
       );
