@@ -124,6 +124,12 @@ test("a bad render --lane-header is a usage error, not a Lane rejection", async 
   assert.match(ok.stdout, /^\s+x-track:$/m);
 });
 
+test("a controller configuration with a bad laneHeader is a usage error naming the setting", async () => {
+  const bad = file("bad-lane-header.yaml", 'laneHeader: "x lane"\n');
+  const r = await meshlane(["controller", "--config", bad]);
+  assertUsageError(r, "controller", [bad, "laneHeader", '"x lane"']);
+});
+
 test("usage errors print one line and a hint, never the whole help", async () => {
   assertUsageError(await meshlane(["render", "--bogus"]), "render", ["--bogus"]);
   assertUsageError(await meshlane(["explain", "--config", config]), "explain", ["--scenario"]);

@@ -102,6 +102,10 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
     const v = str(k);
     if (v !== undefined) o[k] = v;
   }
+  if (o.laneHeader !== undefined && !HEADER_NAME.test(o.laneHeader))
+    throw new Error(
+      `laneHeader: not a valid HTTP header name: ${JSON.stringify(o.laneHeader)} (letters, digits and !#$%&'*+-.^_\`|~)`,
+    );
   if (c.traceHeaders !== undefined) o.traceHeaders = traceHeaderList(c.traceHeaders, "traceHeaders");
   if (c.gatewaySelector !== undefined) o.gatewaySelector = stringMap(c.gatewaySelector, "gatewaySelector");
   if (c.edge !== undefined) {
