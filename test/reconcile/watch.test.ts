@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { Informer, keyOf, type KubeObject } from "../../controller/src/reconcile/watch.js";
+import { createLogger } from "../../controller/src/reconcile/log.js";
 import { FakeApiServer } from "../apiserver/index.js";
 import { createNamespaces, eventually } from "../apiserver/testutil.js";
 
@@ -135,6 +136,27 @@ test("failed lists and watches are retried with backoff until the server answers
   assert.ok(inf.stats.errors >= 4, `errors counted: ${inf.stats.errors}`);
   assert.equal(server.count({ verb: "list", namespace: "i5", code: 500 }), 2);
   assert.equal(server.count({ verb: "watch", namespace: "i5", code: 503 }), 2);
+});
+
+test("a run of failed lists is one warning, not one per retry; the retries are debug", async () => {
+  await createNamespaces(server.kubeConfig(), "i7");
+  server.injectFailures({ verb: "list", resource: "configmaps", namespace: "i7", status: 503, count: 6 });
+  const lines: { level: string; msg: string }[] = [];
+  const inf = new Informer<KubeObject>({
+    kc: server.kubeConfig(),
+    path: "/api/v1/namespaces/i7/configmaps",
+    backoff: { base: 5, max: 20 },
+    logger: createLogger({ level: "debug", sink: (l) => lines.push(JSON.parse(l)) }),
+  });
+  inf.start();
+  await inf.waitForSync();
+  await inf.stop();
+  const failed = lines.filter((l) => l.msg === "list failed; retrying");
+  assert.equal(failed.length, 6, "every retry is logged");
+  assert.deepEqual(
+    failed.map((l) => l.level),
+    ["warn", "debug", "debug", "debug", "debug", "debug"],
+  );
 });
 
 test("stop() does not wait for a list the server is stalling", async () => {

@@ -348,8 +348,11 @@ export class Informer<T extends KubeObject = KubeObject> {
           if (this.stopped) break;
           this.stats.errors++;
           this.setHealth(false, err);
+          // The first failure of a run is a warning; the retries after it are debug, so an outage is
+          // one line per kind rather than one per retry (recovery is logged by the state).
+          const first = failures === 0;
           const delay = backoffDelay(failures++, backoff);
-          this.log.warn("list failed; retrying", { err, retryInMs: delay });
+          this.log[first ? "warn" : "debug"]("list failed; retrying", { err, retryInMs: delay });
           await this.pause(delay);
           continue;
         }
@@ -366,8 +369,9 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (outcome.kind === "error") {
         this.stats.errors++;
         this.setHealth(false, outcome.err);
+        const first = failures === 0;
         const delay = backoffDelay(failures++, backoff);
-        this.log.warn("watch failed; resuming", {
+        this.log[first ? "warn" : "debug"]("watch failed; resuming", {
           err: outcome.err,
           resourceVersion: this.rv,
           retryInMs: delay,
