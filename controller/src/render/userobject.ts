@@ -19,7 +19,12 @@
 // hash it wrote (no write).
 import { createHash } from "node:crypto";
 import { deepEqual } from "./objects.js";
-import { APPLIED_HASH_ANNOTATION, ORIGINAL_SPEC_ANNOTATION, type KubeObject } from "./types.js";
+import {
+  APPLIED_HASH_ANNOTATION,
+  IGNORE_ANNOTATION,
+  ORIGINAL_SPEC_ANNOTATION,
+  type KubeObject,
+} from "./types.js";
 
 export type UserOutcome =
   | { kind: "apply"; obj: KubeObject }
@@ -33,6 +38,11 @@ export type UserOutcome =
  */
 export type Unmerge = (live: unknown, original: unknown | undefined) => unknown;
 export type Merge = (base: unknown) => { spec: unknown } | { error: string };
+
+/** A user object marked `meshlane.io/ignore: "true"`: meshlane neither merges into nor restores it. */
+export function isIgnored(o: KubeObject): boolean {
+  return o.metadata.annotations?.[IGNORE_ANNOTATION] === "true";
+}
 
 /** JSON with object keys sorted (undefined members left out), so equal data gives equal text. */
 function canonicalJson(v: unknown): string {
