@@ -1,6 +1,6 @@
 // Changing objects that belong to the user (their VirtualServices and DestinationRules). The contract:
 // meshlane owns only the pieces it adds (lane routes and lane subsets, told apart by name and shape;
-// see `unmerge` in virtualservice.ts and destinationrule.ts); everything else in the object is the
+// see `unmerge` in istio/virtualservice.ts and istio/destinationrule.ts); everything else in the object is the
 // user's and is kept, whoever edits it and however (kubectl edit, a GitOps tool re-applying a manifest).
 //
 // Two annotations carry what a later render needs:
