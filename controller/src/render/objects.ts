@@ -1,5 +1,5 @@
 // Small, pure helpers over Kubernetes objects: identity, naming in messages, comparison, ordering.
-import type { KubeObject, ObjectRef } from "./types.js";
+import { MANAGED_BY, MANAGED_BY_LABEL, type KubeObject, type ObjectRef, type Problem } from "./types.js";
 
 /** The API group of an apiVersion: "" for the core group. */
 export function groupOf(apiVersion: string): string {
@@ -25,6 +25,16 @@ export function keyOf(o: KubeObject): string {
 export function describe(o: KubeObject): string {
   const ns = o.metadata.namespace;
   return `${o.kind} ${ns ? ns + "/" : ""}${o.metadata.name}`;
+}
+
+/** Metadata of an object meshlane creates: its name and namespace, labelled managed-by meshlane. */
+export function managedMetadata(name: string, namespace: string) {
+  return { name, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } };
+}
+
+/** Name of the routing objects meshlane creates for a Service: `meshlane-<service>`. */
+export function managedName(service: string): string {
+  return `meshlane-${service}`;
 }
 
 export function refOf(o: KubeObject): ObjectRef {
@@ -92,6 +102,11 @@ export function compareRefs(a: ObjectRef, b: ObjectRef): number {
 
 export function compareObjects(a: KubeObject, b: KubeObject): number {
   return compareRefs(refOf(a), refOf(b));
+}
+
+/** Stable order of problems: by object, then message. */
+export function compareProblems(a: Problem, b: Problem): number {
+  return compareStrings(a.object, b.object) || compareStrings(a.message, b.message);
 }
 
 /** Code-unit order, independent of locale. */

@@ -1,6 +1,6 @@
 // Changing objects that belong to the user (their VirtualServices and DestinationRules). The contract:
 // meshlane owns only the pieces it adds (lane routes and lane subsets, told apart by name and shape;
-// see `unmerge` in virtualservice.ts and destinationrule.ts); everything else in the object is the
+// see `unmerge` in istio/virtualservice.ts and istio/destinationrule.ts); everything else in the object is the
 // user's and is kept, whoever edits it and however (kubectl edit, a GitOps tool re-applying a manifest).
 //
 // Two annotations carry what a later render needs:
@@ -19,7 +19,12 @@
 // hash it wrote (no write).
 import { createHash } from "node:crypto";
 import { deepEqual } from "./objects.js";
-import { APPLIED_HASH_ANNOTATION, ORIGINAL_SPEC_ANNOTATION, type KubeObject } from "./types.js";
+import {
+  APPLIED_HASH_ANNOTATION,
+  IGNORE_ANNOTATION,
+  ORIGINAL_SPEC_ANNOTATION,
+  type KubeObject,
+} from "./types.js";
 
 export type UserOutcome =
   | { kind: "apply"; obj: KubeObject }
@@ -33,6 +38,11 @@ export type UserOutcome =
  */
 export type Unmerge = (live: unknown, original: unknown | undefined) => unknown;
 export type Merge = (base: unknown) => { spec: unknown } | { error: string };
+
+/** A user object marked `meshlane.io/ignore: "true"`: meshlane neither merges into nor restores it. */
+export function isIgnored(o: KubeObject): boolean {
+  return o.metadata.annotations?.[IGNORE_ANNOTATION] === "true";
+}
 
 /** JSON with object keys sorted (undefined members left out), so equal data gives equal text. */
 function canonicalJson(v: unknown): string {

@@ -5,26 +5,26 @@
 // a request reaches the copy exactly when it would have reached the original. Then every destination
 // of a lane-enabled host without a subset (HTTP, TCP, TLS, mirrors) is pinned to `base`, so lane pods
 // never take unlabelled traffic.
-import { resolveHost } from "./hosts.js";
-import { deepEqual } from "./objects.js";
-import type { LaneService } from "./services.js";
-import { BASE_LANE, ROUTE_PREFIX } from "./types.js";
+import { resolveHost } from "../hosts.js";
+import { deepEqual } from "../objects.js";
+import type { PlannedService } from "../laneplan.js";
+import { BASE_LANE, ROUTE_PREFIX } from "../types.js";
 
 export interface RouteContext {
   laneHeader: string;
   domain: string;
   /** The lane-enabled Service behind a resolved host, if any. */
-  service(fqdn: string): LaneService | undefined;
+  service(fqdn: string): PlannedService | undefined;
   /** Names of the valid Lanes of a namespace, sorted. */
   lanesIn(namespace: string): string[];
   /** Where `lane` goes at `svc` (a lane it has, or `base`). */
-  target(svc: LaneService, lane: string): string;
+  target(svc: PlannedService, lane: string): string;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
-function laneServiceOf(dest: Json, namespace: string, ctx: RouteContext): LaneService | undefined {
+function laneServiceOf(dest: Json, namespace: string, ctx: RouteContext): PlannedService | undefined {
   const host = dest?.destination?.host;
   if (typeof host !== "string") return undefined;
   return ctx.service(resolveHost(host, namespace, ctx.domain));
@@ -143,7 +143,7 @@ export function mergeVirtualService(
       const dests: Json[] = Array.isArray(r?.route) ? r.route : [];
       const services = dests
         .map((d) => laneServiceOf(d, namespace, ctx))
-        .filter((s): s is LaneService => !!s);
+        .filter((s): s is PlannedService => !!s);
       if (services.length === 0) {
         http.push(r);
         continue;
@@ -253,7 +253,7 @@ export function unmergeVirtualService(
 }
 
 /** The spec of the mesh VirtualService meshlane creates for a lane-enabled Service that has none. */
-export function newVirtualService(svc: LaneService, ctx: RouteContext): Json {
+export function newVirtualService(svc: PlannedService, ctx: RouteContext): Json {
   const base = { route: [{ destination: { host: svc.fqdn, subset: BASE_LANE } }] };
   const http: Json[] = [];
   for (const lane of ctx.lanesIn(svc.namespace)) {

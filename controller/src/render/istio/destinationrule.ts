@@ -1,9 +1,9 @@
 // DestinationRule subsets: one per lane present on a Service's workloads, selecting `meshlane.io/lane:
 // <lane>`. Merged after the user's own subsets (their trafficPolicy and subsets untouched), or a new
 // DestinationRule when the user has none for the host.
-import { deepEqual, describe, selects } from "./objects.js";
-import type { LaneService } from "./services.js";
-import { BASE_LANE, LANE_LABEL } from "./types.js";
+import { deepEqual, describe, selects } from "../objects.js";
+import type { LaneService } from "../services.js";
+import { BASE_LANE, LANE_LABEL } from "../types.js";
 
 interface Subset {
   name: string;
