@@ -228,7 +228,8 @@ export class Match {
   authority: StringMatch | null = null;
   sourceIp: Array<Cidr> | null = null;
 
-  matches(req: RequestView): bool {
+  /** Generic in the view's class, so the filter's calls go straight to its own view's methods. */
+  matches<V extends RequestView>(req: V): bool {
     for (let i = 0; i < this.headers.length; i++) {
       const m = itemAt(this.headers, i);
       if (!req.headerMatches(m.name, m.match)) return false;
