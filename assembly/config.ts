@@ -13,10 +13,8 @@ import {
   MATCH_CONTAINS,
   MATCH_EXACT,
   MATCH_ONE_OF,
-  MATCH_PREFIX,
   MATCH_PRESENT,
   MATCH_REGEX,
-  MATCH_SUFFIX,
 } from "./match";
 
 export const ROLE_EDGE: i32 = 0;
@@ -468,22 +466,26 @@ class Parser {
     const m = new Match();
     if (!this.expect(v, JKind.Object, path, "a match object")) return m;
     if (!this.onlyFields(v, WHEN_FIELDS, path)) return m;
-    const h = v.get("headers");
-    if (h !== null) m.headers = this.namedMatches(h, path + ".headers", true);
-    const c = v.get("cookies");
-    if (c !== null) m.cookies = this.namedMatches(c, path + ".cookies", false);
-    const q = v.get("query");
-    if (q !== null) m.query = this.namedMatches(q, path + ".query", false);
-    const j = v.get("jwtClaims");
-    if (j !== null) m.jwtClaims = this.namedMatches(j, path + ".jwtClaims", false);
-    const b = v.get("baggage");
-    if (b !== null) m.baggage = this.namedMatches(b, path + ".baggage", false);
-    const p = v.get("path");
-    if (p !== null) m.path = this.stringMatch(p, path + ".path");
-    const me = v.get("method");
-    if (me !== null) m.method = this.stringMatch(me, path + ".method");
-    const a = v.get("authority");
-    if (a !== null) m.authority = this.stringMatch(a, path + ".authority");
+    // WHEN_FIELDS in order: five maps of name → StringMatch (headers first), three StringMatches.
+    for (let k = 0; k < 8; k++) {
+      const field = unchecked(WHEN_FIELDS[k]);
+      const x = v.get(field);
+      if (x === null) continue;
+      const p = path + "." + field;
+      if (k < 5) {
+        const list = this.namedMatches(x, p, k == 0);
+        if (k == 0) m.headers = list;
+        else if (k == 1) m.cookies = list;
+        else if (k == 2) m.query = list;
+        else if (k == 3) m.jwtClaims = list;
+        else m.baggage = list;
+      } else {
+        const sm = this.stringMatch(x, p);
+        if (k == 5) m.path = sm;
+        else if (k == 6) m.method = sm;
+        else m.authority = sm;
+      }
+    }
     const s = v.get("sourceIp");
     if (s !== null) {
       m.sourceIp = this.cidrs(s, path + ".sourceIp");
@@ -530,27 +532,16 @@ class Parser {
     if (ic !== null) m.ignoreCase = this.bool(ic, path + ".ignoreCase");
     const inv = v.get("invert");
     if (inv !== null) m.invert = this.bool(inv, path + ".invert");
-    let x = v.get("exact");
-    if (x !== null) {
-      m.kind = MATCH_EXACT;
-      m.value = this.str(x, path + ".exact");
+    // exact, prefix, suffix, contains: MATCH_KINDS[k] is kind k, a string value.
+    for (let k = MATCH_EXACT; k <= MATCH_CONTAINS; k++) {
+      const name = unchecked(MATCH_KINDS[k]);
+      const s = v.get(name);
+      if (s !== null) {
+        m.kind = k;
+        m.value = this.str(s, path + "." + name);
+      }
     }
-    x = v.get("prefix");
-    if (x !== null) {
-      m.kind = MATCH_PREFIX;
-      m.value = this.str(x, path + ".prefix");
-    }
-    x = v.get("suffix");
-    if (x !== null) {
-      m.kind = MATCH_SUFFIX;
-      m.value = this.str(x, path + ".suffix");
-    }
-    x = v.get("contains");
-    if (x !== null) {
-      m.kind = MATCH_CONTAINS;
-      m.value = this.str(x, path + ".contains");
-    }
-    x = v.get("present");
+    let x = v.get("present");
     if (x !== null) {
       m.kind = MATCH_PRESENT;
       m.present = this.bool(x, path + ".present");

@@ -54,7 +54,7 @@ export class Decision {
 }
 
 /** The sticky key of a rule for this request, or null when the request has none. */
-function stickyKey(rule: Rule, req: RequestView): string | null {
+function stickyKey<V extends RequestView>(rule: Rule, req: V): string | null {
   if (rule.sticky == STICKY_HEADER) return req.header(rule.stickyName);
   if (rule.sticky == STICKY_COOKIE) return req.cookie(rule.stickyName);
   if (rule.sticky == STICKY_CLAIM) {
@@ -69,7 +69,7 @@ function stickyKey(rule: Rule, req: RequestView): string | null {
 /** Whether the rule's percentage admits this request. Sticky rules hash the key with the lane as
  * salt, so raising a percentage only adds users and the same key always gets the same answer; a
  * request without the key is not admitted. Without stickyBy each request draws anew. */
-export function admits(rule: Rule, req: RequestView, rng: Rng): bool {
+export function admits<V extends RequestView>(rule: Rule, req: V, rng: Rng): bool {
   if (rule.percent < 0 || rule.percent >= 10000) return true;
   if (rule.percent == 0) return false;
   if (rule.sticky == STICKY_NONE) return drawBucket(rng.next()) < rule.percent;
@@ -77,21 +77,26 @@ export function admits(rule: Rule, req: RequestView, rng: Rng): bool {
     const bucket = req.cookieBucket(rule.stickyName, rule.salt);
     return bucket >= 0 && bucket < rule.percent;
   }
-  const key = stickyKey(rule, req);
+  const key = stickyKey<V>(rule, req);
   if (key === null) return false;
   return saltedBucket(rule.salt, key) < rule.percent;
 }
 
 /** Evaluates the rules in order (first match wins), then the default lane. Writes into `into` when
  * given (the filter reuses one Decision), else into a new one. */
-export function decide(cfg: Config, req: RequestView, rng: Rng, into: Decision | null = null): Decision {
+export function decide<V extends RequestView>(
+  cfg: Config,
+  req: V,
+  rng: Rng,
+  into: Decision | null = null,
+): Decision {
   const d = into !== null ? into : new Decision();
   d.reset();
   for (let i = 0; i < cfg.rules.length; i++) {
     const rule = itemAt(cfg.rules, i);
     const when = rule.when;
-    if (when !== null && !when.matches(req)) continue;
-    if (!admits(rule, req, rng)) continue;
+    if (when !== null && !when.matches<V>(req)) continue;
+    if (!admits<V>(rule, req, rng)) continue;
     d.lane = rule.lane;
     d.source = SOURCE_RULE;
     d.rule = i;

@@ -272,7 +272,7 @@ export class Stream {
     if (trusted) this.incoming(cfg, req, d);
     if (d.source == SOURCE_NONE) {
       this.strip(cfg, req);
-      decide(cfg, req, this.root.rng, d);
+      decide<HostRequest>(cfg, req, this.root.rng, d);
     }
     if (d.lane.length > 0) this.apply(cfg, req, d.lane);
     this.lane = d.lane;

@@ -1,4 +1,5 @@
 import { parseConfig, ROLE_EDGE, ROLE_SIDECAR, STICKY_COOKIE } from "../config";
+import { MATCH_CONTAINS, MATCH_EXACT, MATCH_PREFIX, MATCH_SUFFIX, StringMatch } from "../match";
 
 function errorOf(text: string): string {
   const r = parseConfig(text);
@@ -95,6 +96,46 @@ describe("parseConfig: rejected configs name the field and the reason", () => {
     ).toBe(
       "rules[0].when.headers.agent: expected exactly one of exact|prefix|suffix|contains|regex|present|oneOf",
     );
+  });
+  it("every when field and string kind names itself in an error, and parses into its own place", () => {
+    const fields = ["headers", "cookies", "query", "jwtClaims", "baggage", "path", "method", "authority"];
+    const kinds = ["exact", "prefix", "suffix", "contains"];
+    for (let f = 0; f < fields.length; f++) {
+      for (let k = 0; k < kinds.length; k++) {
+        const map = f < 5;
+        const bad = '{"' + kinds[k] + '":1}';
+        const when = '{"' + fields[f] + '":' + (map ? '{"n":' + bad + "}" : bad) + "}";
+        expect(errorOf('{"role":"edge","rules":[{"lane":"a","when":' + when + "}]}")).toBe(
+          "rules[0].when." + fields[f] + (map ? ".n." : ".") + kinds[k] + ": expected a string, got a number",
+        );
+        const good = '{"' + kinds[k] + '":"v"}';
+        const ok = '{"' + fields[f] + '":' + (map ? '{"n":' + good + "}" : good) + "}";
+        const cfg = parseConfig('{"role":"edge","rules":[{"lane":"a","when":' + ok + "}]}").config!;
+        const m = cfg.rules[0].when!;
+        let sm: StringMatch | null = null;
+        if (f == 0) sm = m.headers[0].match;
+        else if (f == 1) sm = m.cookies[0].match;
+        else if (f == 2) sm = m.query[0].match;
+        else if (f == 3) sm = m.jwtClaims[0].match;
+        else if (f == 4) sm = m.baggage[0].match;
+        else if (f == 5) sm = m.path;
+        else if (f == 6) sm = m.method;
+        else sm = m.authority;
+        expect(sm).not.toBeNull();
+        expect(sm!.kind).toBe([MATCH_EXACT, MATCH_PREFIX, MATCH_SUFFIX, MATCH_CONTAINS][k]);
+        expect(sm!.value).toBe("v");
+        const present =
+          (m.headers.length > 0 ? 1 : 0) +
+          (m.cookies.length > 0 ? 1 : 0) +
+          (m.query.length > 0 ? 1 : 0) +
+          (m.jwtClaims.length > 0 ? 1 : 0) +
+          (m.baggage.length > 0 ? 1 : 0) +
+          (m.path !== null ? 1 : 0) +
+          (m.method !== null ? 1 : 0) +
+          (m.authority !== null ? 1 : 0);
+        expect(present).toBe(1);
+      }
+    }
   });
   it("a regex the engine cannot run in linear time", () => {
     const e = errorOf('{"role":"edge","rules":[{"lane":"a","when":{"path":{"regex":"(a)\\\\1"}}}]}');
