@@ -27,6 +27,9 @@ const NAMESPACE = "bench";
 
 /** Services `svc-<i>`, each with a base Deployment and one for lane `lane-<i mod lanes>`. */
 function workload(objects: KubeObject[], services: number, lanes: number): void {
+  // Istio's namespace, where the edge filter goes: the API server refuses objects in a namespace that
+  // does not exist.
+  objects.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } });
   objects.push({
     apiVersion: "v1",
     kind: "Namespace",
