@@ -235,3 +235,58 @@ export function controllerMetrics(
     },
   };
 }
+
+/** The lane controller's metrics: the base set, its writes, events and renders. */
+export interface LaneControllerMetrics extends ControllerMetrics {
+  writes: Counter;
+  writeErrors: Counter;
+  events: Counter;
+  renders: Histogram;
+}
+
+/** What the lane controller's gauges read at scrape time. */
+export interface LaneControllerSources {
+  queueDepth: () => number;
+  inFlight: () => number;
+  isLeader: () => boolean;
+  /** Writes the last render still asks for. */
+  pendingChanges: () => number;
+  watches: () => { resource: string; namespace: string; connected: boolean }[];
+  failedWrites: () => { namespace: string; kind: string; value: number }[];
+}
+
+export function laneControllerMetrics(src: LaneControllerSources): LaneControllerMetrics {
+  const registry = new Registry();
+  const base = controllerMetrics({ registry, queueDepth: src.queueDepth, isLeader: src.isLeader });
+  const metrics: LaneControllerMetrics = {
+    ...base,
+    writes: registry.counter("meshlane_writes_total", "API writes by operation and kind."),
+    writeErrors: registry.counter(
+      "meshlane_write_errors_total",
+      "API writes that failed, by operation, kind and HTTP status.",
+    ),
+    events: registry.counter("meshlane_events_total", "Kubernetes Events recorded, by type."),
+    renders: registry.histogram(
+      "meshlane_render_duration_seconds",
+      "Time to render the cluster's lanes, in seconds.",
+    ),
+  };
+  registry.gauge("meshlane_pending_changes", "Writes the last render still asks for.", src.pendingChanges);
+  registry.sampled(
+    "meshlane_watch_up",
+    '1 while the watch of a resource (in a namespace; "" cluster-wide) is up, 0 while it fails.',
+    () =>
+      src.watches().map((h) => ({
+        labels: { resource: h.resource, namespace: h.namespace },
+        value: h.connected ? 1 : 0,
+      })),
+  );
+  registry.sampled(
+    "meshlane_failed_writes",
+    "Objects whose last write failed (retried with backoff), by namespace and kind.",
+    () =>
+      src.failedWrites().map((c) => ({ labels: { namespace: c.namespace, kind: c.kind }, value: c.value })),
+  );
+  registry.gauge("meshlane_queue_in_flight", "Namespaces being reconciled now.", src.inFlight);
+  return metrics;
+}
