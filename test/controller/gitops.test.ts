@@ -7,6 +7,7 @@
 // and the Lane says so.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { sampleValue } from "../../controller/src/reconcile/metrics.js";
 import {
   APPLIED_HASH_ANNOTATION,
   IGNORE_ANNOTATION,
@@ -90,10 +91,10 @@ async function assertSettled(what: string) {
   await settle(controller, server, what);
   const mutations = server.mutations;
   const writes = istioWrites();
-  const done = () => controller.metrics.reconcileTotal.get({ result: "success" });
-  const target = done() + 6;
+  const done = () => sampleValue(controller.metrics.reconcileTotal, { result: "success" });
+  const target = (await done()) + 6;
   controller.resyncNow();
-  await eventually(() => done() >= target, `${what}: more reconciles`, 60_000);
+  await eventually(async () => (await done()) >= target, `${what}: more reconciles`, 60_000);
   await settle(controller, server, what);
   assert.equal(istioWrites(), writes, `${what}: no more Istio writes`);
   assert.equal(server.mutations, mutations, `${what}: the server's mutation count stopped growing`);

@@ -3,6 +3,7 @@
 // expires (never before, and never two leaders at once) and carries on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { sampleValue } from "../../controller/src/reconcile/metrics.js";
 import {
   eventually,
   FakeApiServer,
@@ -49,7 +50,11 @@ test("two replicas: only the leader writes; the standby takes over within the le
     await settle(leader, server);
     assert.ok(leader.writeCount > 0);
     assert.equal(standby.writeCount, 0, "the standby wrote nothing");
-    assert.equal(standby.metrics.reconcileTotal.get({ result: "success" }), 0, "nor reconciled");
+    assert.equal(
+      await sampleValue(standby.metrics.reconcileTotal, { result: "success" }),
+      0,
+      "nor reconciled",
+    );
     const lease = server.getObject("leases", "meshlane-system", "meshlane-controller") as Json;
     assert.equal(lease.spec.holderIdentity, leader === replicas[0] ? "replica-a" : "replica-b");
 

@@ -6,6 +6,7 @@
 // Then a role missing one verb: the 403 is reported where it belongs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { sampleValue } from "../../controller/src/reconcile/metrics.js";
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { fromRoot } from "../../controller/src/paths.js";
 import { optionsFromConfig } from "../../controller/src/render/index.js";
@@ -166,7 +167,7 @@ test("without patch on lanes/status, the 403 is counted and logged, and the rout
     await eventually(() => server.getObject("virtualservices", "e2e", "meshlane-mocka"), "routes", 60_000);
     const c = controller;
     await eventually(
-      () => c.metrics.writeErrors.get({ op: "status", kind: "Lane", code: "403" }) > 0,
+      async () => (await sampleValue(c.metrics.writeErrors, { op: "status", kind: "Lane", code: "403" })) > 0,
       "the refused status write counted",
       60_000,
     );

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OpsServer, readinessChecks } from "../../controller/src/reconcile/server.js";
-import { controllerMetrics, Registry } from "../../controller/src/reconcile/metrics.js";
+import { Counter, Registry, register } from "prom-client";
+import { controllerMetrics, sampleValue } from "../../controller/src/reconcile/metrics.js";
 import { WorkQueue } from "../../controller/src/reconcile/queue.js";
 import { createLogger } from "../../controller/src/reconcile/log.js";
 
@@ -92,15 +93,32 @@ test("/metrics exposes the controller metrics in Prometheus text format", async 
   }
 });
 
-test("label values are escaped; names are checked; counters only go up", () => {
+test("label values are escaped; names are checked; counters only go up", async () => {
   const r = new Registry();
-  const c = r.counter("x_total", "help with \\ and\nnewline");
+  const c = new Counter({
+    name: "x_total",
+    help: "help with \\ and\nnewline",
+    labelNames: ["path"],
+    registers: [r],
+  });
   c.inc({ path: 'a"b\\c\nd' });
-  assert.match(r.expose(), /x_total\{path="a\\"b\\\\c\\nd"\} 1/);
-  assert.match(r.expose(), /# HELP x_total help with \\\\ and\\nnewline/);
-  assert.throws(() => r.counter("bad-name", "h"));
-  assert.throws(() => r.counter("x_total", "again"));
-  assert.throws(() => c.inc({}, -1));
+  assert.match(await r.metrics(), /x_total\{path="a\\"b\\\\c\\nd"\} 1/);
+  assert.match(await r.metrics(), /# HELP x_total help with \\\\ and\\nnewline/);
+  assert.throws(() => new Counter({ name: "bad-name", help: "h", registers: [r] }));
+  assert.throws(() => new Counter({ name: "x_total", help: "again", registers: [r] }));
+  assert.throws(() => c.inc({ path: "p" }, -1));
+  assert.equal(await sampleValue(c, { path: 'a"b\\c\nd' }), 1);
+});
+
+test("each set of controller metrics has its own registry; nothing goes to prom-client's global one", async () => {
+  const a = controllerMetrics({ isLeader: () => true });
+  const b = controllerMetrics({ isLeader: () => false });
+  a.observeReconcile(false, 5, "shop");
+  assert.equal(await sampleValue(a.reconcileErrors, { namespace: "shop" }), 1);
+  assert.equal(await sampleValue(b.reconcileErrors, { namespace: "shop" }), 0);
+  assert.equal(await sampleValue(a.leader), 1);
+  assert.equal(await sampleValue(b.leader), 0);
+  assert.doesNotMatch(await register.metrics(), /meshlane_/);
 });
 
 test("structured logs: one JSON object per line with time, level, msg and fields; level filter", () => {

@@ -4,7 +4,7 @@
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { silentLogger, type Logger } from "./log.js";
-import type { Registry } from "./metrics.js";
+import type { Registry } from "prom-client";
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
@@ -16,6 +16,7 @@ export interface OpsServerOptions {
   port?: number;
   /** Address to listen on. Default "0.0.0.0" (a pod's probes come from the kubelet). */
   host?: string;
+  /** The metrics served at /metrics (a prom-client registry). */
   registry?: Registry;
   /** Readiness checks by name; /readyz is 200 only when all pass. */
   checks?: Record<string, ReadyCheck>;
@@ -34,10 +35,12 @@ export class OpsServer {
     this.log = (opts.logger ?? silentLogger).child({ component: "ops-server" });
     this.route("GET", "/healthz", (_req, res) => text(res, 200, "ok\n"));
     this.route("GET", "/readyz", (req, res) => this.readyz(req, res));
-    this.route("GET", "/metrics", (_req, res) => {
-      if (!this.opts.registry) return text(res, 404, "no metrics\n");
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-      res.end(this.opts.registry.expose());
+    this.route("GET", "/metrics", async (_req, res) => {
+      const registry = this.opts.registry;
+      if (!registry) return text(res, 404, "no metrics\n");
+      const body = await registry.metrics();
+      res.writeHead(200, { "content-type": registry.contentType });
+      res.end(body);
     });
   }
 
