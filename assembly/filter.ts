@@ -1,6 +1,13 @@
 // The filter's contexts: a root context per plugin configuration and a stream context per request.
 // This is the only lane code that talks to the proxy (through ./abi); deciding is done by the pure
 // modules. Nothing here throws: a missing header is null, a malformed value is "no lane".
+//
+// Sidecar trace keys: every configured trace header the request carries is a key (Envoy gives an
+// outbound request without x-request-id a fresh one, so the header an app kept need not be the first
+// present). Inbound, the lane is remembered (or, without a lane, forgotten) under each key. Outbound,
+// the keys are tried in configured order and the first with a live record decides: its lane, or no
+// lane when it is conflicted — later keys are not read, so a conflict (a forged or reused key) never
+// lets another key's lane through. An inbound request counts one conflict however many keys clashed.
 import * as abi from "./abi";
 import { Config, ROLE_EDGE, ROLE_SIDECAR, parseConfig } from "./config";
 import { inAny } from "./match";
