@@ -380,9 +380,13 @@ class Parser {
     if (th !== null && this.expect(th, JKind.Array, "propagation.traceHeaders", "an array of header names")) {
       const list = new Array<string>();
       for (let i = 0; i < th.items.length; i++) {
-        list.push(
-          this.headerName(unchecked(th.items[i]), "propagation.traceHeaders[" + i.toString() + "]", false),
+        const name = this.headerName(
+          unchecked(th.items[i]),
+          "propagation.traceHeaders[" + i.toString() + "]",
+          false,
         );
+        // A header listed twice is keyed once: the sidecar writes and reads each trace key once.
+        if (!list.includes(name)) list.push(name);
       }
       if (list.length == 0) this.fail("propagation.traceHeaders", "needs at least one header");
       cfg.traceHeaders = list;

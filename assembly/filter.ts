@@ -1,6 +1,13 @@
 // The filter's contexts: a root context per plugin configuration and a stream context per request.
 // This is the only lane code that talks to the proxy (through ./abi); deciding is done by the pure
 // modules. Nothing here throws: a missing header is null, a malformed value is "no lane".
+//
+// Sidecar trace keys: every configured trace header the request carries is a key (Envoy gives an
+// outbound request without x-request-id a fresh one, so the header an app kept need not be the first
+// present). Inbound, the lane is remembered (or, without a lane, forgotten) under each key. Outbound,
+// the keys are tried in configured order and the first with a live record decides: its lane, or no
+// lane when it is conflicted — later keys are not read, so a conflict (a forged or reused key) never
+// lets another key's lane through. An inbound request counts one conflict however many keys clashed.
 import * as abi from "./abi";
 import { Config, ROLE_EDGE, ROLE_SIDECAR, parseConfig } from "./config";
 import { inAny } from "./match";
@@ -289,15 +296,41 @@ export class Stream {
     this.root.count(d.lane, "edge", DIRECTION_GATEWAY, d.source);
   }
 
-  /** The first trace header's key, or null. */
-  private traceKey(cfg: Config, req: HostRequest): string | null {
+  /** The key of the i-th configured trace header, or null when the request lacks it or its value
+   * makes no key. */
+  private traceKeyAt(cfg: Config, req: HostRequest, i: i32): string | null {
+    const name = unchecked(cfg.traceHeaders[i]);
+    const v = req.headers.get(name);
+    return v === null ? null : traceKey(name, v);
+  }
+
+  /** Inbound: remembers `lane` under the key of every configured trace header the request has ("":
+   * forgets, as for a request without a lane). Whether any of those keys became conflicted. */
+  private rememberAll(cfg: Config, req: HostRequest, lane: string): bool {
+    const now = nowSeconds();
+    let conflict = false;
     for (let i = 0; i < cfg.traceHeaders.length; i++) {
-      const name = unchecked(cfg.traceHeaders[i]);
-      const v = req.headers.get(name);
-      if (v !== null) {
-        const k = traceKey(name, v);
-        if (k !== null) return k;
-      }
+      const key = this.traceKeyAt(cfg, req, i);
+      if (key === null) continue;
+      const r =
+        lane.length > 0
+          ? remember(key, lane, cfg.capacity, now, cfg.ttlSeconds, false)
+          : forget(key, cfg.capacity, now, cfg.ttlSeconds);
+      if (r == REMEMBER_CONFLICT) conflict = true;
+    }
+    return conflict;
+  }
+
+  /** Outbound: what the first key (in configured order) of the request's trace headers that has a
+   * live record holds: its lane, or CONFLICT. Later keys are not read once one has a record, so a
+   * conflicted key is never passed over for another key's lane. Null when no key has a record. */
+  private recallFirst(cfg: Config, req: HostRequest): string | null {
+    const now = nowSeconds();
+    for (let i = 0; i < cfg.traceHeaders.length; i++) {
+      const key = this.traceKeyAt(cfg, req, i);
+      if (key === null) continue;
+      const lane = recall(key, cfg.capacity, now);
+      if (lane !== null) return lane;
     }
     return null;
   }
@@ -314,30 +347,20 @@ export class Stream {
       // Values outside the allow-list (or not lane names) go no further.
       this.strip(cfg, req);
       if (direction == DIRECTION_INBOUND) {
-        const key = this.traceKey(cfg, req);
-        if (key !== null && forget(key, cfg.capacity, nowSeconds(), cfg.ttlSeconds) == REMEMBER_CONFLICT)
-          this.root.countConflict(direction);
+        if (this.rememberAll(cfg, req, "")) this.root.countConflict(direction);
       } else {
-        const key = this.traceKey(cfg, req);
-        if (key !== null) {
-          const lane = recall(key, cfg.capacity, nowSeconds());
-          if (lane === null) {
-            // nothing remembered: no lane
-          } else if (lane == CONFLICT) {
-            this.root.countConflict(direction);
-          } else if (cfg.allows(lane)) {
-            d.lane = lane;
-            d.source = SOURCE_MEMORY;
-          }
+        const lane = this.recallFirst(cfg, req);
+        if (lane === null) {
+          // nothing remembered: no lane
+        } else if (lane == CONFLICT) {
+          this.root.countConflict(direction);
+        } else if (cfg.allows(lane)) {
+          d.lane = lane;
+          d.source = SOURCE_MEMORY;
         }
       }
     } else if (direction != DIRECTION_OUTBOUND) {
-      const key = this.traceKey(cfg, req);
-      if (
-        key !== null &&
-        remember(key, d.lane, cfg.capacity, nowSeconds(), cfg.ttlSeconds, false) == REMEMBER_CONFLICT
-      )
-        this.root.countConflict(direction);
+      if (this.rememberAll(cfg, req, d.lane)) this.root.countConflict(direction);
     }
     if (d.lane.length > 0) this.apply(cfg, req, d.lane);
     this.lane = d.lane;

@@ -5,7 +5,9 @@
 // and only before it expires; a colliding trace can therefore never receive another trace's lane.
 // A trace key seen live with two lanes (two requests sharing it) is stored with the lane "!"
 // (CONFLICT), which restores none. Writers use the slot's cas: a concurrent writer makes us re-read
-// and decide again.
+// and decide again. Everything here is per trace key: the sidecar (filter.ts) records one request
+// under the key of each of its trace headers and decides an outbound call by the first key with a
+// record, so a key conflicted here gives that call no lane, never another key's.
 import {
   RESULT_CAS_MISMATCH,
   RESULT_OK,
