@@ -6,6 +6,8 @@
 // and feed back through `RenderOptions.laneVerdicts`.
 import { isIP } from "node:net";
 import { BASE_LANE, LANE_NAME_PATTERN, type KubeObject } from "./types.js";
+import type { RolloutSpec } from "../rollout/engine.js";
+import { rollout } from "./rollout.js";
 
 /** A Lane's spec after validation, defaults applied. `dye` holds the rules as the filter reads them. */
 export interface LaneSpec {
@@ -14,9 +16,11 @@ export interface LaneSpec {
   dye: Record<string, unknown>[];
   /** Labels of the gateways whose edge filter carries this Lane's rules; undefined: the default gateways. */
   gatewayLabels?: Record<string, string>;
+  /** The progressive release of this lane, defaults applied; not yet driven by the controller. */
+  rollout?: RolloutSpec;
 }
 
-const SPEC_FIELDS = ["fallback", "dye", "priority", "workloadSelector"];
+const SPEC_FIELDS = ["fallback", "dye", "priority", "workloadSelector", "rollout"];
 const RULE_FIELDS = ["when", "percent", "stickyBy"];
 const WHEN_FIELDS = [
   "headers",
@@ -36,17 +40,17 @@ const MATCH_FIELDS = [...MATCH_KINDS, "ignoreCase", "invert"];
 const STICKY_FIELDS = ["header", "cookie", "jwtClaim", "sourceIp"];
 const MAX_REGEX = 1024;
 
-class Invalid extends Error {}
+export class Invalid extends Error {}
 
-function fail(path: string, reason: string): never {
+export function fail(path: string, reason: string): never {
   throw new Invalid(`${path}: ${reason}`);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function kindName(v: unknown): string {
+export function kindName(v: unknown): string {
   if (v === null || v === undefined) return "null";
   if (Array.isArray(v)) return "an array";
   if (typeof v === "boolean") return "a boolean";
@@ -55,22 +59,22 @@ function kindName(v: unknown): string {
   return "an object";
 }
 
-function expectObject(v: unknown, path: string, what: string): Record<string, unknown> {
+export function expectObject(v: unknown, path: string, what: string): Record<string, unknown> {
   if (!isObject(v)) fail(path, `expected ${what}, got ${kindName(v)}`);
   return v;
 }
 
-function expectString(v: unknown, path: string): string {
+export function expectString(v: unknown, path: string): string {
   if (typeof v !== "string") fail(path, `expected a string, got ${kindName(v)}`);
   return v;
 }
 
-function expectBool(v: unknown, path: string): boolean {
+export function expectBool(v: unknown, path: string): boolean {
   if (typeof v !== "boolean") fail(path, `expected a boolean, got ${kindName(v)}`);
   return v;
 }
 
-function onlyFields(v: Record<string, unknown>, allowed: string[], path: string): void {
+export function onlyFields(v: Record<string, unknown>, allowed: string[], path: string): void {
   for (const k of Object.keys(v)) {
     if (!allowed.includes(k)) fail(`${path}.${k}`, `unknown field (expected one of ${allowed.join("|")})`);
   }
@@ -217,7 +221,7 @@ function percent(v: unknown, path: string): number {
   return v;
 }
 
-function stickyBy(v: unknown, path: string): Record<string, unknown> {
+export function stickyBy(v: unknown, path: string): Record<string, unknown> {
   const s = expectObject(v, path, "an object with one of header|cookie|jwtClaim|sourceIp");
   onlyFields(s, STICKY_FIELDS, path);
   const keys = Object.keys(s);
@@ -301,6 +305,7 @@ export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: st
       onlyFields(ws, ["labels"], "spec.workloadSelector");
       out.gatewayLabels = labelMap(ws.labels, "spec.workloadSelector.labels");
     }
+    if ("rollout" in spec) out.rollout = rollout(spec.rollout, "spec.rollout");
     return { spec: out };
   } catch (err) {
     if (err instanceof Invalid) return { error: err.message };
