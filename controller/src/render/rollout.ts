@@ -2,7 +2,7 @@
 // reasons as the rest of validateLane, defaults applied. The CRD schema checks what OpenAPI and CEL can.
 import { parseDuration } from "../rollout/duration.js";
 import type { RolloutAnalysis, RolloutMetric, RolloutSpec, RolloutStep } from "../rollout/engine.js";
-import { expectObject, expectString, fail, kindName, onlyFields, stickyBy } from "./validate.js";
+import { expectObject, expectString, fail, kindName, onlyFields, stickyBy } from "./fields.js";
 
 /** Metrics the default analysis knows how to query; any other name needs a `query`. */
 export const BUILTIN_METRICS = ["request-success-rate", "request-duration"];
