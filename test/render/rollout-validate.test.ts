@@ -58,7 +58,9 @@ const BAD: [unknown, RegExp, boolean][] = [
   [
     withSteps([{ percent: 50 }, { percent: 20 }]),
     /^spec\.rollout\.steps\[1\]\.percent: steps must not decrease \(previous step: 50\)/,
-    true,
+    // kube-apiserver 1.28 refuses the CRD with a CEL rule comparing steps (its cost estimate exceeds the
+    // budget by over 100x), so only render and the controller see this one.
+    false,
   ],
   [withSteps([]), /^spec\.rollout\.steps: needs at least one step/, true],
   [{}, /^spec\.rollout\.steps: required/, true],
@@ -198,7 +200,6 @@ test("a bad rollout is refused by render with the field path, and by the CRD whe
 
 test("the rollout's CEL rules fire with their messages", () => {
   const samples: [unknown, string][] = [
-    [withSteps([{ percent: 50 }, { percent: 20 }]), "steps must not decrease"],
     [withSteps([{ percent: 1.234 }]), "percent: at most two decimals"],
     [withMetric({ name: "x", thresholdRange: { max: 1 } }), "unknown metric without query"],
     [withMetric({ name: "request-duration", thresholdRange: { min: 2, max: 1 } }), "min is greater than max"],
