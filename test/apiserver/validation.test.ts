@@ -215,3 +215,44 @@ test("the project's Lane CRD is loaded by default: a typical Lane is defaulted, 
     await s3.stop();
   }
 });
+
+test("the project's Lane CRD takes spec.rollout: defaults applied, a bad step refused with its path", async () => {
+  const s4 = await FakeApiServer.start();
+  try {
+    const c4 = s4.kubeConfig().makeApiClient(CustomObjectsApi);
+    await createNamespaces(s4.kubeConfig(), "v");
+    const rollout = {
+      stickyBy: { cookie: "session" },
+      steps: [{ percent: 10, pause: "5m" }, { percent: 50 }],
+      analysis: { metrics: [{ name: "request-success-rate", thresholdRange: { min: 99 } }] },
+    };
+    const ok = (await c4.createNamespacedCustomObject({
+      ...lanes,
+      body: lane("canary", { rollout }),
+    })) as KubernetesObject & { spec: { rollout: Record<string, unknown> } };
+    assert.deepEqual(ok.spec.rollout, {
+      ...rollout,
+      promotion: "manual",
+      analysis: {
+        ...rollout.analysis,
+        interval: "1m",
+        failureLimit: 3,
+        minRequests: 10,
+        progressDeadline: "10m",
+      },
+    });
+    const bad = async (r: unknown) => {
+      const err = await rejection(
+        c4.createNamespacedCustomObject({ ...lanes, body: lane("bad", { rollout: r }) }),
+      );
+      assert.equal(codeOf(err), 422);
+      return statusOf(err).details?.causes?.[0].field;
+    };
+    assert.equal(await bad({ steps: [{ percent: 10 }, { percent: 140 }] }), "spec.rollout.steps[1].percent");
+    assert.equal(await bad({ steps: [{ percent: 10, pause: "5 minutes" }] }), "spec.rollout.steps[0].pause");
+    assert.equal(await bad({ steps: [{ percent: 10 }], promotion: "auto" }), "spec.rollout.promotion");
+    assert.equal(await bad({ steps: [] }), "spec.rollout.steps");
+  } finally {
+    await s4.stop();
+  }
+});

@@ -98,6 +98,12 @@ const CEL: Record<string, (self: Json) => boolean> = {
     },
   "!has(self.regex) || !has(self.ignoreCase) || !self.ignoreCase": (s) =>
     s.regex === undefined || s.ignoreCase !== true,
+  "self.map(s, s.percent).isSorted()": (s) =>
+    s.every((x: Json, i: number) => i === 0 || s[i - 1].percent <= x.percent),
+  "has(self.query) || self.name in ['request-success-rate', 'request-duration']": (s) =>
+    s.query !== undefined || ["request-success-rate", "request-duration"].includes(s.name),
+  "!has(self.min) || !has(self.max) || self.min <= self.max": (s) =>
+    s.min === undefined || s.max === undefined || s.min <= s.max,
   // Istio 1.30.3
   'self.all(key, !key.contains("*"))': (s) => Object.keys(s).every((k) => !k.includes("*")),
   "self.all(key, key.size() != 0)": (s) => Object.keys(s).every((k) => k.length !== 0),

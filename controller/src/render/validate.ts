@@ -6,6 +6,22 @@
 // and feed back through `RenderOptions.laneVerdicts`.
 import { isIP } from "node:net";
 import { BASE_LANE, LANE_NAME_PATTERN, type KubeObject } from "./types.js";
+import type { RolloutSpec } from "../rollout/engine.js";
+import { rollout } from "./rollout.js";
+import {
+  Invalid,
+  expectBool,
+  expectObject,
+  expectString,
+  fail,
+  isHeaderName,
+  kindName,
+  onlyFields,
+  quote,
+  stickyBy,
+} from "./fields.js";
+
+export { isHeaderName };
 
 /** A Lane's spec after validation, defaults applied. `dye` holds the rules as the filter reads them. */
 export interface LaneSpec {
@@ -14,9 +30,11 @@ export interface LaneSpec {
   dye: Record<string, unknown>[];
   /** Labels of the gateways whose edge filter carries this Lane's rules; undefined: the default gateways. */
   gatewayLabels?: Record<string, string>;
+  /** The progressive release of this lane, defaults applied; not yet driven by the controller. */
+  rollout?: RolloutSpec;
 }
 
-const SPEC_FIELDS = ["fallback", "dye", "priority", "workloadSelector"];
+const SPEC_FIELDS = ["fallback", "dye", "priority", "workloadSelector", "rollout"];
 const RULE_FIELDS = ["when", "percent", "stickyBy"];
 const WHEN_FIELDS = [
   "headers",
@@ -33,57 +51,7 @@ const NAMED_FIELDS = ["headers", "cookies", "query", "jwtClaims", "baggage"];
 const SINGLE_FIELDS = ["path", "method", "authority"];
 const MATCH_KINDS = ["exact", "prefix", "suffix", "contains", "regex", "present", "oneOf"];
 const MATCH_FIELDS = [...MATCH_KINDS, "ignoreCase", "invert"];
-const STICKY_FIELDS = ["header", "cookie", "jwtClaim", "sourceIp"];
 const MAX_REGEX = 1024;
-
-class Invalid extends Error {}
-
-function fail(path: string, reason: string): never {
-  throw new Invalid(`${path}: ${reason}`);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function kindName(v: unknown): string {
-  if (v === null || v === undefined) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "boolean") return "a boolean";
-  if (typeof v === "number") return "a number";
-  if (typeof v === "string") return "a string";
-  return "an object";
-}
-
-function expectObject(v: unknown, path: string, what: string): Record<string, unknown> {
-  if (!isObject(v)) fail(path, `expected ${what}, got ${kindName(v)}`);
-  return v;
-}
-
-function expectString(v: unknown, path: string): string {
-  if (typeof v !== "string") fail(path, `expected a string, got ${kindName(v)}`);
-  return v;
-}
-
-function expectBool(v: unknown, path: string): boolean {
-  if (typeof v !== "boolean") fail(path, `expected a boolean, got ${kindName(v)}`);
-  return v;
-}
-
-function onlyFields(v: Record<string, unknown>, allowed: string[], path: string): void {
-  for (const k of Object.keys(v)) {
-    if (!allowed.includes(k)) fail(`${path}.${k}`, `unknown field (expected one of ${allowed.join("|")})`);
-  }
-}
-
-function quote(s: string): string {
-  return JSON.stringify(s.length > 64 ? s.slice(0, 64) + "…" : s);
-}
-
-/** An RFC 7230 token after lower-casing, at most 256 characters: what the filter takes as a header name. */
-export function isHeaderName(s: string): boolean {
-  return s.length > 0 && s.length <= 256 && /^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(s.toLowerCase());
-}
 
 export function isLaneName(s: string): boolean {
   return LANE_NAME_PATTERN.test(s);
@@ -217,22 +185,6 @@ function percent(v: unknown, path: string): number {
   return v;
 }
 
-function stickyBy(v: unknown, path: string): Record<string, unknown> {
-  const s = expectObject(v, path, "an object with one of header|cookie|jwtClaim|sourceIp");
-  onlyFields(s, STICKY_FIELDS, path);
-  const keys = Object.keys(s);
-  if (keys.length !== 1) fail(path, "expected exactly one of header|cookie|jwtClaim|sourceIp");
-  const k = keys[0];
-  const p = `${path}.${k}`;
-  if (k === "header") {
-    const name = expectString(s.header, p);
-    if (!isHeaderName(name)) fail(p, `not a valid header name: ${quote(name)}`);
-  } else if (k === "sourceIp") {
-    if (!expectBool(s.sourceIp, p)) fail(p, "must be true");
-  } else if (expectString(s[k], p).length === 0) fail(p, "must not be empty");
-  return { [k]: s[k] };
-}
-
 function rule(v: unknown, path: string): Record<string, unknown> {
   const r = expectObject(v, path, "a rule object");
   if ("lane" in r)
@@ -301,6 +253,7 @@ export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: st
       onlyFields(ws, ["labels"], "spec.workloadSelector");
       out.gatewayLabels = labelMap(ws.labels, "spec.workloadSelector.labels");
     }
+    if ("rollout" in spec) out.rollout = rollout(spec.rollout, "spec.rollout");
     return { spec: out };
   } catch (err) {
     if (err instanceof Invalid) return { error: err.message };
