@@ -4,7 +4,6 @@
 // kinds that cannot be listed (only what depends on them waits).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { optionsFromConfig } from "../../controller/src/render/index.js";
 import {
   captureLogs,
   condition,
@@ -15,12 +14,11 @@ import {
   laneApp,
   laneObject,
   LaneController,
+  newController,
   seedAll,
-  seedInstall,
   seedNamespace,
   settle,
   startController,
-  wasm,
   type Json,
 } from "./helpers.js";
 import type { Logger } from "../../controller/src/reconcile/log.js";
@@ -62,15 +60,7 @@ const OPS = { ops: { port: 0, host: "127.0.0.1" } } as const;
  * `started`.
  */
 async function launch(server: FakeApiServer, logger?: Logger) {
-  seedInstall(server);
-  const module = await wasm();
-  const controller = new LaneController({
-    kc: server.kubeConfig(),
-    render: optionsFromConfig({}, module.sha256),
-    wasm: module,
-    identity: "test",
-    leaderElection: false,
-    resyncMs: 0,
+  const controller = await newController(server, {
     ops: { port: 0, host: "127.0.0.1" },
     informer: { backoff: { base: 50, max: 500 }, watchTimeoutSeconds: 60 },
     retry: { retries: 3, base: 20, max: 200 },

@@ -86,9 +86,19 @@ export async function startController(
   server: FakeApiServer,
   extra: Partial<LaneControllerOptions> = {},
 ): Promise<LaneController> {
+  const c = await newController(server, extra);
+  await c.start();
+  return c;
+}
+
+/** A controller with the tests' settings on a cluster with Istio and meshlane installed, not started. */
+export async function newController(
+  server: FakeApiServer,
+  extra: Partial<LaneControllerOptions> = {},
+): Promise<LaneController> {
   seedInstall(server);
   const module = await wasm();
-  const c = new LaneController({
+  return new LaneController({
     kc: server.kubeConfig(),
     render: optionsFromConfig({}, module.sha256),
     wasm: module,
@@ -102,8 +112,6 @@ export async function startController(
     logger: process.env.MESHLANE_TEST_LOGS === "1" ? createLogger({ level: "debug" }) : undefined,
     ...extra,
   });
-  await c.start();
-  return c;
 }
 
 /**
