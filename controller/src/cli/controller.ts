@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { fileReason, parse, readInputText, runVerb, UsageError } from "./args.js";
 import { checkCluster, defaultLeaseNamespace, loadCluster } from "./cluster.js";
 import { defaultWasmPath } from "../paths.js";
+import { parseDuration as durationMs } from "../rollout/duration.js";
 import { optionsFromConfig } from "../render/index.js";
 import { LaneController } from "../reconcile/controller.js";
 import { createLogger, isLogLevel } from "../reconcile/log.js";
@@ -47,13 +48,12 @@ Options:
   -h, --help                   this text
 `;
 
-/** "300", "300ms", "30s", "5m", "1h" → milliseconds. */
+/** "300" (milliseconds), or a duration with units as Lanes write them ("30s", "5m", "1h30m") → ms. */
 export function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m) throw new UsageError(`not a duration: "${s}" (use e.g. 30s, 5m, 1h)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? "ms";
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"]);
+  const t = s.trim();
+  const ms = /^\d+(?:\.\d+)?$/.test(t) ? Number(t) : durationMs(t);
+  if (ms === undefined) throw new UsageError(`not a duration: "${s}" (use e.g. 30s, 5m, 1h)`);
+  return Math.round(ms);
 }
 
 /** "[host]:port" → {host, port}; an empty host listens on every address. */
