@@ -34,6 +34,12 @@ import {
 } from "./status.js";
 import type { RetryPolicy, WriteTally } from "./writer.js";
 
+/** Appended to a Ready Lane's message in a namespace labelled `istio.io/dataplane-mode: ambient`. */
+export const AMBIENT_NOTE =
+  "; ambient namespace: apps that forward baggage keep the lane at every hop, otherwise a waypoint " +
+  "restores it from its trace memory only while a trace's hops pass the same waypoint instance " +
+  "(one namespace waypoint, one replica; hit rate: meshlane_trace_lookups_total)";
+
 export interface LaneStatusesOptions {
   client: KubeClient;
   state: ClusterState;
@@ -57,7 +63,13 @@ export class LaneStatuses {
     const health = this.healthOf(lane, plan);
     const routed =
       health.invalid !== undefined && health.servingGeneration === undefined ? undefined : plan.lanes.get(id);
-    return keepTransitionTimes(desiredStatus(lane, routed, health, nowTime()), lane.status);
+    const desired = desiredStatus(lane, routed, health, nowTime());
+    // Ambient namespace: say what holds there in the Ready message (docs/modes.md).
+    const ns = lane.metadata.namespace ?? "";
+    const ready = desired.conditions.find((c) => c.type === "Ready" && c.status === "True");
+    if (ready && this.opts.state.namespaceLabels(ns)?.["istio.io/dataplane-mode"] === "ambient")
+      ready.message += AMBIENT_NOTE;
+    return keepTransitionTimes(desired, lane.status);
   }
 
   /** Writes the statuses that differ and sends the events that go with them; the first passing failure. */
