@@ -138,40 +138,35 @@ export class Root {
     abi.incrementCounter(id);
   }
 
-  // meshlane_trace_conflicts_total's ids by direction (id + 1; 0 until defined).
-  private conflictIds: StaticArray<u32> = new StaticArray<u32>(4);
+  // Counter ids (id + 1; 0 until defined): meshlane_trace_conflicts_total by direction in slots 0-3,
+  // meshlane_trace_lookups_total by result in slots 4-6.
+  private traceIds: StaticArray<u32> = new StaticArray<u32>(7);
+
+  /** Increments the counter of `slot`, defined as `name + value + ";.;"` on first use. */
+  private bump(slot: i32, name: string, value: string): void {
+    let id = unchecked(this.traceIds[slot]) - 1;
+    if (id == u32.MAX_VALUE) {
+      id = abi.defineCounter(name + value + ";.;");
+      unchecked((this.traceIds[slot] = id + 1));
+    }
+    abi.incrementCounter(id);
+  }
 
   /** Counts a trace key seen with two lanes, in meshlane_trace_conflicts_total (Istio's tag form):
    * direction inbound when a request found its key live with another lane, outbound when a lane
    * was not restored for a conflicted key. */
   countConflict(direction: i32): void {
-    const slot = direction & 3;
-    let id = unchecked(this.conflictIds[slot]) - 1;
-    if (id == u32.MAX_VALUE) {
-      id = abi.defineCounter(
-        "meshlane_trace_conflicts_total_direction=.=" + directionName(direction) + ";.;",
-      );
-      unchecked((this.conflictIds[slot] = id + 1));
-    }
-    abi.incrementCounter(id);
+    this.bump(direction & 3, "meshlane_trace_conflicts_total_direction=.=", directionName(direction));
   }
-
-  // meshlane_trace_lookups_total's ids by result (id + 1; 0 until defined).
-  private lookupIds: StaticArray<u32> = new StaticArray<u32>(3);
 
   /** Counts one trace memory lookup in meshlane_trace_lookups_total (Istio's tag form), tag result
    * hit (a lane restored), miss (no live record, or a lane off the allow-list), conflict. */
   countLookup(result: i32): void {
-    let id = unchecked(this.lookupIds[result]) - 1;
-    if (id == u32.MAX_VALUE) {
-      id = abi.defineCounter(
-        "meshlane_trace_lookups_total_result=.=" +
-          (result == LOOKUP_HIT ? "hit" : result == LOOKUP_MISS ? "miss" : "conflict") +
-          ";.;",
-      );
-      unchecked((this.lookupIds[result] = id + 1));
-    }
-    abi.incrementCounter(id);
+    this.bump(
+      4 + result,
+      "meshlane_trace_lookups_total_result=.=",
+      result == LOOKUP_HIT ? "hit" : result == LOOKUP_MISS ? "miss" : "conflict",
+    );
   }
 }
 
