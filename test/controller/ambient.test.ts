@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { optionsFromConfig } from "../../controller/src/render/options.js";
-import { AMBIENT_NOTE } from "../../controller/src/reconcile/lanestatus.js";
+import { AMBIENT_NOTE, AMBIENT_OFF_NOTE } from "../../controller/src/reconcile/lanestatus.js";
 import {
   condition,
   ENABLED,
@@ -67,6 +67,25 @@ test("ambient: waypoint WasmPlugins in the managed namespaces; an ambient namesp
       () => !String(condition(lane(server, "shop", "canary"), "Ready")?.message).includes("ambient"),
       "the note removed",
     );
+  } finally {
+    await controller.stop();
+    await server.stop();
+  }
+});
+
+test("ambient setting off: an ambient namespace's Lane says no waypoint runs the filter", async () => {
+  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  const controller = await startController(server);
+  try {
+    seedNamespace(server, "istio-system", {});
+    seedNamespace(server, "shop", { ...ENABLED, "istio.io/dataplane-mode": "ambient" });
+    seedAll(server, laneApp("shop", "web"));
+    await laneApi(server).create(laneObject("shop", "canary"));
+    await eventually(() => condition(lane(server, "shop", "canary"), "Ready")?.status === "True", "Ready");
+    await settle(controller, server);
+    const ready = condition(lane(server, "shop", "canary"), "Ready");
+    assert.ok(String(ready.message).endsWith(AMBIENT_OFF_NOTE), ready.message);
+    assert.equal(server.getObject("wasmplugins", "shop", "meshlane-waypoint"), undefined);
   } finally {
     await controller.stop();
     await server.stop();

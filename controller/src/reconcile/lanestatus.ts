@@ -40,6 +40,11 @@ export const AMBIENT_NOTE =
   "restores it from its trace memory only while a trace's hops pass the same waypoint instance " +
   "(one namespace waypoint, one replica; hit rate: meshlane_trace_lookups_total)";
 
+/** The same, when the controller's `ambient` setting is off: no waypoint runs the filter. */
+export const AMBIENT_OFF_NOTE =
+  "; ambient namespace, but the controller's ambient setting is off: no waypoint runs the filter, " +
+  "so only apps that forward the lane header or baggage keep the lane past the first hop";
+
 export interface LaneStatusesOptions {
   client: KubeClient;
   state: ClusterState;
@@ -47,6 +52,8 @@ export interface LaneStatusesOptions {
   /** Which Lanes the last render routed at an older spec, and the spec routed for each. */
   planner: Pick<Planner, "servingNote" | "routedFor">;
   events: EventRecorder;
+  /** Whether the waypoints run the filter (render's `ambient`): what an ambient namespace's note says. */
+  ambient?: boolean;
   /** The controller's namespace selector (said in the status of a Lane left out by it). */
   namespaceSelector?: string;
   tally: WriteTally;
@@ -68,7 +75,7 @@ export class LaneStatuses {
     const ns = lane.metadata.namespace ?? "";
     const ready = desired.conditions.find((c) => c.type === "Ready" && c.status === "True");
     if (ready && this.opts.state.namespaceLabels(ns)?.["istio.io/dataplane-mode"] === "ambient")
-      ready.message += AMBIENT_NOTE;
+      ready.message += this.opts.ambient ? AMBIENT_NOTE : AMBIENT_OFF_NOTE;
     return keepTransitionTimes(desired, lane.status);
   }
 
