@@ -11,7 +11,6 @@ export const summary =
 
 export const help = `Usage: meshlane demo [--requests N] [--header k:v]... [--config <plugin.json>] [--wasm <file>] [--keep]
        meshlane demo --ambient [--forward h1,h2] [--namespaces one|per-service] [options above]
-       meshlane demo --ambient [--forward h1,h2] [--namespaces one|per-service] [options above]
 
 Starts a mesh on 127.0.0.1 that needs nothing but Node: an edge proxy running the filter in edge role,
 and the services mocka -> mockb -> mockc, where mocka and mockc have a base and a canary instance and
