@@ -57,6 +57,9 @@ export class Config {
   ttlSeconds: i32 = 60;
   capacity: i32 = 65536;
   echoHeader: string = "";
+  /** Whether the edge and sidecar inbound record meshlane_responses_total and
+   * meshlane_request_duration_milliseconds. */
+  responseMetrics: bool = true;
   /** Whether any rule needs the source address, the JWT, cookies, baggage (to skip work). */
   needsSourceIp: bool = false;
 
@@ -108,6 +111,7 @@ const TOP_FIELDS: string[] = [
   "jwt",
   "propagation",
   "echoHeader",
+  "responseMetrics",
 ];
 const EDGE_ONLY: string[] = ["defaultLane", "trustedSources", "rules", "jwt"];
 const RULE_FIELDS: string[] = ["lane", "when", "percent", "stickyBy"];
@@ -329,6 +333,8 @@ class Parser {
     if (prop !== null) this.propagation(prop, cfg);
     const echo = root.get("echoHeader");
     if (echo !== null) cfg.echoHeader = this.headerName(echo, "echoHeader", true);
+    const rm = root.get("responseMetrics");
+    if (rm !== null) cfg.responseMetrics = this.bool(rm, "responseMetrics");
     return cfg;
   }
 
