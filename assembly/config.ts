@@ -5,7 +5,7 @@ import { JKind, JValue, parseJson } from "./lib/json";
 import { compileRegex } from "./lib/regex";
 import { Cidr, parseCidr } from "./lib/cidr";
 import { saltState } from "./lib/hash";
-import { isLaneName, toLowerAscii } from "./lib/text";
+import { intText, isLaneName, toLowerAscii } from "./lib/text";
 import {
   Match,
   NamedMatch,
@@ -239,7 +239,7 @@ class Parser {
   int(v: JValue, path: string, min: i32, max: i32): i32 {
     if (!this.expect(v, JKind.Number, path, "an integer")) return min;
     if (!v.isInteger() || v.n < <f64>min || v.n > <f64>max) {
-      this.fail(path, "expected an integer from " + min.toString() + " to " + max.toString());
+      this.fail(path, "expected an integer from " + intText(min) + " to " + intText(max));
       return min;
     }
     return <i32>v.n;
@@ -305,7 +305,7 @@ class Parser {
     if (lanes !== null && this.expect(lanes, JKind.Array, "lanes", "an array of lane names")) {
       const list = new Array<string>();
       for (let i = 0; i < lanes.items.length; i++) {
-        list.push(this.laneName(unchecked(lanes.items[i]), "lanes[" + i.toString() + "]"));
+        list.push(this.laneName(unchecked(lanes.items[i]), "lanes[" + intText(i) + "]"));
       }
       cfg.lanes = list;
     }
@@ -326,7 +326,7 @@ class Parser {
     const rules = root.get("rules");
     if (rules !== null && this.expect(rules, JKind.Array, "rules", "an array of rules")) {
       for (let i = 0; i < rules.items.length; i++) {
-        cfg.rules.push(this.rule(unchecked(rules.items[i]), "rules[" + i.toString() + "]", cfg));
+        cfg.rules.push(this.rule(unchecked(rules.items[i]), "rules[" + intText(i) + "]", cfg));
       }
     }
     const prop = root.get("propagation");
@@ -342,7 +342,7 @@ class Parser {
     const out = new Array<Cidr>();
     if (!this.expect(v, JKind.Array, path, "an array of CIDR ranges")) return out;
     for (let i = 0; i < v.items.length; i++) {
-      const p = path + "[" + i.toString() + "]";
+      const p = path + "[" + intText(i) + "]";
       const s = this.str(unchecked(v.items[i]), p);
       if (this.error.length > 0) return out;
       const c = parseCidr(s);
@@ -388,7 +388,7 @@ class Parser {
       for (let i = 0; i < th.items.length; i++) {
         const name = this.headerName(
           unchecked(th.items[i]),
-          "propagation.traceHeaders[" + i.toString() + "]",
+          "propagation.traceHeaders[" + intText(i) + "]",
           false,
         );
         // A header listed twice is keyed once: the sidecar writes and reads each trace key once.
@@ -562,7 +562,7 @@ class Parser {
       if (this.expect(x, JKind.Array, path + ".oneOf", "an array of strings")) {
         if (x.items.length == 0) this.fail(path + ".oneOf", "needs at least one value");
         for (let i = 0; i < x.items.length; i++) {
-          const s = this.str(unchecked(x.items[i]), path + ".oneOf[" + i.toString() + "]");
+          const s = this.str(unchecked(x.items[i]), path + ".oneOf[" + intText(i) + "]");
           m.values.push(m.ignoreCase ? toLowerAscii(s) : s);
         }
       }

@@ -26,7 +26,7 @@ import { traceKey } from "./trace";
 import { CONFLICT, REMEMBER_CONFLICT, forget, recall, remember } from "./memory";
 import { HostRequest } from "./request";
 import { random_get } from "./wasi";
-import { isLaneName, isToken } from "./lib/text";
+import { intText, isLaneName, isToken } from "./lib/text";
 import {
   DIRECTION_GATEWAY,
   DIRECTION_INBOUND,
@@ -90,7 +90,7 @@ export class Root {
       "meshlane: configured role=" +
         (cfg.role == ROLE_EDGE ? "edge" : "sidecar") +
         " rules=" +
-        cfg.rules.length.toString(),
+        intText(cfg.rules.length),
     );
     return true;
   }
@@ -266,7 +266,7 @@ export class Stream {
           (d.lane.length > 0 ? d.lane : "(none)") +
           " source=" +
           sourceName(d.source) +
-          (d.rule >= 0 ? " rule=" + d.rule.toString() : ""),
+          (d.rule >= 0 ? " rule=" + intText(d.rule) : ""),
       );
     }
     this.root.metrics.request(cfg, d.lane, "edge", DIRECTION_GATEWAY, d.source);

@@ -9,6 +9,7 @@
 import * as abi from "./abi";
 import { Config } from "./config";
 import { sourceName } from "./dye";
+import { intText } from "./lib/text";
 
 export const DIRECTION_UNKNOWN: i32 = 0;
 export const DIRECTION_INBOUND: i32 = 1;
@@ -37,7 +38,7 @@ export function directionName(d: i32): string {
 }
 
 function className(c: i32): string {
-  return c < CLASS_OTHER ? (c + 2).toString() + "xx" : "other";
+  return c < CLASS_OTHER ? intText(c + 2) + "xx" : "other";
 }
 
 function laneTags(lane: string, role: string, direction: i32): string {

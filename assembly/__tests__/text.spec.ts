@@ -1,5 +1,7 @@
 import {
   StrBuf,
+  intText,
+  uintText,
   hasControlChars,
   indexOfUnit,
   isLaneName,
@@ -190,5 +192,33 @@ describe("indexOfUnit", () => {
         }
       }
     }
+  });
+});
+
+describe("intText / uintText", () => {
+  it("print what the standard library's toString prints, in decimal and hex", () => {
+    const values: u64[] = [
+      0,
+      1,
+      9,
+      10,
+      15,
+      16,
+      99,
+      100,
+      255,
+      65535,
+      1000000007,
+      u32.MAX_VALUE,
+      <u64>i64.MAX_VALUE,
+      u64.MAX_VALUE,
+    ];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      expect(uintText(v, 10)).toBe(v.toString());
+      expect(uintText(v, 16)).toBe(v.toString(16));
+    }
+    const signed: i64[] = [0, -1, 7, -42, 1234567890123, -1234567890123, i64.MAX_VALUE, i64.MIN_VALUE];
+    for (let i = 0; i < signed.length; i++) expect(intText(signed[i])).toBe(signed[i].toString());
   });
 });

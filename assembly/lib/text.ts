@@ -384,3 +384,24 @@ export function utf8Length(s: string): i32 {
   }
   return len;
 }
+
+// Where uintText writes its digits: 20 decimal digits of a u64 at most, as UTF-16.
+const DIGITS_END: usize = memory.data(40) + 40;
+
+/** `v` in base 10 or 16 (lower-case hex, no leading zeros), as u64.toString(base) prints it. The
+ * filter's one integer printer: the standard library's carries every radix's tables and code. */
+export function uintText(v: u64, base: u32): string {
+  let p = DIGITS_END;
+  do {
+    const d = <u32>(v % base);
+    v /= base;
+    p -= 2;
+    store<u16>(p, d < 10 ? 0x30 + d : 0x57 + d);
+  } while (v != 0);
+  return String.UTF16.decodeUnsafe(p, DIGITS_END - p);
+}
+
+/** `n` in decimal, with "-" when negative (as i64.toString() prints it). */
+export function intText(n: i64): string {
+  return n < 0 ? "-" + uintText(<u64>0 - <u64>n, 10) : uintText(<u64>n, 10);
+}
