@@ -1,5 +1,6 @@
 import {
   StrBuf,
+  isTchar,
   intText,
   uintText,
   hasControlChars,
@@ -220,5 +221,17 @@ describe("intText / uintText", () => {
     }
     const signed: i64[] = [0, -1, 7, -42, 1234567890123, -1234567890123, i64.MAX_VALUE, i64.MIN_VALUE];
     for (let i = 0; i < signed.length; i++) expect(intText(signed[i])).toBe(signed[i].toString());
+  });
+});
+
+describe("isTchar", () => {
+  it("accepts exactly RFC 9110's token characters", () => {
+    const extra = "!#$%&'*+-.^_`|~";
+    for (let c = -1; c < 0x180; c++) {
+      const letter = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+      const digit = c >= 0x30 && c <= 0x39;
+      const expected = letter || digit || (c >= 0 && c < 0x80 && extra.includes(String.fromCharCode(c)));
+      expect(isTchar(c)).toBe(expected, c.toString());
+    }
   });
 });

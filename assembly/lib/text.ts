@@ -339,23 +339,14 @@ export function hasControlChars(s: string): bool {
   return false;
 }
 
-/** True for an RFC 9110 tchar (token character). */
+/** True for an RFC 9110 tchar (token character): ! # $ % & ' * + - . ^ _ ` | ~, digits and letters. */
 export function isTchar(c: i32): bool {
-  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return true;
-  return (
-    c == 0x21 || // !
-    (c >= 0x23 && c <= 0x27) || // # $ % & '
-    c == 0x2a || // *
-    c == 0x2b || // +
-    c == 0x2d || // -
-    c == 0x2e || // .
-    c == 0x5e || // ^
-    c == 0x5f || // _
-    c == 0x60 || // `
-    c == 0x7c || // |
-    c == 0x7e // ~
-  );
+  // Bit c of the mask (below 64: TCHAR_LO; 64 to 127: TCHAR_HI) is set for each tchar.
+  if (<u32>c >= 128) return false;
+  return (((c < 64 ? TCHAR_LO : TCHAR_HI) >> (<u64>(c & 63))) & 1) != 0;
 }
+const TCHAR_LO: u64 = 0x3ff6cfa00000000;
+const TCHAR_HI: u64 = 0x57ffffffc7fffffe;
 
 /** True when s is a non-empty RFC 9110 token. */
 export function isToken(s: string): bool {
