@@ -9,6 +9,9 @@ import {
   type RootContext,
   type WasmVm,
 } from "../../controller/src/host/index.js";
+import { render } from "../../controller/src/render/index.js";
+import { optionsFromConfig } from "../../controller/src/render/options.js";
+import { caseInput, TEST_OPTIONS } from "../render/golden.js";
 import { configured, inbound, outbound, requests } from "../support/filter.js";
 
 const EDGE = {
@@ -193,3 +196,50 @@ test("responseMetrics must be a boolean, reported with its field", async () => {
     vm.logs.map((l) => l.msg).join("\n"),
   );
 });
+
+test("the controller's edge and sidecar settings pass responseMetrics to the filter, checked as the filter checks it", async () => {
+  const o = optionsFromConfig(
+    { edge: { responseMetrics: false }, sidecar: { responseMetrics: false } },
+    TEST_OPTIONS.wasm.sha256,
+  );
+  const r = render(caseInput("seed-003"), { ...TEST_OPTIONS, edge: o.edge, sidecar: o.sidecar });
+  assert.deepEqual(r.errors, []);
+  const configs = pluginConfigs(r.apply);
+  assert.deepEqual([...new Set(configs.map((c) => c.role))].sort(), ["edge", "sidecar"]);
+  const clock = new ManualClock();
+  for (const config of configs) {
+    assert.equal(config.responseMetrics, false);
+    const { vm, root } = await configured(config, { clock: clock.now });
+    call(root, clock, [["x-lane", "canary"]], [[":status", "500"]], [inbound], 2);
+    assert.deepEqual(series(vm, "meshlane_responses_total"), []);
+  }
+  // Unset, the field is left out and the filter's default (on) applies.
+  const plain = pluginConfigs(render(caseInput("seed-003"), TEST_OPTIONS).apply);
+  assert.ok(plain.every((c) => !("responseMetrics" in c)));
+  assert.throws(
+    () => optionsFromConfig({ sidecar: { responseMetrics: "no" } }, "x"),
+    /^Error: sidecar\.responseMetrics: expected true or false, got "no"/,
+  );
+  assert.throws(
+    () => optionsFromConfig({ edge: { responseMetrics: 0 } }, "x"),
+    /^Error: edge\.responseMetrics: /,
+  );
+});
+
+/** Every plugin config (a JSON object with `role`) in rendered objects. */
+function pluginConfigs(objects: unknown): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === "string" && v.startsWith("{")) {
+      try {
+        const c = JSON.parse(v) as Record<string, unknown>;
+        if (typeof c.role === "string") out.push(c);
+      } catch {
+        // not a plugin config
+      }
+    } else if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === "object") Object.values(v).forEach(walk);
+  };
+  walk(objects);
+  return out;
+}
