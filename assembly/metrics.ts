@@ -60,7 +60,7 @@ export class LaneMetrics {
    * series carry. */
   private base(cfg: Config, lane: string): i32 {
     if (this.lastBase >= 0 && lane == this.lastLane) return this.lastBase;
-    let l = lane.length > 0 ? lane : "none";
+    const l = lane.length > 0 ? lane : "none";
     let base: i32;
     if (this.index.has(l)) {
       base = <i32>this.index.get(l);
