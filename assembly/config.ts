@@ -30,8 +30,6 @@ export const JWT_FROM_METADATA: i32 = 0;
 export const JWT_FROM_HEADER: i32 = 1;
 
 /** One dye rule. `percent` is in hundredths of a percent (0..10000), or -1 when the rule has none. */
-const STICKY_KEYS = "header|cookie|jwtClaim|sourceIp";
-
 export class Rule {
   lane: string = "";
   when: Match | null = null;
@@ -434,10 +432,11 @@ class Parser {
         this.fail(p, "needs percent (stickyBy only decides who falls in the percentage)");
         return rule;
       }
-      if (!this.expect(sticky, JKind.Object, p, "an object with one of " + STICKY_KEYS)) return rule;
+      const keys = STICKY_FIELDS.join("|");
+      if (!this.expect(sticky, JKind.Object, p, "an object with one of " + keys)) return rule;
       if (!this.onlyFields(sticky, STICKY_FIELDS, p)) return rule;
       if (sticky.keys.length != 1) {
-        this.fail(p, "expected exactly one of " + STICKY_KEYS);
+        this.fail(p, "expected exactly one of " + keys);
         return rule;
       }
       const k = unchecked(sticky.keys[0]);
