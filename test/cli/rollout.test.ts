@@ -5,13 +5,15 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { FakeApiServer } from "../apiserver/index.js";
 import { laneApi, laneObject, seedNamespace, type Json } from "../controller/helpers.js";
 import { fromRoot } from "../../controller/src/paths.js";
 import { KubeClient, RESOURCES } from "../../controller/src/reconcile/kube.js";
+import { rollout as validateRollout } from "../../controller/src/render/rollout.js";
 import { meshlane, PIPE_BUFFER } from "./run.js";
 
 const NS = "shop";
@@ -467,4 +469,29 @@ test("status output larger than a pipe's buffer arrives whole", async () => {
   assert.ok(r.stdout.length > PIPE_BUFFER, `${r.stdout.length} bytes`);
   assert.ok(r.stdout.endsWith("(799)\n"));
   assert.equal(r.stdout.match(/^ {2}request-success-rate\s+service-/gm)?.length, 800);
+});
+
+test("docs/rollouts.md: its Lanes pass the CRD schema and the rollout's validation, and status reads them", async () => {
+  const doc = readFileSync(fromRoot("docs", "rollouts.md"), "utf8");
+  const lanes = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => parseYaml(m[1]) as Json)
+    .filter((o) => o?.kind === "Lane");
+  assert.equal(lanes.length, 2, "phase one and phase two");
+  seedNamespace(server, "docs");
+  const [testers, released] = lanes;
+  assert.equal(testers.spec.rollout, undefined);
+  for (const l of [testers, released]) {
+    await laneApi(server).create({
+      ...l,
+      metadata: { ...l.metadata, namespace: "docs", name: `doc-${lanes.indexOf(l)}` },
+    });
+  }
+  assert.doesNotThrow(() => validateRollout(released.spec.rollout, "spec.rollout"));
+  const none = await rollout(["status", "doc-0", "-n", "docs"]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /has no spec\.rollout/);
+  const r = await rollout(["status", "doc-1", "-n", "docs"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Sticky by:\s+cookie "session"$/m);
+  assert.match(r.stdout, /^ {2}\s+3\s+25%\s+until resume/m);
 });
