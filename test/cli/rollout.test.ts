@@ -495,3 +495,49 @@ test("docs/rollouts.md: its Lanes pass the CRD schema and the rollout's validati
   assert.match(r.stdout, /^Sticky by:\s+cookie "session"$/m);
   assert.match(r.stdout, /^ {2}\s+3\s+25%\s+until resume/m);
 });
+
+test("the API server refusing, failing or gone: a sentence; a conflict is decided again", async () => {
+  await lane("faults", ROLLOUT, {
+    phase: "Progressing",
+    step: 0,
+    percent: 1,
+    message: "",
+    checks: [],
+    failures: 0,
+  });
+  const forbidden = server.injectFailures({
+    verb: "get",
+    resource: "lanes",
+    status: 403,
+    message: "no lanes for you",
+  });
+  const f = await rollout(["status", "faults"]);
+  assert.equal(f.code, 1);
+  assert.match(
+    f.stderr,
+    /^meshlane rollout status: the API server at http:\/\/\S+ \(from \S+\) answered 403: no lanes for you\n$/,
+  );
+  assert.equal(forbidden.remaining, 0);
+  server.injectFailures({ verb: "get", resource: "lanes", status: 401 });
+  const u = await rollout(["status", "faults"]);
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /refused the credentials \(401 Unauthorized\)/);
+  // Someone else wrote the Lane between the read and the patch: read again, decide again, write.
+  const conflict = server.injectFailures({ verb: "patch", resource: "lanes", status: 409, count: 1 });
+  const p = await rollout(["pause", "faults"]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.equal(conflict.hits, 1);
+  assert.equal(annotationOf("faults"), "pause");
+
+  const gone = await FakeApiServer.start();
+  const dir = mkdtempSync(path.join(tmpdir(), "meshlane-gone-"));
+  const kc = path.join(dir, "kubeconfig");
+  writeFileSync(kc, gone.kubeConfig(NS).exportConfig());
+  await gone.stop();
+  const r = await meshlane(["rollout", "abort", "faults", "--kubeconfig", kc]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^meshlane rollout abort: cannot reach the API server at http:\/\/127\.0\.0\.1:\d+ \(from .*\): ECONNREFUSED\n$/,
+  );
+});
