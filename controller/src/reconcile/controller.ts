@@ -30,7 +30,7 @@ import { KubeClient } from "./kube.js";
 import { LaneStatuses } from "./lanestatus.js";
 import { LeaderElector } from "./leader.js";
 import { silentLogger, type Logger } from "./log.js";
-import { laneControllerMetrics, type LaneControllerMetrics } from "./metrics.js";
+import { laneControllerMetrics, rolloutSamples, type LaneControllerMetrics } from "./metrics.js";
 import { reconcilePass } from "./pass.js";
 import { writePhase, type Plan } from "./plan.js";
 import { Planner } from "./planner.js";
@@ -153,6 +153,7 @@ export class LaneController {
       pendingChanges: () => this.planner.current?.size ?? 0,
       watches: () => this.state.health(),
       failedWrites: () => this.failures.counts(),
+      rollouts: () => rolloutSamples(this.state.lanes()),
     });
     this.events = new EventRecorder({
       client: this.client,
