@@ -72,7 +72,10 @@ export function run(args: string[]): Promise<number> {
     });
     const errorText = values["canary-error-rate"];
     const errorRate = errorText === undefined ? 0 : Number(errorText);
-    if (errorText !== undefined && (!values.rollout || !(errorRate >= 0 && errorRate <= 100) || errorText.trim() === "")) {
+    if (
+      errorText !== undefined &&
+      (!values.rollout || !(errorRate >= 0 && errorRate <= 100) || errorText.trim() === "")
+    ) {
       throw new UsageError(
         values.rollout
           ? `--canary-error-rate expects a percent from 0 to 100, got "${errorText}"`
@@ -161,7 +164,10 @@ export function run(args: string[]): Promise<number> {
 }
 
 async function rollout(mesh: Mesh, edgeConfig: object | string, errorRate: number): Promise<number> {
-  const edge = (typeof edgeConfig === "string" ? JSON.parse(edgeConfig) : edgeConfig) as Record<string, unknown>;
+  const edge = (typeof edgeConfig === "string" ? JSON.parse(edgeConfig) : edgeConfig) as Record<
+    string,
+    unknown
+  >;
   out(
     `mesh ready: edge ${mesh.edgeUrl}; stats endpoints: ${mesh.stats.map((s) => `${s.workload} ${s.url}`).join(", ")}`,
   );

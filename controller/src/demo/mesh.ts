@@ -27,7 +27,14 @@ import { targetOf } from "../render/lanes.js";
 import { BASE_LANE } from "../render/types.js";
 import { headerValue, proxy, readBody, send, type Upstream } from "./proxy.js";
 import { FallbackResponseMetrics } from "./responses.js";
-import { DEMO_NAMESPACE, EDGE_APP, EDGE_NAMESPACE, STATS_PATH, statsHandler, type StatsEndpoint } from "./stats.js";
+import {
+  DEMO_NAMESPACE,
+  EDGE_APP,
+  EDGE_NAMESPACE,
+  STATS_PATH,
+  statsHandler,
+  type StatsEndpoint,
+} from "./stats.js";
 
 /** One service of the demo: its lanes (each an instance) and the service it calls, if any. */
 export interface ServiceSpec {
@@ -403,7 +410,9 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     let edgeRoot = edge?.root ?? null;
     let edgeHeader = edgeLaneHeader;
     const edgeMetrics =
-      options.responseMetricsFallback && edge ? new FallbackResponseMetrics(edge.vm, "edge", "gateway") : null;
+      options.responseMetricsFallback && edge
+        ? new FallbackResponseMetrics(edge.vm, "edge", "gateway")
+        : null;
     const edgeAgent = newAgent();
     const edgeServer = newServer((req, res) => {
       void proxy(req, res, {

@@ -225,7 +225,11 @@ export async function proxy(
       answer = { ...answer, headers: headersOut };
     }
     write(res, answer);
-    o.onResponse?.(seen, Number(headerValue(answer.headers, ":status") ?? answer.status), performance.now() - started);
+    o.onResponse?.(
+      seen,
+      Number(headerValue(answer.headers, ":status") ?? answer.status),
+      performance.now() - started,
+    );
   } catch (e) {
     if (!res.headersSent && !res.destroyed) {
       write(res, localAnswer(500, `proxy error: ${e instanceof Error ? e.message : String(e)}\n`));

@@ -3,7 +3,13 @@
 // the edge gets the Lane's dye rules followed by `rolloutRules(...)` for the current share, as the
 // controller writes them to the gateway. A virtual clock moves one analysis interval per round, so
 // nothing waits for real time.
-import { roundVerdict, step, type Observation, type RolloutSpec, type RolloutStatus } from "../rollout/engine.js";
+import {
+  roundVerdict,
+  step,
+  type Observation,
+  type RolloutSpec,
+  type RolloutStatus,
+} from "../rollout/engine.js";
 import { rolloutRules } from "../rollout/gateway.js";
 import { EmbeddedProvider } from "../rollout/embedded.js";
 import { parseDuration } from "../rollout/duration.js";
@@ -58,7 +64,11 @@ export interface RolloutDemoResult {
 const USERS = 1000;
 
 /** The edge config for a share: the Lane's own rules first, then the sticky rollout rule. */
-export function edgeConfigAt(edge: Record<string, unknown>, spec: RolloutSpec, percent: number): Record<string, unknown> {
+export function edgeConfigAt(
+  edge: Record<string, unknown>,
+  spec: RolloutSpec,
+  percent: number,
+): Record<string, unknown> {
   const own = Array.isArray(edge.rules) ? (edge.rules as unknown[]) : [];
   return {
     ...edge,
@@ -69,7 +79,10 @@ export function edgeConfigAt(edge: Record<string, unknown>, spec: RolloutSpec, p
 function describeObservation(o: Observation, spec: RolloutSpec): string {
   const m = spec.analysis?.metrics.find((x) => x.name === o.metric);
   const range = m
-    ? [m.thresholdRange.min !== undefined ? `min ${m.thresholdRange.min}` : "", m.thresholdRange.max !== undefined ? `max ${m.thresholdRange.max}` : ""]
+    ? [
+        m.thresholdRange.min !== undefined ? `min ${m.thresholdRange.min}` : "",
+        m.thresholdRange.max !== undefined ? `max ${m.thresholdRange.max}` : "",
+      ]
         .filter((x) => x !== "")
         .join(", ")
     : "";
@@ -104,7 +117,9 @@ export async function runRolloutDemo(o: RolloutDemoOptions): Promise<RolloutDemo
   const apply = (p: number) => {
     if (p === percent) return;
     o.mesh.configureEdge(edgeConfigAt(o.edgeConfig, spec, p));
-    o.out(`  edge reconfigured: ${p}% of users (${USER_HEADER}, sticky) → ${ROLLOUT_LANE}, after the dye rules`);
+    o.out(
+      `  edge reconfigured: ${p}% of users (${USER_HEADER}, sticky) → ${ROLLOUT_LANE}, after the dye rules`,
+    );
     percent = p;
   };
 

@@ -52,7 +52,10 @@ function escapeRegExp(s: string): string {
 export function splitTags(raw: string, tags: readonly string[] = MESHLANE_STAT_TAGS): TaggedName {
   const stat = raw.startsWith(CUSTOM_PREFIX) ? raw.slice(CUSTOM_PREFIX.length) : raw;
   if (tags.length === 0 || !stat.includes("=.=")) return { name: stat, labels: [] };
-  const alternatives = [...tags].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|");
+  const alternatives = [...tags]
+    .sort((a, b) => b.length - a.length)
+    .map(escapeRegExp)
+    .join("|");
   const re = new RegExp(`(?<=^|[_.]|;\\.;)(${alternatives})=\\.=(.*?);\\.;`, "g");
   const labels: [string, string][] = [];
   let name = "";

@@ -76,7 +76,10 @@ export function observe(
   if (m.error !== undefined) return { ...o, reason: m.error };
   if (m.requests === undefined) return { ...o, reason: `no request count for ${where}` };
   if (m.requests < minRequests)
-    return { ...o, reason: `${m.requests} requests for ${where} in the window, fewer than minRequests ${minRequests}` };
+    return {
+      ...o,
+      reason: `${m.requests} requests for ${where} in the window, fewer than minRequests ${minRequests}`,
+    };
   if (m.value === undefined) return { ...o, reason: `empty result for ${where}` };
   if (!Number.isFinite(m.value)) return { ...o, reason: `${metric.name} for ${where} is ${m.value}` };
   if (metric.maxIncreaseOverBase !== undefined && (m.base === undefined || !Number.isFinite(m.base)))

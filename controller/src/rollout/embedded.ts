@@ -84,7 +84,8 @@ export class EmbeddedProvider implements MetricsProvider {
       }
       deltas.push({ target: s.target, samples });
     }
-    if (fresh > 0) return everyNone(target, `first scrape of ${fresh} endpoint(s): no interval to compare yet`);
+    if (fresh > 0)
+      return everyNone(target, `first scrape of ${fresh} endpoint(s): no interval to compare yet`);
     if (targets.length === 0) return everyNone(target, "no stats endpoints to scrape");
 
     const scopes: (string | undefined)[] = [...target.services, undefined];
@@ -92,7 +93,9 @@ export class EmbeddedProvider implements MetricsProvider {
     for (const metric of target.metrics) {
       for (const service of scopes) {
         const services = service === undefined ? target.services : [service];
-        out.push(observe(metric, service, this.measure(metric, deltas, target, services), target.minRequests));
+        out.push(
+          observe(metric, service, this.measure(metric, deltas, target, services), target.minRequests),
+        );
       }
     }
     return out;

@@ -72,7 +72,8 @@ export function selector(
   services: string[],
   extra = "",
 ): string {
-  const lane = lanes.length === 1 ? `lane=${quote(lanes[0])}` : `lane=~${quote(lanes.map(escapeRegex).join("|"))}`;
+  const lane =
+    lanes.length === 1 ? `lane=${quote(lanes[0])}` : `lane=~${quote(lanes.map(escapeRegex).join("|"))}`;
   return (
     `{${o.namespaceLabel}=${quote(namespace)},${lane},role="${SERVICE_SIDE.role}",direction="${SERVICE_SIDE.direction}",` +
     `${o.serviceLabel}=~${quote(services.map(escapeRegex).join("|"))}${extra}}`
@@ -130,11 +131,16 @@ export class PrometheusProvider implements MetricsProvider {
       q(builtinQuery(name, this.labels, namespace, lanes, services, window, by));
 
     // Request counts (for minRequests) per Service and lane-wide, shared by every metric.
-    const [reqBy, reqAll] = await Promise.all([built("requests", [lane], true), built("requests", [lane], false)]);
+    const [reqBy, reqAll] = await Promise.all([
+      built("requests", [lane], true),
+      built("requests", [lane], false),
+    ]);
     const requests = (service?: string): number | string => {
       const r = service === undefined ? reqAll : reqBy;
       if ("error" in r) return r.error;
-      const row = r.series.find((x) => service === undefined || x.labels[this.labels.serviceLabel] === service);
+      const row = r.series.find(
+        (x) => service === undefined || x.labels[this.labels.serviceLabel] === service,
+      );
       return row === undefined ? 0 : Math.round(row.value);
     };
 
@@ -143,7 +149,8 @@ export class PrometheusProvider implements MetricsProvider {
       const scopes = await this.measureMetric(metric, target, q, built);
       for (const [service, m] of scopes) {
         const n = requests(service);
-        const measured: Measured = typeof n === "string" ? { ...m, error: m.error ?? n } : { ...m, requests: n };
+        const measured: Measured =
+          typeof n === "string" ? { ...m, error: m.error ?? n } : { ...m, requests: n };
         out.push(observe(metric, service, measured, target.minRequests));
       }
     }
@@ -179,7 +186,8 @@ export class PrometheusProvider implements MetricsProvider {
       scopes.set(undefined, await run(services));
       if (metric.maxIncreaseOverBase !== undefined) {
         for (const m of scopes.values())
-          if (m.error === undefined) m.error = "maxIncreaseOverBase needs a built-in metric; a query has no base";
+          if (m.error === undefined)
+            m.error = "maxIncreaseOverBase needs a built-in metric; a query has no base";
       }
       return scopes;
     }
@@ -239,7 +247,9 @@ export class PrometheusProvider implements MetricsProvider {
       return { series: [{ labels: {}, value: Number(v[1]) }] };
     }
     if (data.resultType !== "vector" || !Array.isArray(data.result)) {
-      return { error: `query answered a ${data.resultType ?? "missing"} result, expected a vector or scalar` };
+      return {
+        error: `query answered a ${data.resultType ?? "missing"} result, expected a vector or scalar`,
+      };
     }
     return {
       series: (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({
