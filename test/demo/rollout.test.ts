@@ -1,0 +1,48 @@
+// `meshlane demo --rollout` as a user runs it: a process with its output in a pipe, the last line one
+// JSON object, the exit code saying whether the phase is the one the flags lead to.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { meshlane } from "../cli/run.js";
+
+function lastJson(stdout: string): { rollout: { phase: string; step: number; percent: number } } {
+  const lines = stdout.trimEnd().split("\n");
+  return JSON.parse(lines[lines.length - 1]) as { rollout: { phase: string; step: number; percent: number } };
+}
+
+test("demo --rollout: every step passes analysis on the real mesh and the rollout ends Succeeded at 100%", async () => {
+  const r = await meshlane(["demo", "--rollout"]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.deepEqual(lastJson(r.stdout), { rollout: { phase: "Succeeded", step: 3, percent: 100 } });
+  for (const p of [10, 25, 50, 100]) {
+    assert.match(r.stdout, new RegExp(`edge reconfigured: ${p}% of users \\(x-user, sticky\\) → canary`));
+  }
+  assert.match(r.stdout, /request-success-rate\s+mocka\s+pass\s+100\s+n=\d+/);
+  assert.match(r.stdout, /request-duration\s+\(lane\)\s+pass/);
+  assert.match(r.stdout, /Succeeded: done at 100% of users/);
+  assert.doesNotMatch(r.stdout, /\bfail\b/);
+});
+
+test("demo --rollout --canary-error-rate 30: the checks fail, the lane rolls back to 0%", async () => {
+  const r = await meshlane(["demo", "--rollout", "--canary-error-rate", "30"]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.deepEqual(lastJson(r.stdout), { rollout: { phase: "RolledBack", step: 0, percent: 0 } });
+  assert.match(r.stdout, /the canary workloads fail 30% of their requests/);
+  assert.match(
+    r.stdout,
+    /request-success-rate\s+mocka\s+fail\s+[\d.]+\s+n=\d+\s+\[min 95\]\s+\([\d.]+ below min 95\)/,
+  );
+  assert.match(r.stdout, /RolledBack: rolled back at step 1: 2 consecutive failed checks/);
+  assert.match(r.stdout, /edge reconfigured: 0% of users/);
+});
+
+test("demo --rollout with an error rate the threshold tolerates still succeeds; bad values are usage errors", async () => {
+  const ok = await meshlane(["demo", "--rollout", "--canary-error-rate", "2"]);
+  assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+  assert.equal(lastJson(ok.stdout).rollout.phase, "Succeeded");
+  const bad = await meshlane(["demo", "--rollout", "--canary-error-rate", "130"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--canary-error-rate expects a percent from 0 to 100, got "130"/);
+  const alone = await meshlane(["demo", "--canary-error-rate", "5"]);
+  assert.equal(alone.code, 2);
+  assert.match(alone.stderr, /--canary-error-rate needs --rollout/);
+});
