@@ -5,9 +5,10 @@
 // What Envoy and Istio do to a wasm metric, in order:
 // - the stat is named `wasmcustom.<name>`; `wasmcustom` is a custom stat namespace, so the Prometheus
 //   export drops it and adds no `envoy_` prefix;
-// - Istio's stats tags (extraStatTags) take each `<tag>=.=<value>;.;` out of the name into a label
-//   `<tag>="<value>"`; what is left of the name, less the separator before the first tag, names the
-//   family (`meshlane_requests_total_lane=.=canary;.;` → `meshlane_requests_total{lane="canary"}`);
+// - Istio's stats tags (extraStatTags, MESHLANE_STAT_TAGS by default) take each `<tag>=.=<value>;.;`
+//   of a listed tag out of the name into a label `<tag>="<value>"`; what is left of the name, less the
+//   separator before the first tag, names the family (`meshlane_requests_total_lane=.=canary;.;` →
+//   `meshlane_requests_total{lane="canary"}`, as docs/contracts.md states it);
 // - names and label names are sanitized to `[a-zA-Z0-9_]` (anything else becomes `_`, a leading digit
 //   gets a `_` in front); label values are escaped (`\`, `"`, newline);
 // - each family has one `# TYPE` line, its series sorted by their label text; a series without labels
