@@ -24,7 +24,7 @@ Then sends the requests, alternating "agent: pc" (dyed canary by the default con
 
 With --rollout, runs a rollout of the lane "${ROLLOUT_LANE}" instead: steps ${DEMO_ROLLOUT.steps.map((s) => `${s.percent}%`).join(", ")} of
 users (sticky by the x-user header, after the dye rules), judged every round by the embedded metrics
-provider (request-success-rate ≥ 95, request-duration p99 ≤ 500 ms, per service and lane-wide, read
+provider (request-success-rate ≥ 95, request-duration p99 ≤ 2500 ms, per service and lane-wide, read
 from the proxies' /stats/prometheus endpoints) under generated load; a virtual clock advances one
 analysis interval per round. Each step, round and verdict is printed, then one JSON line
 {"rollout": {"phase": ..., "step": ..., "percent": ...}}. --canary-error-rate P makes the canary

@@ -37,7 +37,8 @@ export const DEMO_ROLLOUT: RolloutSpec = {
     progressDeadline: "3m",
     metrics: [
       { name: "request-success-rate", thresholdRange: { min: 95 } },
-      { name: "request-duration", thresholdRange: { max: 500 } },
+      // Generous: the demo shares the machine with whatever else runs; the mesh answers in milliseconds.
+      { name: "request-duration", thresholdRange: { max: 2500 } },
     ],
   },
   promotion: "manual",
@@ -123,7 +124,9 @@ export async function runRolloutDemo(o: RolloutDemoOptions): Promise<RolloutDemo
     percent = p;
   };
 
-  // The starting point for the embedded provider's deltas, then the first step.
+  // Warm-up (the proxies' first requests compile code paths), then the starting point for the
+  // embedded provider's deltas, then the first step.
+  for (let i = 0; i < 20; i++) await o.mesh.request({ agent: "mobile", [USER_HEADER]: `warm-up-${i}` });
   await provider.observe(target);
   let r = step(spec, undefined, new Date(now));
   for (const e of r.events) o.out(`[${clock()}] ${e.reason}: ${e.message}`);
