@@ -2,6 +2,9 @@
 // JSON object, the exit code saying whether the phase is the one the flags lead to.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { meshlane } from "../cli/run.js";
 
 function lastJson(stdout: string): { rollout: { phase: string; step: number; percent: number } } {
@@ -45,4 +48,20 @@ test("demo --rollout with an error rate the threshold tolerates still succeeds; 
   const alone = await meshlane(["demo", "--canary-error-rate", "5"]);
   assert.equal(alone.code, 2);
   assert.match(alone.stderr, /--canary-error-rate needs --rollout/);
+});
+
+test("demo --rollout with a config whose allow-list lacks the lane: the filter refuses the rollout rule, exit 2", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "meshlane-rollout-"));
+  try {
+    const file = path.join(dir, "edge.json");
+    writeFileSync(file, JSON.stringify({ role: "edge", lanes: ["base"], defaultLane: "base" }));
+    const r = await meshlane(["demo", "--rollout", "--config", file]);
+    assert.equal(r.code, 2, r.stderr + r.stdout);
+    assert.match(
+      r.stderr,
+      /the rollout's edge config was refused: edge: the filter rejected its plugin config: rules\[0\]/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -173,7 +173,14 @@ async function rollout(mesh: Mesh, edgeConfig: object | string, errorRate: numbe
   );
   if (errorRate > 0) out(`the ${ROLLOUT_LANE} workloads fail ${errorRate}% of their requests`);
   out("");
-  const r = await runRolloutDemo({ mesh, edgeConfig: edge, out });
+  let r: Awaited<ReturnType<typeof runRolloutDemo>>;
+  try {
+    r = await runRolloutDemo({ mesh, edgeConfig: edge, out });
+  } catch (e) {
+    if (!(e instanceof MeshConfigError)) throw e;
+    process.stderr.write(`meshlane demo: the rollout's edge config was refused: ${e.message}\n`);
+    return 2;
+  }
   const { phase, step, percent } = r.status;
   const want = expectedPhase(DEMO_ROLLOUT, errorRate);
   out("");
