@@ -19,6 +19,9 @@ import {
 
 export const ROLE_EDGE: i32 = 0;
 export const ROLE_SIDECAR: i32 = 1;
+/** An ambient-mode waypoint: remembers and restores on the one request it serves (see filter.ts). */
+export const ROLE_WAYPOINT: i32 = 2;
+const ROLES = '"edge", "sidecar" or "waypoint"';
 
 export const STICKY_NONE: i32 = 0;
 export const STICKY_HEADER: i32 = 1;
@@ -270,17 +273,18 @@ class Parser {
 
     const role = root.get("role");
     if (role === null) {
-      this.fail("role", 'required: "edge" or "sidecar"');
+      this.fail("role", "required: " + ROLES);
       return cfg;
     }
     const r = this.str(role, "role");
     if (r == "edge") cfg.role = ROLE_EDGE;
     else if (r == "sidecar") cfg.role = ROLE_SIDECAR;
+    else if (r == "waypoint") cfg.role = ROLE_WAYPOINT;
     else {
-      this.fail("role", 'expected "edge" or "sidecar", got ' + quote(r));
+      this.fail("role", "expected " + ROLES + ", got " + quote(r));
       return cfg;
     }
-    if (cfg.role == ROLE_SIDECAR) {
+    if (cfg.role != ROLE_EDGE) {
       for (let i = 0; i < EDGE_ONLY.length; i++) {
         if (root.get(unchecked(EDGE_ONLY[i])) !== null) {
           this.fail(unchecked(EDGE_ONLY[i]), 'applies only to role "edge"');

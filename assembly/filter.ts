@@ -8,8 +8,10 @@
 // the keys are tried in configured order and the first with a live record decides: its lane, or no
 // lane when it is conflicted — later keys are not read, so a conflict (a forged or reused key) never
 // lets another key's lane through. An inbound request counts one conflict however many keys clashed.
+// A waypoint (ambient mode) sees each hop once: it remembers like inbound when the request carries
+// its lane, and restores like outbound when it does not, through the same methods.
 import * as abi from "./abi";
-import { Config, ROLE_EDGE, ROLE_SIDECAR, parseConfig } from "./config";
+import { Config, ROLE_EDGE, ROLE_SIDECAR, ROLE_WAYPOINT, parseConfig } from "./config";
 import { inAny } from "./match";
 import {
   Decision,
@@ -87,7 +89,7 @@ export class Root {
     abi.log(
       abi.LOG_INFO,
       "meshlane: configured role=" +
-        (cfg.role == ROLE_EDGE ? "edge" : "sidecar") +
+        (cfg.role == ROLE_EDGE ? "edge" : cfg.role == ROLE_SIDECAR ? "sidecar" : "waypoint") +
         " rules=" +
         cfg.rules.length.toString(),
     );
@@ -136,24 +138,41 @@ export class Root {
     abi.incrementCounter(id);
   }
 
-  // meshlane_trace_conflicts_total's ids by direction (id + 1; 0 until defined).
-  private conflictIds: StaticArray<u32> = new StaticArray<u32>(4);
+  // Counter ids (id + 1; 0 until defined): meshlane_trace_conflicts_total by direction in slots 0-3,
+  // meshlane_trace_lookups_total by result in slots 4-6.
+  private traceIds: StaticArray<u32> = new StaticArray<u32>(7);
+
+  /** Increments the counter of `slot`, defined as `name + value + ";.;"` on first use. */
+  private bump(slot: i32, name: string, value: string): void {
+    let id = unchecked(this.traceIds[slot]) - 1;
+    if (id == u32.MAX_VALUE) {
+      id = abi.defineCounter(name + value + ";.;");
+      unchecked((this.traceIds[slot] = id + 1));
+    }
+    abi.incrementCounter(id);
+  }
 
   /** Counts a trace key seen with two lanes, in meshlane_trace_conflicts_total (Istio's tag form):
    * direction inbound when a request found its key live with another lane, outbound when a lane
    * was not restored for a conflicted key. */
   countConflict(direction: i32): void {
-    const slot = direction & 3;
-    let id = unchecked(this.conflictIds[slot]) - 1;
-    if (id == u32.MAX_VALUE) {
-      id = abi.defineCounter(
-        "meshlane_trace_conflicts_total_direction=.=" + directionName(direction) + ";.;",
-      );
-      unchecked((this.conflictIds[slot] = id + 1));
-    }
-    abi.incrementCounter(id);
+    this.bump(direction & 3, "meshlane_trace_conflicts_total_direction=.=", directionName(direction));
+  }
+
+  /** Counts one trace memory lookup in meshlane_trace_lookups_total (Istio's tag form), tag result
+   * hit (a lane restored), miss (no live record, or a lane off the allow-list), conflict. */
+  countLookup(result: i32): void {
+    this.bump(
+      4 + result,
+      "meshlane_trace_lookups_total_result=.=",
+      result == LOOKUP_HIT ? "hit" : result == LOOKUP_MISS ? "miss" : "conflict",
+    );
   }
 }
+
+const LOOKUP_HIT: i32 = 0;
+const LOOKUP_MISS: i32 = 1;
+const LOOKUP_CONFLICT: i32 = 2;
 
 /** Direction tag values: what the sidecar read, and "gateway" for the edge. */
 export const DIRECTION_GATEWAY: i32 = 3;
@@ -195,6 +214,7 @@ export class Stream {
     const req = REQUEST;
     req.reset(cfg, abi.REQUEST_HEADERS);
     if (cfg.role == ROLE_SIDECAR) this.sidecar(cfg, req);
+    else if (cfg.role == ROLE_WAYPOINT) this.waypoint(cfg, req);
     else this.edge(cfg, req);
     req.headers.release();
     req.reset(DONE, -1);
@@ -346,22 +366,57 @@ export class Stream {
     if (d.source == SOURCE_NONE) {
       // Values outside the allow-list (or not lane names) go no further.
       this.strip(cfg, req);
-      if (direction == DIRECTION_INBOUND) {
-        if (this.rememberAll(cfg, req, "")) this.root.countConflict(direction);
-      } else {
-        const lane = this.recallFirst(cfg, req);
-        if (lane === null) {
-          // nothing remembered: no lane
-        } else if (lane == CONFLICT) {
-          this.root.countConflict(direction);
-        } else if (cfg.allows(lane)) {
-          d.lane = lane;
-          d.source = SOURCE_MEMORY;
-        }
-      }
+      if (direction == DIRECTION_INBOUND) this.rememberLane(cfg, req, "");
+      else this.restore(cfg, req, d, false);
     } else if (direction != DIRECTION_OUTBOUND) {
-      if (this.rememberAll(cfg, req, d.lane)) this.root.countConflict(direction);
+      this.rememberLane(cfg, req, d.lane);
     }
+    this.finish(cfg, req, d, "sidecar", direction);
+  }
+
+  /** Waypoint (ambient mode): it sees each request once, on its way to one of its services, and no
+   * separate outbound call of the app. So a request that carries its lane (header, else baggage) is
+   * remembered as a sidecar's inbound does, and one that carries none is restored as a sidecar's
+   * outbound does (from the trace memory; baggage was already read). Counted as inbound. */
+  private waypoint(cfg: Config, req: HostRequest): void {
+    const d = DECISION;
+    d.reset();
+    this.incoming(cfg, req, d);
+    if (d.source == SOURCE_NONE) {
+      this.strip(cfg, req);
+      this.restore(cfg, req, d, true);
+    } else {
+      this.rememberLane(cfg, req, d.lane);
+    }
+    this.finish(cfg, req, d, "waypoint", DIRECTION_INBOUND);
+  }
+
+  /** Remembers `lane` ("": forgets) under the request's trace keys; counts an inbound conflict. */
+  private rememberLane(cfg: Config, req: HostRequest, lane: string): void {
+    if (this.rememberAll(cfg, req, lane)) this.root.countConflict(DIRECTION_INBOUND);
+  }
+
+  /** Restores the lane from the trace memory into `d` (source memory) when the deciding key holds an
+   * allowed lane; a conflicted key gives no lane and counts an outbound conflict. `lookups`: count the
+   * outcome in meshlane_trace_lookups_total (the waypoint's hit rate). */
+  private restore(cfg: Config, req: HostRequest, d: Decision, lookups: bool): void {
+    const lane = this.recallFirst(cfg, req);
+    let result = LOOKUP_MISS;
+    if (lane === null) {
+      // nothing remembered: no lane
+    } else if (lane == CONFLICT) {
+      this.root.countConflict(DIRECTION_OUTBOUND);
+      result = LOOKUP_CONFLICT;
+    } else if (cfg.allows(lane)) {
+      d.lane = lane;
+      d.source = SOURCE_MEMORY;
+      result = LOOKUP_HIT;
+    }
+    if (lookups) this.root.countLookup(result);
+  }
+
+  /** Puts the decided lane on the request, logs and counts it. */
+  private finish(cfg: Config, req: HostRequest, d: Decision, role: string, direction: i32): void {
     if (d.lane.length > 0) this.apply(cfg, req, d.lane);
     this.lane = d.lane;
     if (abi.logEnabled(abi.LOG_DEBUG)) {
@@ -375,7 +430,7 @@ export class Stream {
           sourceName(d.source),
       );
     }
-    this.root.count(d.lane, "sidecar", direction, d.source);
+    this.root.count(d.lane, role, direction, d.source);
   }
 }
 

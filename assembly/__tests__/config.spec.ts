@@ -60,8 +60,10 @@ describe("parseConfig: rejected configs name the field and the reason", () => {
     expect(errorOf("[]")).toBe("configuration: expected a JSON object, got an array");
   });
   it("role", () => {
-    expect(errorOf("{}")).toBe('role: required: "edge" or "sidecar"');
-    expect(errorOf('{"role":"gateway"}')).toBe('role: expected "edge" or "sidecar", got "gateway"');
+    expect(errorOf("{}")).toBe('role: required: "edge", "sidecar" or "waypoint"');
+    expect(errorOf('{"role":"gateway"}')).toBe(
+      'role: expected "edge", "sidecar" or "waypoint", got "gateway"',
+    );
     expect(errorOf('{"role":1}')).toBe("role: expected a string, got a number");
   });
   it("unknown and repeated fields", () => {
@@ -70,6 +72,9 @@ describe("parseConfig: rejected configs name the field and the reason", () => {
   });
   it("edge-only fields in a sidecar", () => {
     expect(errorOf('{"role":"sidecar","rules":[]}')).toBe('rules: applies only to role "edge"');
+    expect(errorOf('{"role":"waypoint","defaultLane":"base"}')).toBe(
+      'defaultLane: applies only to role "edge"',
+    );
   });
   it("lane names and the allow-list", () => {
     expect(errorOf('{"role":"edge","lanes":["Canary"]}').startsWith("lanes[0]: not a valid lane name")).toBe(

@@ -183,6 +183,7 @@ export class LaneController {
       planner: this.planner,
       events: this.events,
       namespaceSelector: opts.namespaceSelector,
+      ambient: opts.render.ambient === true,
     });
     if (opts.leaderElection) {
       const le = opts.leaderElection;

@@ -24,6 +24,15 @@ export function traceHeaderList(v: unknown, path: string): string[] {
   return out;
 }
 
+/** A waypoint Gateway's name (a DNS label); throws with `path` otherwise. */
+export function waypointNameArg(v: string, path: string): string {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v))
+    throw new Error(
+      `${path}: expected a Gateway name (lower-case letters, digits and -), got ${JSON.stringify(v)}`,
+    );
+  return v;
+}
+
 /** Options after defaults, as the render modules use them. */
 export interface ResolvedOptions extends RenderOptions {
   laneHeader: string;
@@ -80,6 +89,8 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
     "clusterDomain",
     "edge",
     "sidecar",
+    "ambient",
+    "waypointName",
   ];
   for (const k of Object.keys(c))
     if (!known.includes(k)) throw new Error(`${k}: unknown setting (expected one of ${known.join("|")})`);
@@ -106,6 +117,12 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
     throw new Error(
       `laneHeader: not a valid HTTP header name: ${JSON.stringify(o.laneHeader)} (letters, digits and !#$%&'*+-.^_\`|~)`,
     );
+  if (c.ambient !== undefined) {
+    if (typeof c.ambient !== "boolean") throw new Error("ambient: expected true or false");
+    o.ambient = c.ambient;
+  }
+  const wp = str("waypointName");
+  if (wp !== undefined) o.waypointName = waypointNameArg(wp, "waypointName");
   if (c.traceHeaders !== undefined) o.traceHeaders = traceHeaderList(c.traceHeaders, "traceHeaders");
   if (c.gatewaySelector !== undefined) o.gatewaySelector = stringMap(c.gatewaySelector, "gatewaySelector");
   if (c.edge !== undefined) {

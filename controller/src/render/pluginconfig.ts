@@ -40,6 +40,9 @@ export function edgeConfig(group: LaneInfo[], all: LaneInfo[], o: ResolvedOption
   if (o.baggageKey !== undefined) c.baggageKey = o.baggageKey;
   c.lanes = laneList(all);
   if (o.edge?.defaultLane !== undefined) c.defaultLane = o.edge.defaultLane;
+  // Ambient: every request entering the mesh carries a lane, so a waypoint never restores a lane
+  // for a request whose trace key a client forged (it conflicts instead; see docs/modes.md).
+  else if (o.ambient) c.defaultLane = BASE_LANE;
   if (o.edge?.trustedSources !== undefined) c.trustedSources = o.edge.trustedSources;
   if (o.edge?.jwt !== undefined) c.jwt = o.edge.jwt;
   c.rules = rulesOf(group);

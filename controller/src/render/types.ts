@@ -78,6 +78,13 @@ export interface RenderOptions {
    * only calls lane-routed Services (and must carry the lane on) gets the filter too.
    */
   sidecarNamespaces?: string[];
+  /**
+   * Istio ambient mode: also install the filter (role waypoint) on each managed namespace's waypoint,
+   * a WasmPlugin with targetRefs to the Gateway `waypointName` (default `waypoint`); the edge's
+   * default lane becomes `base` unless `edge.defaultLane` says otherwise. See docs/modes.md.
+   */
+  ambient?: boolean;
+  waypointName?: string;
   /** Kubernetes cluster domain for host names (default `cluster.local`). */
   clusterDomain?: string;
   /** Namespace of input objects that name none (default `default`), as kubectl would. */
