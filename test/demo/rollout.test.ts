@@ -48,6 +48,9 @@ test("demo --rollout with an error rate the threshold tolerates still succeeds; 
   const alone = await meshlane(["demo", "--canary-error-rate", "5"]);
   assert.equal(alone.code, 2);
   assert.match(alone.stderr, /--canary-error-rate needs --rollout/);
+  const ambient = await meshlane(["demo", "--rollout", "--ambient"]);
+  assert.equal(ambient.code, 2);
+  assert.match(ambient.stderr, /--rollout runs on the sidecar mesh: not with --ambient/);
 });
 
 test("demo --rollout with a config whose allow-list lacks the lane: the filter refuses the rollout rule, exit 2", async () => {
