@@ -22,6 +22,18 @@ describe("parseConfig: accepted configs", () => {
     expect(c.ttlSeconds).toBe(60);
     expect(c.capacity).toBe(65536);
     expect(c.echoHeader).toBe("");
+    expect(c.responseMetrics).toBe(true);
+  });
+
+  it("reads responseMetrics for both roles, and refuses anything but a boolean", () => {
+    expect(parseConfig('{"role":"edge","responseMetrics":false}').config!.responseMetrics).toBe(false);
+    expect(parseConfig('{"role":"sidecar","responseMetrics":true}').config!.responseMetrics).toBe(true);
+    expect(errorOf('{"role":"sidecar","responseMetrics":"false"}')).toBe(
+      "responseMetrics: expected a boolean, got a string",
+    );
+    expect(errorOf('{"role":"edge","responseMetrics":0}')).toBe(
+      "responseMetrics: expected a boolean, got a number",
+    );
   });
 
   it("reads every edge field", () => {

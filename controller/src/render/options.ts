@@ -62,6 +62,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** `responseMetrics` of an edge/sidecar map, checked as the filter checks it (a boolean when set). */
+function responseMetricsFlag(m: Record<string, unknown>, path: string): void {
+  if (m.responseMetrics !== undefined && typeof m.responseMetrics !== "boolean")
+    throw new Error(
+      `${path}.responseMetrics: expected true or false, got ${JSON.stringify(m.responseMetrics)}`,
+    );
+}
+
 function stringMap(v: unknown, path: string): Record<string, string> {
   if (!isObject(v) || Object.values(v).some((x) => typeof x !== "string")) {
     throw new Error(`${path}: expected a map of strings`);
@@ -127,10 +135,12 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
   if (c.gatewaySelector !== undefined) o.gatewaySelector = stringMap(c.gatewaySelector, "gatewaySelector");
   if (c.edge !== undefined) {
     if (!isObject(c.edge)) throw new Error("edge: expected a map");
+    responseMetricsFlag(c.edge, "edge");
     o.edge = c.edge as RenderOptions["edge"];
   }
   if (c.sidecar !== undefined) {
     if (!isObject(c.sidecar)) throw new Error("sidecar: expected a map");
+    responseMetricsFlag(c.sidecar, "sidecar");
     o.sidecar = c.sidecar as RenderOptions["sidecar"];
   }
   return o;

@@ -47,6 +47,7 @@ export function edgeConfig(group: LaneInfo[], all: LaneInfo[], o: ResolvedOption
   if (o.edge?.jwt !== undefined) c.jwt = o.edge.jwt;
   c.rules = rulesOf(group);
   if (o.edge?.echoHeader !== undefined) c.echoHeader = o.edge.echoHeader;
+  if (o.edge?.responseMetrics !== undefined) c.responseMetrics = o.edge.responseMetrics;
   return c;
 }
 
@@ -62,6 +63,7 @@ export function sidecarConfig(all: LaneInfo[], o: ResolvedOptions): Record<strin
       : { ...o.sidecar?.propagation, traceHeaders: o.traceHeaders.map((h) => h.toLowerCase()) };
   if (propagation !== undefined) c.propagation = propagation;
   if (o.sidecar?.echoHeader !== undefined) c.echoHeader = o.sidecar.echoHeader;
+  if (o.sidecar?.responseMetrics !== undefined) c.responseMetrics = o.sidecar.responseMetrics;
   return c;
 }
 

@@ -95,9 +95,10 @@ export interface RenderOptions {
     defaultLane?: string;
     jwt?: Record<string, unknown>;
     echoHeader?: string;
+    responseMetrics?: boolean;
   };
   /** Extra sidecar-role plugin fields (docs/contracts.md), passed through when set. */
-  sidecar?: { propagation?: Record<string, unknown>; echoHeader?: string };
+  sidecar?: { propagation?: Record<string, unknown>; echoHeader?: string; responseMetrics?: boolean };
   /**
    * Verdicts of the real filter on each Lane's dye rules, keyed `namespace/name`, as produced by running
    * `laneProbes()` through the filter's configure: a Lane listed here is rejected with that reason.
