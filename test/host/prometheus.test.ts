@@ -1,5 +1,6 @@
 // The host's metrics as Envoy's /stats/prometheus serves them: real metrics from the compiled filter
-// (the demo mesh's stats endpoints) and histograms defined through the host's MetricStore.
+// (the demo mesh's stats endpoints: request counters, response counters and the duration histogram)
+// and histograms defined through the host's MetricStore.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MetricStore } from "../../controller/src/host/index.js";
@@ -43,6 +44,20 @@ test("the filter's meshlane_requests_total is served as labelled counters at eac
       /^meshlane_requests_total\{lane="base",role="edge",direction="gateway",source="default"\} 1$/m,
     );
     assert.doesNotMatch(text, /=\.=|wasmcustom/);
+    // The filter's response metrics: counters by status class, Envoy's duration histogram.
+    assert.match(
+      text,
+      /^meshlane_responses_total\{lane="canary",role="edge",direction="gateway",response_code_class="2xx"\} 2$/m,
+    );
+    assert.match(text, /^# TYPE meshlane_request_duration_milliseconds histogram$/m);
+    assert.match(
+      text,
+      /^meshlane_request_duration_milliseconds_bucket\{lane="canary",role="edge",direction="gateway",le="\+Inf"\} 2$/m,
+    );
+    assert.match(
+      text,
+      /^meshlane_request_duration_milliseconds_count\{lane="base",role="edge",direction="gateway"\} 1$/m,
+    );
     const mockb = await (await fetch(mesh.stats[3].url)).text();
     assert.match(
       mockb,

@@ -1,6 +1,6 @@
 // The mesh the provider tests judge: mocka has base, a healthy `canary` and a `broken` lane whose
 // workload answers 500 to half its requests; mockb has only base. The real filter runs in every
-// proxy; the response metrics come from the proxies (demo/responses.ts) until the filter records them.
+// proxy and records the response metrics the providers read.
 import { startMesh, type Mesh } from "../../controller/src/demo/mesh.js";
 import type { RolloutMetric } from "../../controller/src/rollout/engine.js";
 import type { AnalysisTarget } from "../../controller/src/rollout/provider.js";
@@ -26,7 +26,6 @@ export async function lanesMesh(): Promise<Mesh> {
       ],
     },
     failPercent: (i) => (i.lane === "broken" ? 50 : 0),
-    responseMetricsFallback: true,
   });
 }
 

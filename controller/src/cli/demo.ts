@@ -133,7 +133,6 @@ export function run(args: string[]): Promise<number> {
         log: (l) => out(`  ${l}`),
         ...(values.rollout
           ? {
-              responseMetricsFallback: true,
               failPercent: (i: { lane: string }) => (i.lane === ROLLOUT_LANE ? errorRate : 0),
             }
           : {}),

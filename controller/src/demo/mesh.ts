@@ -26,7 +26,6 @@ import { defaultWasmPath } from "../paths.js";
 import { targetOf } from "../render/lanes.js";
 import { BASE_LANE } from "../render/types.js";
 import { headerValue, proxy, readBody, send, type Upstream } from "./proxy.js";
-import { FallbackResponseMetrics } from "./responses.js";
 import {
   DEMO_NAMESPACE,
   EDGE_APP,
@@ -86,8 +85,6 @@ export interface MeshOptions {
   timeoutMs?: number;
   /** Percent of its requests an instance's app answers with 500 (spread evenly, no randomness). */
   failPercent?: (instance: Instance) => number;
-  /** The proxies record the response metrics for a filter that does not record them (responses.ts). */
-  responseMetricsFallback?: boolean;
 }
 
 /** One instance of a service: its app and its sidecar. */
@@ -342,10 +339,6 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
           vm: sidecar?.vm ?? null,
         };
         const toApp: Upstream = { name: `${name} app`, port: 0 };
-        const inboundMetrics =
-          options.responseMetricsFallback && sidecar
-            ? new FallbackResponseMetrics(sidecar.vm, "sidecar", "inbound")
-            : null;
         const inbound = newServer((req, res) => {
           void proxy(req, res, {
             root,
@@ -353,9 +346,6 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
             agent: inboundAgent,
             timeoutMs,
             route: () => toApp,
-            onResponse: inboundMetrics
-              ? (h, status, ms) => inboundMetrics.record(headerValue(h, sidecarLaneHeader) ?? "", status, ms)
-              : undefined,
           });
         });
         const outbound = newServer((req, res) => {
@@ -409,10 +399,6 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     const edge = compiled ? plugin("edge", EDGE_VM_ID, edgeConfig) : null;
     let edgeRoot = edge?.root ?? null;
     let edgeHeader = edgeLaneHeader;
-    const edgeMetrics =
-      options.responseMetricsFallback && edge
-        ? new FallbackResponseMetrics(edge.vm, "edge", "gateway")
-        : null;
     const edgeAgent = newAgent();
     const edgeServer = newServer((req, res) => {
       void proxy(req, res, {
@@ -421,9 +407,6 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         agent: edgeAgent,
         timeoutMs,
         route: (h) => laneOf(entry, h, edgeHeader),
-        onResponse: edgeMetrics
-          ? (h, status, ms) => edgeMetrics.record(headerValue(h, edgeHeader) ?? "", status, ms)
-          : undefined,
       });
     });
     const edgeStatsPort = await listen(newServer(statsHandler(edge?.vm ?? null)));

@@ -27,9 +27,6 @@ export interface ProxyOptions {
   observe?: (headers: HeaderPairs) => void;
   /** Upstream timeout in milliseconds. */
   timeoutMs?: number;
-  /** Sees each answer once written: the request headers as the filter left them, the status and the
-   * milliseconds since the request arrived. */
-  onResponse?: (requestHeaders: HeaderPairs, status: number, ms: number) => void;
 }
 
 const MAX_BODY = 1 << 20;
@@ -157,8 +154,6 @@ export async function proxy(
   o: ProxyOptions,
 ): Promise<void> {
   let stream: HttpStream | null = null;
-  const started = performance.now();
-  let seen: HeaderPairs = [];
   try {
     let body = await readBody(req);
     let headers = requestPairs(req);
@@ -179,7 +174,6 @@ export async function proxy(
       }
       headers = stream.requestHeaderPairs();
     }
-    seen = headers;
     let answer: UpstreamResponse;
     const reply = stream?.localReply ?? null;
     if (reply !== null) {
@@ -190,7 +184,6 @@ export async function proxy(
         body: Buffer.from(reply.body),
       };
       write(res, answer);
-      o.onResponse?.(seen, reply.status, performance.now() - started);
       return;
     }
     const target = o.route(headers);
@@ -225,15 +218,9 @@ export async function proxy(
       answer = { ...answer, headers: headersOut };
     }
     write(res, answer);
-    o.onResponse?.(
-      seen,
-      Number(headerValue(answer.headers, ":status") ?? answer.status),
-      performance.now() - started,
-    );
   } catch (e) {
     if (!res.headersSent && !res.destroyed) {
       write(res, localAnswer(500, `proxy error: ${e instanceof Error ? e.message : String(e)}\n`));
-      o.onResponse?.(seen, 500, performance.now() - started);
     } else {
       res.destroy();
     }

@@ -33,6 +33,7 @@ export const MESHLANE_STAT_TAGS: readonly string[] = [
   "direction",
   "source",
   "response_code_class",
+  "result",
 ];
 
 /** A stat name split as Istio's tag extraction splits it. */
