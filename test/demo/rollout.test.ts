@@ -42,6 +42,11 @@ test("demo --rollout with an error rate the threshold tolerates still succeeds; 
   const ok = await meshlane(["demo", "--rollout", "--canary-error-rate", "2"]);
   assert.equal(ok.code, 0, ok.stderr + ok.stdout);
   assert.equal(lastJson(ok.stdout).rollout.phase, "Succeeded");
+  // 4 % per canary workload: two on the path (mocka, mockc) fail about 8 % of requests, over the 5 % allowed.
+  const compounded = await meshlane(["demo", "--rollout", "--canary-error-rate", "4"]);
+  assert.equal(compounded.code, 0, compounded.stderr + compounded.stdout);
+  assert.equal(lastJson(compounded.stdout).rollout.phase, "RolledBack");
+  assert.match(compounded.stdout, /\(expected RolledBack\)/);
   const bad = await meshlane(["demo", "--rollout", "--canary-error-rate", "130"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--canary-error-rate expects a percent from 0 to 100, got "130"/);

@@ -172,10 +172,17 @@ export async function runRolloutDemo(o: RolloutDemoOptions): Promise<RolloutDemo
 }
 
 /**
- * The phase the demo's flags lead to: RolledBack when the lane's workloads fail more requests than the
- * success-rate threshold allows, else Succeeded.
+ * The phase the demo's flags lead to. A request passes `lanes` of the lane's workloads, each failing
+ * `errorRate` percent on its own, so the first of them answers (1 − rate)^lanes of its requests well
+ * (mocka → mockb → mockc: two canary workloads). RolledBack when that is below the success-rate
+ * threshold, else Succeeded. Rates right at the edge (about 2.5 % in the demo) may go either way.
  */
-export function expectedPhase(spec: RolloutSpec, errorRate: number): "Succeeded" | "RolledBack" {
+export function expectedPhase(
+  spec: RolloutSpec,
+  errorRate: number,
+  lanes: number,
+): "Succeeded" | "RolledBack" {
   const min = spec.analysis?.metrics.find((m) => m.name === "request-success-rate")?.thresholdRange.min;
-  return min !== undefined && 100 - errorRate < min ? "RolledBack" : "Succeeded";
+  const success = 100 * (1 - errorRate / 100) ** Math.max(1, lanes);
+  return min !== undefined && success < min ? "RolledBack" : "Succeeded";
 }
