@@ -155,10 +155,13 @@ function subsetNames(o: KubeObject | undefined): Set<string> {
 }
 
 /**
- * Order of writes within a namespace: 1 DestinationRules that only gain subsets, 2 VirtualServices and
- * the filter's objects, 3 DestinationRules that lose subsets (or go away).
+ * Order of writes within a namespace: 1 DestinationRules that only gain subsets and per-lane Services
+ * created or updated, 2 VirtualServices, HTTPRoutes and the filter's objects, 3 DestinationRules that
+ * lose subsets (or go away) and per-lane Services deleted. Routes never name what does not exist yet,
+ * nor lose what they still name.
  */
 export function writePhase(c: Change): 1 | 2 | 3 {
+  if (c.ref.kind === "Service") return c.op === "delete" ? 3 : 1;
   if (c.ref.kind !== "DestinationRule") return 2;
   if (c.op === "delete") return 3;
   const after = subsetNames(c.desired);
