@@ -183,8 +183,9 @@ export function mergeHttpRoute(
 
 /**
  * Whether a rule is one of meshlane's lane rules: every match requires the lane header, `Exact`, the
- * same lane. A user rule cannot have that shape in a route meshlane merges into (merging refuses a rule
- * that matches on the lane header), so taking such rules out never takes out the user's.
+ * same lane. A user rule cannot have that shape in a route meshlane merged into (merging refuses a rule
+ * that matches on the lane header), so taking such rules out of a merged route never takes out the
+ * user's.
  */
 export function isLaneRule(r: Json, laneHeader: string): boolean {
   if (!Array.isArray(r?.matches) || r.matches.length === 0) return false;
@@ -213,15 +214,17 @@ function unpin(r: Json, namespace: string, ctx: HttpRouteContext): Json {
 }
 
 /**
- * Takes meshlane's pieces out of a live HTTPRoute spec (not modified): its lane rules, and, when the
- * user's saved spec is known, the base pins. A rule equal to a saved one up to base pins is that saved
+ * Takes meshlane's pieces out of a live HTTPRoute spec (not modified), when the user's saved spec is
+ * known: its lane rules and the base pins. A rule equal to a saved one up to base pins is that saved
  * rule (same position first, then anywhere); any other rule loses its base pins. Without a saved spec
- * only lane rules are taken out.
+ * the route was never merged into, and nothing is taken out: rules carry no name in the standard
+ * channel, so a lane rule is told from a user's rule matching the lane header only by that record.
  */
 export function unmergeHttpRoute(live: Json, original: Json, namespace: string, ctx: HttpRouteContext): Json {
   if (!live || typeof live !== "object" || !Array.isArray(live.rules)) return live;
+  // Never merged (no saved spec): every rule is the user's, lane-header rules included.
+  if (original === undefined) return live;
   const kept = live.rules.filter((r: Json) => !isLaneRule(r, ctx.laneHeader));
-  if (original === undefined) return { ...live, rules: kept };
   const saved: Json[] = Array.isArray(original?.rules) ? original.rules : [];
   const bare = (r: Json) => unpin(r, namespace, ctx);
   const rules = kept.map((r: Json, i: number) => {

@@ -24,7 +24,7 @@ import {
   SERVICE_LABEL,
   type KubeObject,
 } from "../types.js";
-import { isIgnored, userOutcome } from "../userobject.js";
+import { isIgnored, userOutcome, userSpec } from "../userobject.js";
 import { releaseUserObjects, type RoutingOutput, type RoutingWriter } from "../writer.js";
 import {
   DEFAULT_PATH,
@@ -137,7 +137,8 @@ function writeUserRoutes(out: RoutingOutput, ctx: HttpRouteContext, inv: Invento
     const ns = route.metadata.namespace ?? "";
     const unmerge = (live: unknown, original: unknown) => unmergeHttpRoute(live, original, ns, ctx);
     if (isIgnored(route)) {
-      const merged = mergeHttpRoute(unmerge(route.spec, undefined), ns, ctx);
+      const base = userSpec(route, unmerge);
+      const merged = "spec" in base ? mergeHttpRoute(base.spec, ns, ctx) : base;
       if (!("spec" in merged && deepEqual(merged.spec, route.spec))) {
         out.errors.push({
           object: describe(route),
