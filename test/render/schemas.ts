@@ -229,22 +229,31 @@ export function celRuleKnown(rule: string): boolean {
   return CEL[rule.replace(/\s+/g, " ").trim()] !== undefined;
 }
 
-function celErrors(schema: Json, data: Json, at: string, out: string[]): void {
-  if (!isObject(schema) || data === undefined || data === null) return;
+/** The CEL rules of a CRD schema that `data` breaks: field path (dotted, `[i]` for items) and message. */
+export function celViolations(schema: Json, data: Json, at = ""): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  if (!isObject(schema) || data === undefined || data === null) return out;
   for (const v of schema["x-kubernetes-validations"] ?? []) {
     const rule = String(v.rule).replace(/\s+/g, " ").trim();
     const fn = CEL[rule];
-    if (!fn) out.push(`${at}: CEL rule not evaluated by the test table: ${rule}`);
-    else if (!fn(data)) out.push(`${at}: ${v.message ?? rule}`);
+    if (!fn) out.push({ field: at, message: `CEL rule not evaluated by the test table: ${rule}` });
+    else if (!fn(data)) out.push({ field: at, message: v.message ?? rule });
   }
+  const join = (k: string) => (at === "" ? k : `${at}.${k}`);
   if (isObject(schema.properties) && isObject(data)) {
-    for (const [k, s] of Object.entries(schema.properties)) celErrors(s, data[k], `${at}.${k}`, out);
+    for (const [k, s] of Object.entries(schema.properties)) out.push(...celViolations(s, data[k], join(k)));
   }
   if (isObject(schema.additionalProperties) && isObject(data)) {
-    for (const [k, v] of Object.entries(data)) celErrors(schema.additionalProperties, v, `${at}.${k}`, out);
+    for (const [k, v] of Object.entries(data))
+      out.push(...celViolations(schema.additionalProperties, v, join(k)));
   }
   if (isObject(schema.items) && Array.isArray(data))
-    data.forEach((v, i) => celErrors(schema.items, v, `${at}[${i}]`, out));
+    data.forEach((v, i) => out.push(...celViolations(schema.items, v, `${at}[${i}]`)));
+  return out;
+}
+
+function celErrors(schema: Json, data: Json, at: string, out: string[]): void {
+  for (const v of celViolations(schema, data)) out.push(`${at}${v.field ? "." + v.field : ""}: ${v.message}`);
 }
 
 interface CrdSchema {
