@@ -2,7 +2,7 @@
 //
 // - meshlane's own objects: server-side apply as field manager `meshlane`, with force (they are ours; a
 //   hand edit of a field we set is taken back, labels or annotations someone else added stay theirs).
-//   The applied configuration holds only what we own: the managed-by label and the spec.
+//   The applied configuration holds only what we own: the managed-by and meshlane.io/ labels, the spec.
 // - a user's object: a JSON patch that touches only `spec` and our two annotations, and that carries the
 //   resourceVersion the change was computed from, so the server refuses it (409) if the object moved in
 //   between; the caller then re-reads instead of overwriting the user's newer edit.
@@ -60,6 +60,16 @@ export function userPatch(current: KubeObject, desired: KubeObject): unknown[] {
   return ops;
 }
 
+/**
+ * The labels meshlane owns on its own objects: the managed-by label and any `meshlane.io/` label render
+ * put on it (per-lane Services: `meshlane.io/service`, `meshlane.io/lane`). Labels others add stay theirs.
+ */
+export function ownLabels(o: KubeObject): Record<string, string> {
+  const out: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY };
+  for (const [k, v] of Object.entries(o.metadata.labels ?? {})) if (k.startsWith("meshlane.io/")) out[k] = v;
+  return out;
+}
+
 /** The server-side apply configuration of one of meshlane's objects. */
 export function applyConfiguration(desired: KubeObject, apiVersion: string): JsonObject {
   return {
@@ -68,7 +78,7 @@ export function applyConfiguration(desired: KubeObject, apiVersion: string): Jso
     metadata: {
       name: desired.metadata.name,
       namespace: desired.metadata.namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY },
+      labels: ownLabels(desired),
     },
     spec: desired.spec,
   };

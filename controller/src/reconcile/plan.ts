@@ -1,5 +1,5 @@
 // From render's result to the writes that carry it out, grouped by namespace. Only the fields meshlane
-// owns are compared: for its own objects the spec and the managed-by label, for the user's objects the
+// owns are compared: for its own objects the spec, the managed-by label and its meshlane.io/ labels, for the user's objects the
 // spec and the `meshlane.io/original-spec` and `meshlane.io/applied-hash` annotations. Everything else (labels and annotations others
 // added, status, metadata the server keeps) is left out of the diff, so it never causes a write and is
 // never overwritten.
@@ -16,6 +16,7 @@ import {
   type RenderResult,
 } from "../render/index.js";
 import { keyOf, objectKey } from "../render/objects.js";
+import { ownLabels } from "./apply.js";
 
 /**
  * - `create` / `update`: an object meshlane owns, written whole by server-side apply (force).
@@ -79,7 +80,8 @@ export function ownedEqual(current: KubeObject, desired: KubeObject): boolean {
   if (current === desired) return true;
   if (!deepEqual(current.spec, desired.spec)) return false;
   if (desired.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
-    return current.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
+    const have = current.metadata.labels ?? {};
+    return Object.entries(ownLabels(desired)).every(([k, v]) => have[k] === v);
   }
   return ourAnnotations(current) === ourAnnotations(desired);
 }

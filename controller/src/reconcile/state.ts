@@ -460,7 +460,10 @@ export class ClusterState {
       .find(Boolean);
     const current = this.overlay.get(key)?.obj ?? cached;
     if (current && current.metadata?.resourceVersion === obj.metadata.resourceVersion) return; // a no-op write
-    const slim = (w?.role === "input" ? slimWorkload(obj) : dropManagedFields(obj)) as KubeObject;
+    // As the informer keeps it (a Service whole, meshlane writes its per-lane Services; workloads slim).
+    const slim = (
+      w?.role === "input" && w.kind !== "Service" ? slimWorkload(obj) : dropManagedFields(obj)
+    ) as KubeObject;
     this.overlay.set(key, { obj: slim, at: Date.now() });
     if (
       !w ||

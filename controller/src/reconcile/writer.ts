@@ -203,6 +203,7 @@ export class ChangeWriter {
   private servedApiVersion(apiVersion: string, kind: string): string {
     const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
     const watched = this.opts.state.servedVersion(group, kind);
-    return watched ? `${group}/${watched}` : apiVersion;
+    if (!watched) return apiVersion;
+    return group === "" ? watched : `${group}/${watched}`; // the core group's apiVersion is bare ("v1")
   }
 }
