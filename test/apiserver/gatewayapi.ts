@@ -1,6 +1,8 @@
 // What the test API server adds for Gateway API routing: HTTPRoutes (gateway.networking.k8s.io v1 and
 // v1beta1, the carried v1.2.1 CRD's structural schema plus its CEL rules) and the core Service's
 // defaulting and validation as kube-apiserver does them (the parts meshlane's per-lane Services meet).
+// Checked against kube-apiserver 1.28 with the v1.2.1 CRDs installed: the same defaults (a per-lane
+// Service renders back unchanged from either), the same refusals with the same field paths and words.
 import { fromRoot } from "../../controller/src/paths.js";
 import { celViolations } from "../render/schemas.js";
 import { isObject, type Json, type JsonObject } from "./json.js";
@@ -105,7 +107,7 @@ export function validateService(obj: JsonObject): Cause[] {
         bad(
           `${at}.name`,
           p.name,
-          "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'",
+          "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
         );
       else if (names.has(p.name))
         out.push({
@@ -132,12 +134,12 @@ export function validateService(obj: JsonObject): Cause[] {
   if (spec.selector !== undefined) {
     if (!isObject(spec.selector)) bad("spec.selector", spec.selector, "must be a map of strings");
     else
-      for (const [k, v] of Object.entries(spec.selector)) {
+      for (const v of Object.values(spec.selector)) {
         if (typeof v !== "string" || v.length > 63 || !LABEL_VALUE.test(v))
           bad(
-            `spec.selector`,
+            "spec.selector",
             v,
-            `a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.' (key ${k})`,
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
           );
       }
   }
