@@ -4,11 +4,12 @@ import { loadFilterModule } from "./filter.js";
 import { contractsRef } from "./help.js";
 import { defaultWasmPath } from "../paths.js";
 import { DEMO_EDGE_CONFIG, MeshConfigError, startMesh, type CounterRow, type Mesh } from "../demo/mesh.js";
+import { demoRouting } from "../demo/routing.js";
 
 export const summary =
   "run a local mesh on loopback (edge + sidecars with the real filter) and show each call chain";
 
-export const help = `Usage: meshlane demo [--requests N] [--header k:v]... [--config <plugin.json>] [--wasm <file>] [--keep]
+export const help = `Usage: meshlane demo [--requests N] [--header k:v]... [--config <plugin.json>] [--wasm <file>] [--keep] [--routing istio|gateway-api]
 
 Starts a mesh on 127.0.0.1 that needs nothing but Node: an edge proxy running the filter in edge role,
 and the services mocka -> mockb -> mockc, where mocka and mockc have a base and a canary instance and
@@ -29,6 +30,10 @@ Options:
   --config <file>     the edge plugin config (default: agent: pc -> canary, else base)
   --wasm <file>       the filter module (default: ${defaultWasmPath})
   --keep              keep the mesh running after the requests, until Ctrl-C
+  --routing istio|gateway-api
+                      how proxies pick an instance: istio (default) routes by the lane header as
+                      meshlane's VirtualServices do; gateway-api renders the demo as a cluster with
+                      --routing gateway-api and routes by the HTTPRoutes and per-lane Services it writes
   -h, --help          this text
 `;
 
@@ -53,7 +58,10 @@ export function run(args: string[]): Promise<number> {
       config: { type: "string" },
       wasm: { type: "string" },
       keep: { type: "boolean" },
+      routing: { type: "string", default: "istio" },
     });
+    if (values.routing !== "istio" && values.routing !== "gateway-api")
+      throw new UsageError(`--routing must be istio or gateway-api, got "${values.routing}"`);
     const count = values.requests === undefined ? 4 : Number(values.requests);
     if (!Number.isInteger(count) || count < 0 || count > 10_000) {
       throw new UsageError(`--requests expects a whole number from 0 to 10000, got "${values.requests}"`);
@@ -69,7 +77,8 @@ export function run(args: string[]): Promise<number> {
     out(`  loading filter ${wasm}`);
     let mesh: Mesh;
     try {
-      mesh = await startMesh({ wasm: filter, edgeConfig, log: (l) => out(`  ${l}`) });
+      const routing = values.routing === "gateway-api" ? demoRouting(edgeConfig, out) : {};
+      mesh = await startMesh({ wasm: filter, edgeConfig, log: (l) => out(`  ${l}`), ...routing });
     } catch (e) {
       if (e instanceof MeshConfigError) {
         process.stderr.write(`meshlane demo: ${e.message}\n`);
