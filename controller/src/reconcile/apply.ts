@@ -7,15 +7,9 @@
 //   resourceVersion the change was computed from, so the server refuses it (409) if the object moved in
 //   between; the caller then re-reads instead of overwriting the user's newer edit.
 // - delete: a plain delete; an object already gone counts as done.
-import {
-  APPLIED_HASH_ANNOTATION,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  ORIGINAL_SPEC_ANNOTATION,
-  type KubeObject,
-} from "../render/index.js";
+import { APPLIED_HASH_ANNOTATION, ORIGINAL_SPEC_ANNOTATION, type KubeObject } from "../render/index.js";
 import { KubeError, resourceOf, type JsonObject, type KubeClient } from "./kube.js";
-import type { Change } from "./plan.js";
+import { ownLabels, type Change } from "./plan.js";
 
 /** JSON Pointer escaping of one key (RFC 6901). */
 function pointer(key: string): string {
@@ -58,16 +52,6 @@ export function userPatch(current: KubeObject, desired: KubeObject): unknown[] {
     } else if (have[k] !== undefined) ops.push({ op: "remove", path });
   }
   return ops;
-}
-
-/**
- * The labels meshlane owns on its own objects: the managed-by label and any `meshlane.io/` label render
- * put on it (per-lane Services: `meshlane.io/service`, `meshlane.io/lane`). Labels others add stay theirs.
- */
-export function ownLabels(o: KubeObject): Record<string, string> {
-  const out: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY };
-  for (const [k, v] of Object.entries(o.metadata.labels ?? {})) if (k.startsWith("meshlane.io/")) out[k] = v;
-  return out;
 }
 
 /** The server-side apply configuration of one of meshlane's objects. */

@@ -16,7 +16,6 @@ import {
   type RenderResult,
 } from "../render/index.js";
 import { keyOf, objectKey } from "../render/objects.js";
-import { ownLabels } from "./apply.js";
 
 /**
  * - `create` / `update`: an object meshlane owns, written whole by server-side apply (force).
@@ -73,6 +72,16 @@ function ourAnnotations(o: KubeObject | undefined): string {
   const saved = a?.[ORIGINAL_SPEC_ANNOTATION];
   const hash = a?.[APPLIED_HASH_ANNOTATION];
   return saved === undefined && hash === undefined ? "" : JSON.stringify([saved ?? null, hash ?? null]);
+}
+
+/**
+ * The labels meshlane owns on its own objects: the managed-by label and any `meshlane.io/` label render
+ * put on it (per-lane Services: `meshlane.io/service`, `meshlane.io/lane`). Labels others add stay theirs.
+ */
+export function ownLabels(o: KubeObject): Record<string, string> {
+  const out: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY };
+  for (const [k, v] of Object.entries(o.metadata.labels ?? {})) if (k.startsWith("meshlane.io/")) out[k] = v;
+  return out;
 }
 
 /** Whether `current` already holds what meshlane owns of `desired`. */
