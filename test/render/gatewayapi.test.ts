@@ -173,3 +173,62 @@ test("gateway-api: a per-lane Service keeps what the API server assigned; a name
   );
   assert.ok(!r.apply.some((o) => o.kind === "Service" && o.metadata.name.length > 63));
 });
+
+test("gateway-api: a per-lane Service name is never taken from a Service meshlane did not make for it", () => {
+  const input = caseInput("seed-003");
+  // Labelled managed-by meshlane, but not a per-lane Service of mocka (no meshlane.io/service: mocka).
+  const impostor: KubeObject = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name: "mocka-canary",
+      namespace: "e2e",
+      labels: { "app.kubernetes.io/managed-by": "meshlane" },
+    },
+    spec: { selector: { app: "other" }, ports: [{ name: "http", port: 80 }] },
+  };
+  const r = render([...input, impostor], GW);
+  assert.ok(
+    r.errors.some(
+      (e) => e.object === "Service e2e/mocka-canary" && /not managed by meshlane/.test(e.message),
+    ),
+  );
+  assert.ok(!r.apply.some((o) => o.kind === "Service" && o.metadata.name === "mocka-canary"));
+  assert.ok(!r.delete.some((d) => d.kind === "Service" && d.name === "mocka-canary"), "nor deleted");
+  assert.ok(r.warnings.some((w) => w.object === "Service e2e/mocka" && /not lane-routed/.test(w.message)));
+
+  // Service a with lane b-c and Service a-b with lane c both want a-b-c: the second is not routed.
+  const app = (name: string, lanes: string[]): KubeObject[] => [
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace: "x" },
+      spec: { selector: { app: name }, ports: [{ name: "http", port: 80 }] },
+    },
+    ...lanes.map((lane, i) => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: `${name}-pod-${i}`,
+        namespace: "x",
+        labels: { app: name, "meshlane.io/lane": lane },
+      },
+    })),
+  ];
+  const laneObj = (name: string): KubeObject => ({
+    apiVersion: "meshlane.io/v1alpha1",
+    kind: "Lane",
+    metadata: { name, namespace: "x" },
+    spec: { dye: [{ when: { headers: { x: { exact: name } } } }] },
+  });
+  const c = render(
+    [...app("a", ["base", "b-c"]), ...app("a-b", ["base", "c"]), laneObj("b-c"), laneObj("c")],
+    GW,
+  );
+  const names = c.apply.filter((o) => o.kind === "Service").map((o) => o.metadata.name);
+  assert.equal(names.filter((n) => n === "a-b-c").length, 1);
+  assert.ok(
+    c.warnings.some((w) => w.object === "Service x/a-b" && /a-b-c/.test(w.message)),
+    JSON.stringify(c.warnings),
+  );
+});

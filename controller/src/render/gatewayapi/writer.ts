@@ -170,6 +170,7 @@ export const gatewayApiWriter: RoutingWriter = {
       if (!routed.delete(svc.fqdn)) return;
       out.warnings.push({ object: describe(svc.obj), message: `not lane-routed: ${why}` });
     };
+    const claimed = new Map<string, string>();
     for (const svc of plan.services.values()) {
       for (const lane of serviceLanes(svc)) {
         const name = laneServiceName(svc.name, lane);
@@ -183,7 +184,21 @@ export const gatewayApiWriter: RoutingWriter = {
         const other = inv.byKey.get(
           objectKey({ apiVersion: "v1", kind: "Service", namespace: svc.namespace, name }),
         );
-        if (other && other.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
+        // Two lane-enabled Services can want one name (`a` with lane `b-c`, `a-b` with lane `c`).
+        const claimedBy = claimed.get(`${svc.namespace}/${name}`);
+        if (claimedBy !== undefined && claimedBy !== svc.name) {
+          drop(
+            svc,
+            `its Service for lane ${lane}, ${name}, is the name of Service ${claimedBy}'s lane Service`,
+          );
+          continue;
+        }
+        claimed.set(`${svc.namespace}/${name}`, svc.name);
+        // Only a Service meshlane made for this very Service is taken over.
+        const ours =
+          other?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
+          other.metadata.labels?.[SERVICE_LABEL] === svc.name;
+        if (other && !ours) {
           out.errors.push({
             object: describe(other),
             message: `exists and is not managed by meshlane; meshlane needs the name for lane ${lane} of ${describe(svc.obj)}`,
