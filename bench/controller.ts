@@ -2,10 +2,17 @@
 // from empty (no Istio objects yet). Measures the time from start to converged (informers listed,
 // everything written, every Lane Ready), the API writes of that first pass against the number of objects
 // that must change, and the writes of a resync of the converged cluster.
-// Goals: converge ≤ 10 s; first-pass writes ≤ objects to change; no-op resync 0 writes.
+// Goals: converge ≤ 10 s; first-pass writes ≤ objects to change; no-op resync 0 writes. The same goals
+// with `routing: "gateway-api"` (per-lane Services and HTTPRoutes instead of subsets and routes).
 import { setTimeout as sleep } from "node:timers/promises";
 import { defaultWasmPath } from "../controller/src/paths.js";
-import { laneProbes, optionsFromConfig, render, type KubeObject } from "../controller/src/render/index.js";
+import {
+  laneProbes,
+  optionsFromConfig,
+  render,
+  type KubeObject,
+  type RoutingMode,
+} from "../controller/src/render/index.js";
 import { LaneController } from "../controller/src/reconcile/controller.js";
 import { computePlan } from "../controller/src/reconcile/plan.js";
 import { FilterProbe } from "../controller/src/reconcile/probe.js";
@@ -75,12 +82,12 @@ function workload(objects: KubeObject[], services: number, lanes: number): void 
 }
 
 export async function benchController(
-  opts: { services?: number; lanes?: number; timeoutMs?: number } = {},
+  opts: { services?: number; lanes?: number; timeoutMs?: number; routing?: RoutingMode } = {},
 ): Promise<ControllerBench> {
   const services = opts.services ?? 1000;
   const lanes = opts.lanes ?? 5;
   const wasm = await loadWasm(defaultWasmPath);
-  const renderOptions = optionsFromConfig({}, wasm.sha256);
+  const renderOptions = optionsFromConfig(opts.routing ? { routing: opts.routing } : {}, wasm.sha256);
   const server = await FakeApiServer.start({ bookmarkIntervalMs: 500, historyLimit: 20_000 });
   const objects: KubeObject[] = [];
   workload(objects, services, lanes);

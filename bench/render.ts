@@ -1,15 +1,22 @@
 // Render time for a large mesh: 1,000 Services in 10 namespaces, 5 Lanes per namespace (chained
 // fallbacks), each Service with its user's VirtualService and DestinationRule, its base workload and
 // 2-3 lane workloads. Measures a steady-state render (the cluster already holds the previous output),
-// which is what the controller does on every change; goal ≤ 1 s.
+// which is what the controller does on every change; goal ≤ 1 s. With `gateway-api` routing the
+// user's objects are an HTTPRoute per Service on the ingress Gateway instead (same two rules), and
+// render writes per-lane Services and HTTPRoutes; same goal.
 import { fileURLToPath } from "node:url";
-import { render, type KubeObject, type RenderOptions } from "../controller/src/render/index.js";
+import {
+  render,
+  type KubeObject,
+  type RenderOptions,
+  type RoutingMode,
+} from "../controller/src/render/index.js";
 
 const NAMESPACES = 10;
 const SERVICES_PER_NAMESPACE = 100;
 const LANES = 5;
 
-const options: RenderOptions = {
+const baseOptions: RenderOptions = {
   install: "envoyfilter",
   wasm: { url: "http://meshlane-controller.meshlane-system.svc:8080/meshlane.wasm", sha256: "a".repeat(64) },
 };
@@ -30,8 +37,8 @@ function deployment(ns: string, app: string, lane: string): KubeObject {
   };
 }
 
-/** The synthetic cluster, before meshlane. */
-export function benchWorld(): KubeObject[] {
+/** The synthetic cluster, before meshlane: the user's routing objects in the given API. */
+export function benchWorld(routing: RoutingMode = "istio"): KubeObject[] {
   const objs: KubeObject[] = [];
   for (let n = 0; n < NAMESPACES; n++) {
     const ns = `team-${n}`;
@@ -66,6 +73,43 @@ export function benchWorld(): KubeObject[] {
       objs.push(deployment(ns, app, "base"));
       for (let l = 1; l <= LANES; l++)
         if ((i + l) % 2 === 0 || l === (i % LANES) + 1) objs.push(deployment(ns, app, `lane-${l}`));
+      if (routing === "gateway-api") {
+        const backend = (name: string, weight: number) => ({
+          group: "",
+          kind: "Service",
+          name,
+          port: 8080,
+          weight,
+        });
+        objs.push({
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: "HTTPRoute",
+          metadata: { name: app, namespace: ns },
+          spec: {
+            parentRefs: [
+              {
+                group: "gateway.networking.k8s.io",
+                kind: "Gateway",
+                name: "ingress",
+                namespace: "istio-ingress",
+              },
+            ],
+            hostnames: [`${app}.${ns}.example.com`],
+            rules: [
+              {
+                matches: [{ path: { type: "PathPrefix", value: "/v2" } }],
+                backendRefs: [backend(app, 90), backend(next, 10)],
+              },
+              {
+                matches: [{ path: { type: "PathPrefix", value: "/" } }],
+                backendRefs: [backend(app, 1)],
+                timeouts: { request: "3s" },
+              },
+            ],
+          },
+        });
+        continue;
+      }
       objs.push({
         apiVersion: "networking.istio.io/v1",
         kind: "DestinationRule",
@@ -100,7 +144,7 @@ export function benchWorld(): KubeObject[] {
 }
 
 /** The cluster after a render was carried out (what the controller sees from then on). */
-function carriedOut(world: KubeObject[]): KubeObject[] {
+function carriedOut(world: KubeObject[], options: RenderOptions): KubeObject[] {
   const r = render(world, options);
   const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
   const m = new Map(world.map((o) => [key(o), o]));
@@ -108,8 +152,11 @@ function carriedOut(world: KubeObject[]): KubeObject[] {
   return [...m.values()];
 }
 
-export async function benchRender(): Promise<{ services: number; lanes: number; ms: number }> {
-  const world = carriedOut(benchWorld());
+export async function benchRender(
+  routing: RoutingMode = "istio",
+): Promise<{ services: number; lanes: number; ms: number }> {
+  const options = routing === "istio" ? baseOptions : { ...baseOptions, routing };
+  const world = carriedOut(benchWorld(routing), options);
   render(world, options); // warm-up (JIT)
   const runs: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -123,7 +170,10 @@ export async function benchRender(): Promise<{ services: number; lanes: number; 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  benchRender().then((r) =>
-    process.stdout.write(`render: ${r.services} Services x ${r.lanes} Lanes: ${r.ms} ms (median of 5)\n`),
-  );
+  for (const routing of ["istio", "gateway-api"] as const) {
+    const r = await benchRender(routing);
+    process.stdout.write(
+      `render (${routing}): ${r.services} Services x ${r.lanes} Lanes: ${r.ms} ms (median of 5)\n`,
+    );
+  }
 }

@@ -8,6 +8,7 @@ import { EnvoyFilter } from "@kubernetes-models/istio/networking.istio.io/v1alph
 import { WasmPlugin } from "@kubernetes-models/istio/extensions.istio.io/v1alpha1/WasmPlugin";
 import { isObject, type Json, type JsonObject } from "./json.js";
 import { validate as validateSchema, type Cause, type Schema } from "./schema.js";
+import { httpRouteResource, prepareService, validateService } from "./gatewayapi.js";
 
 export interface ResourceType {
   group: string;
@@ -28,6 +29,8 @@ export interface ResourceType {
   validate?: (obj: JsonObject) => Cause[];
   /** A CRD structural schema: objects are pruned, defaulted and validated against it. */
   schema?: Schema;
+  /** Defaulting of a built-in kind before validation (`old`: the stored object, on update). */
+  prepare?: (obj: JsonObject, old?: JsonObject) => JsonObject;
 }
 
 export const groupResource = (r: { group: string; plural: string }): string =>
@@ -148,6 +151,7 @@ export function schemaValidator(schema: Schema): (obj: JsonObject) => Cause[] {
 const ISTIO_NET = ["v1", "v1beta1", "v1alpha3"];
 
 export function defaultResources(): ResourceType[] {
+  const routes: ResourceType = httpRouteResource(() => routes.schema);
   const core = (
     plural: string,
     kind: string,
@@ -188,7 +192,12 @@ export function defaultResources(): ResourceType[] {
   });
   return [
     core("namespaces", "Namespace", false, true, { dnsLabelName: true, shortNames: ["ns"] }),
-    core("services", "Service", true, true, { dnsLabelName: true, shortNames: ["svc"] }),
+    core("services", "Service", true, true, {
+      dnsLabelName: true,
+      shortNames: ["svc"],
+      prepare: prepareService,
+      validate: validateService,
+    }),
     core("pods", "Pod", true, true, { shortNames: ["po"] }),
     core("endpoints", "Endpoints", true, false, { singular: "endpoints", shortNames: ["ep"] }),
     core("events", "Event", true, false, { shortNames: ["ev"] }),
@@ -235,6 +244,7 @@ export function defaultResources(): ResourceType[] {
       builtin: false,
       validate: istioValidator(WasmPlugin as unknown as IstioModel),
     },
+    routes,
     {
       group: "meshlane.io",
       versions: ["v1alpha1"],

@@ -37,6 +37,7 @@ import {
 } from "./resources.js";
 import { Authorizer, forbiddenMessage, type Attributes, type Grant, type User } from "./rbac.js";
 import { loadCrdSchema, pruneAndDefault, type Cause, type Schema } from "./schema.js";
+import { GATEWAY_API_CRD } from "./gatewayapi.js";
 import { fieldMatcher, labelMatcher, SelectorError, type Matcher } from "./selectors.js";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
@@ -250,6 +251,8 @@ export class FakeApiServer {
       opts.laneSchema ??
       loadCrdSchema(opts.laneCrdFile ?? fromRoot("manifests", "crd", "lanes.meshlane.io.yaml"), "v1alpha1");
     if (laneSchema) this.setSchema("lanes.meshlane.io", laneSchema);
+    const routeSchema = loadCrdSchema(GATEWAY_API_CRD, "v1");
+    if (routeSchema) this.setSchema("httproutes.gateway.networking.k8s.io", routeSchema);
     if (opts.rbac) this.authorizer = new Authorizer(opts.rbac.objects);
   }
 
@@ -1042,10 +1045,11 @@ export class FakeApiServer {
   }
 
   /** Prune, default and validate; throws 400/422. */
-  private admit(rt: ResourceType, obj: JsonObject, scope: Scope = "main"): JsonObject {
+  private admit(rt: ResourceType, obj: JsonObject, scope: Scope = "main", old?: JsonObject): JsonObject {
     const decode = decodeError(rt, obj);
     if (decode) throw new ApiError(400, "BadRequest", decode);
-    const out = rt.schema ? (pruneAndDefault(rt.schema, obj) as JsonObject) : obj;
+    let out = rt.schema ? (pruneAndDefault(rt.schema, obj) as JsonObject) : obj;
+    if (rt.prepare && scope === "main") out = rt.prepare(out, old);
     const name = String(meta(out).name ?? "");
     if (scope === "status") {
       // A custom resource's /status write: unknown status fields are pruned, and only status is
@@ -1272,7 +1276,7 @@ export class FakeApiServer {
         ]);
       }
     }
-    next = this.admit(rt, next, scope);
+    next = this.admit(rt, next, scope, current.obj);
     const specOf = (o: JsonObject) => {
       const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
       return rest;

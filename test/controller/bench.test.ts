@@ -10,3 +10,9 @@ test("the controller bench's scenario converges: first-pass writes = objects to 
   assert.equal(r.firstPassWrites, r.objectsToChange);
   assert.equal(r.noopWrites, 0);
 });
+
+test("the same in gateway-api routing: per-lane Services and HTTPRoutes, nothing written twice", async () => {
+  const r = await benchController({ services: 20, lanes: 2, timeoutMs: 60_000, routing: "gateway-api" });
+  assert.equal(r.firstPassWrites, r.objectsToChange);
+  assert.equal(r.noopWrites, 0);
+});

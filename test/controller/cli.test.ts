@@ -40,6 +40,7 @@ test("meshlane controller --help lists its options", () => {
     "--wasm",
     "--resync",
     "--log-level",
+    "--routing",
   ]) {
     assert.ok(r.stdout.includes(opt), `help mentions ${opt}`);
   }
@@ -51,6 +52,19 @@ test("meshlane controller rejects bad options with exit 2", () => {
   const r = spawnSync(process.execPath, [bin, "controller", "--resync", "soon"], { encoding: "utf8" });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /not a duration/);
+  const routing = spawnSync(process.execPath, [bin, "controller", "--routing", "linkerd"], {
+    encoding: "utf8",
+  });
+  assert.equal(routing.status, 2);
+  assert.match(routing.stderr, /--routing must be istio or gateway-api/);
+  const dir = mkdtempSync(path.join(tmpdir(), "meshlane-config-"));
+  const config = path.join(dir, "config.yaml");
+  writeFileSync(config, "routing: gateway\n");
+  const fromConfig = spawnSync(process.execPath, [bin, "controller", "--config", config], {
+    encoding: "utf8",
+  });
+  assert.equal(fromConfig.status, 2);
+  assert.match(fromConfig.stderr, /routing: expected istio or gateway-api, got "gateway"/);
 });
 
 function freePort(): Promise<number> {

@@ -1,7 +1,8 @@
 // The controller with exactly manifests/rbac.yaml's permissions, enforced by the test API server for its
 // ServiceAccount: seed 003's convergence (EnvoyFilter mode, then WasmPlugin mode), a Service without a
 // DestinationRule (meshlane creates and later deletes its own), finalizer, status, events, the Lease,
-// re-reads after 409s, Lane removal restoring the user's objects. No request is refused, and every verb
+// re-reads after 409s, Lane removal restoring the user's objects, then Gateway API routing (per-lane
+// Services, HTTPRoutes, a user's HTTPRoute merged and restored). No request is refused, and every verb
 // the manifests grant is the only grant of some request the controller made (so none is superfluous).
 // Then a role missing one verb: the 403 is reported where it belongs.
 import { test } from "node:test";
@@ -117,6 +118,50 @@ test("the controller's flows work with exactly manifests/rbac.yaml, and each gra
     await eventually(
       () => server.listObjects("wasmplugins", "istio-system").length === 0,
       "WasmPlugins gone",
+      60_000,
+    );
+    await settle(controller, server);
+    await controller.stop();
+    controller = undefined;
+
+    // Gateway API routing: per-lane Services and HTTPRoutes created, a user's HTTPRoute merged (one 409:
+    // re-read), then all of it deleted and restored when the lane goes.
+    controller = await runAs(server, {
+      render: optionsFromConfig({ routing: "gateway-api" }, module.sha256),
+    });
+    seedAll(server, [...app.filter((o: Json) => o.kind === "Deployment")]);
+    await admin.createNamespacedCustomObject({
+      group: "gateway.networking.k8s.io",
+      version: "v1",
+      plural: "httproutes",
+      namespace: "e2e",
+      body: {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: { name: "ingress", namespace: "e2e" },
+        spec: {
+          parentRefs: [{ name: "ingress" }],
+          rules: [{ backendRefs: [{ name: "mocka", port: 8000 }] }],
+        },
+      },
+    });
+    server.injectFailures({ verb: "patch", resource: "httproutes", name: "ingress", status: 409 });
+    await admin.createNamespacedCustomObject({ ...LANES, namespace: "e2e", body: laneObj });
+    await eventually(
+      () => (server.getObject("httproutes", "e2e", "ingress") as Json)?.metadata.annotations !== undefined,
+      "the user's HTTPRoute merged",
+      60_000,
+    );
+    await eventually(() => server.getObject("services", "e2e", "mocka-canary"), "per-lane Services", 60_000);
+    await admin.deleteNamespacedCustomObject({ ...LANES, namespace: "e2e", name: "canary" });
+    await eventually(() => lane(server, "e2e", "canary") === undefined, "the Lane finalized", 60_000);
+    for (const n of ["mocka-canary", "mockb-canary"]) server.removeObject("deployments", "e2e", n);
+    await eventually(
+      () =>
+        !server.getObject("services", "e2e", "mocka-canary") &&
+        !server.getObject("httproutes", "e2e", "meshlane-mocka") &&
+        (server.getObject("httproutes", "e2e", "ingress") as Json).metadata.annotations === undefined,
+      "per-lane Services and meshlane's HTTPRoutes deleted, the user's restored",
       60_000,
     );
     await settle(controller, server);

@@ -257,3 +257,40 @@ test("an unquoted value kubectl (YAML 1.1) would read differently is a warning n
   assert.equal(quoted.status, 0, quoted.stderr);
   assert.doesNotMatch(quoted.stderr, /YAML 1\.1/);
 });
+
+test("--routing gateway-api prints per-lane Services and HTTPRoutes instead of subsets and routes", () => {
+  const r = meshlane(["-f", "manifests/examples/seed-003", "--wasm-sha256", SHA, "--routing", "gateway-api"]);
+  assert.equal(r.status, 0, r.stderr);
+  const kinds = docs(r.stdout).map((o) => `${o.kind} ${o.metadata.name}`);
+  for (const want of [
+    "Service mocka-base",
+    "Service mocka-canary",
+    "Service mockb-base",
+    "Service mockb-canary",
+    "HTTPRoute meshlane-mocka",
+    "HTTPRoute meshlane-mockb",
+  ])
+    assert.ok(kinds.includes(want), `${want} in ${kinds.join(", ")}`);
+  assert.ok(!kinds.some((k) => k.startsWith("VirtualService") || k.startsWith("DestinationRule")));
+  // The user's VirtualServices get no lane routes in this mode: a warning says so.
+  assert.match(r.stderr, /^warning: VirtualService e2e\/vs-mocka: routes to lane-enabled/m);
+  const istio = meshlane(["-f", "manifests/examples/seed-003", "--wasm-sha256", SHA, "--routing", "istio"]);
+  assert.equal(istio.stdout, meshlane(["-f", "manifests/examples/seed-003", "--wasm-sha256", SHA]).stdout);
+});
+
+test("--routing and --gateway-name refuse bad values with exit 2", () => {
+  const bad = meshlane(["-f", "manifests/examples/seed-003", "--wasm-sha256", SHA, "--routing", "linkerd"]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--routing must be istio or gateway-api/);
+  const name = meshlane([
+    "-f",
+    "manifests/examples/seed-003",
+    "--wasm-sha256",
+    SHA,
+    "--gateway-name",
+    "Bad_Name",
+  ]);
+  assert.equal(name.status, 2);
+  assert.match(name.stderr, /--gateway-name: not a Kubernetes object name/);
+  assert.match(meshlane(["--help"]).stdout, /--routing istio\|gateway-api/);
+});

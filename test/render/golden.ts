@@ -8,7 +8,12 @@ import path from "node:path";
 import { parse, stringify } from "yaml";
 import { fromRoot } from "../../controller/src/paths.js";
 import { keyOf } from "../../controller/src/render/objects.js";
-import type { KubeObject, RenderOptions, RenderResult } from "../../controller/src/render/index.js";
+import type {
+  KubeObject,
+  RenderOptions,
+  RenderResult,
+  RoutingMode,
+} from "../../controller/src/render/index.js";
 import { loadYamlFile } from "./schemas.js";
 
 export const GOLDEN_DIR = fromRoot("test", "golden");
@@ -50,10 +55,17 @@ export function caseInput(name: string): KubeObject[] {
   return out;
 }
 
-export function caseOptions(name: string): RenderOptions {
+/** Both routing modes render every case: `expected.yaml` (istio) and `expected.gateway-api.yaml`. */
+export const ROUTING_CASES: { routing: RoutingMode; file: string }[] = [
+  { routing: "istio", file: "expected.yaml" },
+  { routing: "gateway-api", file: "expected.gateway-api.yaml" },
+];
+
+export function caseOptions(name: string, routing?: RoutingMode): RenderOptions {
   const file = path.join(GOLDEN_DIR, name, "options.yaml");
   const extra = existsSync(file) ? (parse(readFileSync(file, "utf8")) as Partial<RenderOptions>) : {};
-  return { ...TEST_OPTIONS, ...extra };
+  // istio is the default: its cases render with the options as they always were.
+  return { ...TEST_OPTIONS, ...extra, ...(routing === "gateway-api" ? { routing } : {}) };
 }
 
 /** The committed form of a result. */

@@ -74,12 +74,17 @@ test("RBAC grants writes only where meshlane writes", () => {
     if (!writes) continue;
     // lanes: the controller's finalizer (metadata, so not writable through lanes/status).
     // envoyfilters, wasmplugins: the sidecar filter goes to every namespace the controller manages.
+    // httproutes, services: gateway-api routing writes HTTPRoutes and per-lane Services in every
+    // managed namespace; the controller writes and deletes only Services render labels as its own
+    // (managed-by meshlane and meshlane.io/service), never one it did not create.
     const ok = rule.resources.every((r: string) =>
       [
         "virtualservices",
         "destinationrules",
         "envoyfilters",
         "wasmplugins",
+        "httproutes",
+        "services",
         "lanes",
         "lanes/status",
         "events",

@@ -124,24 +124,136 @@ const CEL: Record<string, (self: Json) => boolean> = {
   '(has(self.valueFrom) ? self.valueFrom : "") != "HOST" || !has(self.value)': (s) =>
     s.valueFrom !== "HOST" || s.value === undefined,
   "0 < self && self <= 65535": (s) => 0 < s && s <= 65535,
+  // Gateway API v1.2.1 HTTPRoute (standard channel)
+  ...gatewayApiCel(),
 };
 
-function celErrors(schema: Json, data: Json, at: string, out: string[]): void {
-  if (!isObject(schema) || data === undefined || data === null) return;
+/** The CEL rules of the Gateway API HTTPRoute CRD (v1.2.1, standard), as JavaScript. */
+function gatewayApiCel(): Record<string, (self: Json) => boolean> {
+  const has = (o: Json, k: string) => isObject(o) && o[k] !== undefined;
+  const same = (a: Json, b: Json) => (a ?? "") === (b ?? "");
+  const sameParent = (p1: Json, p2: Json) =>
+    p1.group === p2.group && p1.kind === p2.kind && p1.name === p2.name && same(p1.namespace, p2.namespace);
+  const noSection = (p: Json) => (p.sectionName ?? "") === "";
+  const pathOk = (rule: Json, pred: (f: Json) => boolean): boolean => {
+    const m = rule.matches ?? [];
+    return !(m.length !== 1 || !has(m[0], "path") || m[0].path.type !== "PathPrefix") || !pred(rule);
+  };
+  const prefixRedirect = (f: Json) =>
+    has(f, "requestRedirect") &&
+    has(f.requestRedirect, "path") &&
+    f.requestRedirect.path.type === "ReplacePrefixMatch" &&
+    has(f.requestRedirect.path, "replacePrefixMatch");
+  const prefixRewrite = (f: Json) =>
+    has(f, "urlRewrite") &&
+    has(f.urlRewrite, "path") &&
+    f.urlRewrite.path.type === "ReplacePrefixMatch" &&
+    has(f.urlRewrite.path, "replacePrefixMatch");
+  const one = (xs: Json[] | undefined, pred: (x: Json) => boolean) => (xs ?? []).filter(pred).length === 1;
+  const out: Record<string, (self: Json) => boolean> = {
+    "self.all(p1, self.all(p2, p1.group == p2.group && p1.kind == p2.kind && p1.name == p2.name && (((!has(p1.__namespace__) || p1.__namespace__ == '') && (!has(p2.__namespace__) || p2.__namespace__ == '')) || (has(p1.__namespace__) && has(p2.__namespace__) && p1.__namespace__ == p2.__namespace__ )) ? ((!has(p1.sectionName) || p1.sectionName == '') == (!has(p2.sectionName) || p2.sectionName == '')) : true))":
+      (s) => s.every((a: Json) => s.every((b: Json) => !sameParent(a, b) || noSection(a) === noSection(b))),
+    "self.all(p1, self.exists_one(p2, p1.group == p2.group && p1.kind == p2.kind && p1.name == p2.name && (((!has(p1.__namespace__) || p1.__namespace__ == '') && (!has(p2.__namespace__) || p2.__namespace__ == '')) || (has(p1.__namespace__) && has(p2.__namespace__) && p1.__namespace__ == p2.__namespace__ )) && (((!has(p1.sectionName) || p1.sectionName == '') && (!has(p2.sectionName) || p2.sectionName == '')) || (has(p1.sectionName) && has(p2.sectionName) && p1.sectionName == p2.sectionName))))":
+      (s) => s.every((a: Json) => one(s, (b) => sameParent(a, b) && same(a.sectionName, b.sectionName))),
+    "(has(self.backendRefs) && size(self.backendRefs) > 0) ? (!has(self.filters) || self.filters.all(f, !has(f.requestRedirect))): true":
+      (s) => !(s.backendRefs?.length > 0) || (s.filters ?? []).every((f: Json) => !has(f, "requestRedirect")),
+    "(has(self.filters) && self.filters.exists_one(f, has(f.requestRedirect) && has(f.requestRedirect.path) && f.requestRedirect.path.type == 'ReplacePrefixMatch' && has(f.requestRedirect.path.replacePrefixMatch))) ? ((size(self.matches) != 1 || !has(self.matches[0].path) || self.matches[0].path.type != 'PathPrefix') ? false : true) : true":
+      (s) => pathOk(s, (r) => one(r.filters, prefixRedirect)),
+    "(has(self.filters) && self.filters.exists_one(f, has(f.urlRewrite) && has(f.urlRewrite.path) && f.urlRewrite.path.type == 'ReplacePrefixMatch' && has(f.urlRewrite.path.replacePrefixMatch))) ? ((size(self.matches) != 1 || !has(self.matches[0].path) || self.matches[0].path.type != 'PathPrefix') ? false : true) : true":
+      (s) => pathOk(s, (r) => one(r.filters, prefixRewrite)),
+    "(has(self.backendRefs) && self.backendRefs.exists_one(b, (has(b.filters) && b.filters.exists_one(f, has(f.requestRedirect) && has(f.requestRedirect.path) && f.requestRedirect.path.type == 'ReplacePrefixMatch' && has(f.requestRedirect.path.replacePrefixMatch))) )) ? ((size(self.matches) != 1 || !has(self.matches[0].path) || self.matches[0].path.type != 'PathPrefix') ? false : true) : true":
+      (s) => pathOk(s, (r) => one(r.backendRefs, (b) => one(b.filters, prefixRedirect))),
+    "(has(self.backendRefs) && self.backendRefs.exists_one(b, (has(b.filters) && b.filters.exists_one(f, has(f.urlRewrite) && has(f.urlRewrite.path) && f.urlRewrite.path.type == 'ReplacePrefixMatch' && has(f.urlRewrite.path.replacePrefixMatch))) )) ? ((size(self.matches) != 1 || !has(self.matches[0].path) || self.matches[0].path.type != 'PathPrefix') ? false : true) : true":
+      (s) => pathOk(s, (r) => one(r.backendRefs, (b) => one(b.filters, prefixRewrite))),
+    "(size(self.group) == 0 && self.kind == 'Service') ? has(self.port) : true": (s) =>
+      !((s.group ?? "") === "" && s.kind === "Service") || s.port !== undefined,
+    "!(self.exists(f, f.type == 'RequestRedirect') && self.exists(f, f.type == 'URLRewrite'))": (s) =>
+      !(s.some((f: Json) => f.type === "RequestRedirect") && s.some((f: Json) => f.type === "URLRewrite")),
+    '(self.type in [\'Exact\',\'PathPrefix\']) ? self.value.matches(r"""^(?:[-A-Za-z0-9/._~!$&\'()*+,;=:@]|[%][0-9a-fA-F]{2})+$""") : true':
+      (s) =>
+        !["Exact", "PathPrefix"].includes(s.type) ||
+        /^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$/.test(s.value),
+    "self.type in ['Exact','PathPrefix'] || self.type == 'RegularExpression'": (s) =>
+      ["Exact", "PathPrefix", "RegularExpression"].includes(s.type),
+    "self.type == 'ReplaceFullPath' ? has(self.replaceFullPath) : true": (s) =>
+      s.type !== "ReplaceFullPath" || s.replaceFullPath !== undefined,
+    "has(self.replaceFullPath) ? self.type == 'ReplaceFullPath' : true": (s) =>
+      s.replaceFullPath === undefined || s.type === "ReplaceFullPath",
+    "self.type == 'ReplacePrefixMatch' ? has(self.replacePrefixMatch) : true": (s) =>
+      s.type !== "ReplacePrefixMatch" || s.replacePrefixMatch !== undefined,
+    "has(self.replacePrefixMatch) ? self.type == 'ReplacePrefixMatch' : true": (s) =>
+      s.replacePrefixMatch === undefined || s.type === "ReplacePrefixMatch",
+    "!(has(self.request) && has(self.backendRequest) && duration(self.request) != duration('0s') && duration(self.backendRequest) > duration(self.request))":
+      (s) =>
+        !(s.request !== undefined && s.backendRequest !== undefined) ||
+        parseDuration(s.request) === 0 ||
+        parseDuration(s.backendRequest) <= parseDuration(s.request),
+  };
+  // At most 128 matches over the (at most 16) rules.
+  out[
+    Array.from({ length: 16 }, (_, i) => `(self.size() > ${i} ? self[${i}].matches.size() : 0)`).join(" + ") +
+      " <= 128"
+  ] = (s) => s.reduce((n: number, r: Json) => n + (r.matches?.length ?? 0), 0) <= 128;
+  // Path matches (Exact and PathPrefix): what a path value must and must not contain.
+  for (const [expr, fn] of [
+    ["self.value.startsWith('/')", (v: string) => v.startsWith("/")],
+    ...["//", "/./", "/../", "%2f", "%2F", "#"].map(
+      (x) => [`!self.value.contains('${x}')`, (v: string) => !v.includes(x)] as const,
+    ),
+    ...["/..", "/."].map((x) => [`!self.value.endsWith('${x}')`, (v: string) => !v.endsWith(x)] as const),
+  ] as const) {
+    out[`(self.type in ['Exact','PathPrefix']) ? ${expr} : true`] = (s) =>
+      !["Exact", "PathPrefix"].includes(s.type) || fn(s.value);
+  }
+  // Filters: one of each modifier at most, and the field named by `type` present (and no other).
+  for (const [field, type] of [
+    ["requestHeaderModifier", "RequestHeaderModifier"],
+    ["responseHeaderModifier", "ResponseHeaderModifier"],
+    ["requestMirror", "RequestMirror"],
+    ["requestRedirect", "RequestRedirect"],
+    ["urlRewrite", "URLRewrite"],
+    ["extensionRef", "ExtensionRef"],
+  ]) {
+    out[`!(has(self.${field}) && self.type != '${type}')`] = (s) =>
+      !(s[field] !== undefined && s.type !== type);
+    out[`!(!has(self.${field}) && self.type == '${type}')`] = (s) =>
+      !(s[field] === undefined && s.type === type);
+    out[`self.filter(f, f.type == '${type}').size() <= 1`] = (s) =>
+      s.filter((f: Json) => f.type === type).length <= 1;
+  }
+  return out;
+}
+
+/** Whether a CEL rule (as a CRD writes it) is in the table above. */
+export function celRuleKnown(rule: string): boolean {
+  return CEL[rule.replace(/\s+/g, " ").trim()] !== undefined;
+}
+
+/** The CEL rules of a CRD schema that `data` breaks: field path (dotted, `[i]` for items) and message. */
+export function celViolations(schema: Json, data: Json, at = ""): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  if (!isObject(schema) || data === undefined || data === null) return out;
   for (const v of schema["x-kubernetes-validations"] ?? []) {
     const rule = String(v.rule).replace(/\s+/g, " ").trim();
     const fn = CEL[rule];
-    if (!fn) out.push(`${at}: CEL rule not evaluated by the test table: ${rule}`);
-    else if (!fn(data)) out.push(`${at}: ${v.message ?? rule}`);
+    if (!fn) out.push({ field: at, message: `CEL rule not evaluated by the test table: ${rule}` });
+    else if (!fn(data)) out.push({ field: at, message: v.message ?? rule });
   }
+  const join = (k: string) => (at === "" ? k : `${at}.${k}`);
   if (isObject(schema.properties) && isObject(data)) {
-    for (const [k, s] of Object.entries(schema.properties)) celErrors(s, data[k], `${at}.${k}`, out);
+    for (const [k, s] of Object.entries(schema.properties)) out.push(...celViolations(s, data[k], join(k)));
   }
   if (isObject(schema.additionalProperties) && isObject(data)) {
-    for (const [k, v] of Object.entries(data)) celErrors(schema.additionalProperties, v, `${at}.${k}`, out);
+    for (const [k, v] of Object.entries(data))
+      out.push(...celViolations(schema.additionalProperties, v, join(k)));
   }
   if (isObject(schema.items) && Array.isArray(data))
-    data.forEach((v, i) => celErrors(schema.items, v, `${at}[${i}]`, out));
+    data.forEach((v, i) => out.push(...celViolations(schema.items, v, `${at}[${i}]`)));
+  return out;
+}
+
+function celErrors(schema: Json, data: Json, at: string, out: string[]): void {
+  for (const v of celViolations(schema, data)) out.push(`${at}${v.field ? "." + v.field : ""}: ${v.message}`);
 }
 
 interface CrdSchema {
@@ -342,6 +454,7 @@ function ensureRegistered(): void {
   if (registered) return;
   registerCrds(fromRoot("test", "schemas", "istio-1.30.3-crds.yaml"));
   registerCrds(fromRoot("manifests", "crd", "lanes.meshlane.io.yaml"));
+  registerCrds(fromRoot("test", "schemas", "gateway-api-v1.2.1-httproute-crd.yaml"));
   registered = true;
 }
 
@@ -354,7 +467,7 @@ export function objectProblems(obj: Json): string[] {
   if (group === "networking.istio.io" || group === "extensions.istio.io") {
     return [...istioModelProblems(obj), ...crdProblems(obj)];
   }
-  if (group === "meshlane.io") return crdProblems(obj);
+  if (group === "meshlane.io" || group === "gateway.networking.k8s.io") return crdProblems(obj);
   if (KUBE_GROUPS.has(group)) {
     const out = kubeModelProblems(obj);
     if (obj.kind === "CustomResourceDefinition") {

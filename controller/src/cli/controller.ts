@@ -6,7 +6,7 @@ import { fileReason, parse, readInputText, runVerb, UsageError } from "./args.js
 import { checkCluster, defaultLeaseNamespace, loadCluster } from "./cluster.js";
 import { defaultWasmPath } from "../paths.js";
 import { parseDuration as durationMs } from "../rollout/duration.js";
-import { optionsFromConfig } from "../render/index.js";
+import { optionsFromConfig, ROUTING_MODES, type RoutingMode } from "../render/index.js";
 import { LaneController } from "../reconcile/controller.js";
 import { createLogger, isLogLevel } from "../reconcile/log.js";
 import { DEFAULT_NAMESPACE_SELECTOR } from "../reconcile/state.js";
@@ -16,7 +16,8 @@ export const summary = "run the lane controller against a cluster (KUBECONFIG or
 
 export const help = `Usage: meshlane controller [options]
 
-Watches Lanes, Services, Deployments/StatefulSets/DaemonSets, VirtualServices and DestinationRules in
+Watches Lanes, Services, Deployments/StatefulSets/DaemonSets, VirtualServices, DestinationRules and
+HTTPRoutes in
 the namespaces the selector picks, and the filter's EnvoyFilters/WasmPlugins (the edge one in the
 gateway namespace, the sidecar one in each namespace picked); renders what the lanes need and writes only what differs (server-side apply as field
 manager "meshlane" for its own objects, resourceVersion-guarded patches of spec and the
@@ -31,6 +32,10 @@ Options:
                                (default: none, every setting at its default)
   --kubeconfig <file>          kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster;
                                with none of them: exit 2)
+  --routing istio|gateway-api  the routing API lanes are written in (overrides the config key
+                               routing; default istio). Restarting with the other mode moves every
+                               object over: meshlane's objects of the old mode are deleted, the user's
+                               objects it had changed are restored
   --namespace-selector <sel>   label selector of the namespaces to manage
                                (default ${DEFAULT_NAMESPACE_SELECTOR})
   --leader-elect               elect a leader on a Lease (default); --no-leader-elect to run alone
@@ -69,6 +74,7 @@ export function run(args: string[]): Promise<number> {
   return runVerb(help, async () => {
     const { values, positionals } = parse(args, {
       config: { type: "string" },
+      routing: { type: "string" },
       kubeconfig: { type: "string" },
       "namespace-selector": { type: "string", default: DEFAULT_NAMESPACE_SELECTOR },
       "leader-elect": { type: "boolean" },
@@ -110,6 +116,11 @@ export function run(args: string[]): Promise<number> {
       renderOptions = optionsFromConfig(config, wasm.sha256);
     } catch (err) {
       throw new UsageError(`${values.config}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (values.routing !== undefined) {
+      if (!ROUTING_MODES.includes(values.routing as RoutingMode))
+        throw new UsageError(`--routing must be ${ROUTING_MODES.join(" or ")}`);
+      renderOptions.routing = values.routing as RoutingMode;
     }
     const { kc, source } = loadCluster(values.kubeconfig);
     const leaseNamespace = values["lease-namespace"] ?? defaultLeaseNamespace();

@@ -6,11 +6,12 @@ import { defaultWasmPath } from "../paths.js";
 import { DEMO_EDGE_CONFIG, MeshConfigError, startMesh, type CounterRow, type Mesh } from "../demo/mesh.js";
 import { DEMO_ROLLOUT, expectedPhase, ROLLOUT_LANE, runRolloutDemo } from "../demo/rollout.js";
 import { runAmbientDemo } from "../demo/ambient-run.js";
+import { demoRouting } from "../demo/routing.js";
 
 export const summary =
   "run a local mesh on loopback (edge + sidecars with the real filter) and show each call chain";
 
-export const help = `Usage: meshlane demo [--requests N] [--header k:v]... [--config <plugin.json>] [--wasm <file>] [--keep]
+export const help = `Usage: meshlane demo [--requests N] [--header k:v]... [--config <plugin.json>] [--wasm <file>] [--keep] [--routing istio|gateway-api]
        meshlane demo --rollout [--canary-error-rate <percent>] [--config <plugin.json>] [--wasm <file>]
        meshlane demo --ambient [--forward h1,h2] [--namespaces one|per-service] [options above]
 
@@ -53,6 +54,10 @@ Options:
                       x-request-id; "baggage" as OpenTelemetry does; "none")
   --namespaces one|per-service
                       with --ambient: all Services in one namespace (default), or each in its own
+  --routing istio|gateway-api
+                      how proxies pick an instance: istio (default) routes by the lane header as
+                      meshlane's VirtualServices do; gateway-api renders the demo as a cluster with
+                      --routing gateway-api and routes by the HTTPRoutes and per-lane Services it writes
   -h, --help          this text
 `;
 
@@ -82,6 +87,7 @@ export function run(args: string[]): Promise<number> {
       ambient: { type: "boolean" },
       forward: { type: "string", multiple: true },
       namespaces: { type: "string" },
+      routing: { type: "string", default: "istio" },
     });
     const errorText = values["canary-error-rate"];
     const errorRate = errorText === undefined ? 0 : Number(errorText);
@@ -97,6 +103,8 @@ export function run(args: string[]): Promise<number> {
     }
     if (values.rollout && values.ambient)
       throw new UsageError("--rollout runs on the sidecar mesh: not with --ambient");
+    if (values.routing !== "istio" && values.routing !== "gateway-api")
+      throw new UsageError(`--routing must be istio or gateway-api, got "${values.routing}"`);
     const count = values.requests === undefined ? 4 : Number(values.requests);
     if (!Number.isInteger(count) || count < 0 || count > 10_000) {
       throw new UsageError(`--requests expects a whole number from 0 to 10000, got "${values.requests}"`);
@@ -128,10 +136,12 @@ export function run(args: string[]): Promise<number> {
     out(`  loading filter ${wasm}`);
     let mesh: Mesh;
     try {
+      const routing = values.routing === "gateway-api" ? demoRouting(edgeConfig, out) : {};
       mesh = await startMesh({
         wasm: filter,
         edgeConfig,
         log: (l) => out(`  ${l}`),
+        ...routing,
         ...(values.rollout
           ? {
               failPercent: (i: { lane: string }) => (i.lane === ROLLOUT_LANE ? errorRate : 0),

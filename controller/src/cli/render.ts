@@ -17,19 +17,24 @@ import {
   type KubeObject,
   type Problem,
   type RenderOptions,
+  type RoutingMode,
+  ROUTING_MODES,
 } from "../render/index.js";
 import { parseManifests, toJsonList, toYaml } from "../render/manifests.js";
-import { traceHeaderList, waypointNameArg } from "../render/options.js";
+import { DNS_SUBDOMAIN, traceHeaderList, waypointNameArg } from "../render/options.js";
 import { keyOf } from "../render/objects.js";
 
-export const summary = "render Lanes and labelled workloads from manifests into Istio objects (offline)";
+export const summary =
+  "render Lanes and labelled workloads from manifests into Istio or Gateway API objects (offline)";
 
 export const help = `Usage: meshlane render -f <file|dir|-> [-f ...] [options]
 
 Reads Kubernetes manifests as if they were the cluster (multi-document YAML or JSON; a directory means
 every *.yaml, *.yml and *.json file under it; "-" is standard input) and prints what meshlane would
-create or change: DestinationRule subsets and VirtualService lane routes for every Service whose
-workloads carry meshlane.io/lane, and the filter's EnvoyFilters (or WasmPlugins).
+create or change for every Service whose workloads carry meshlane.io/lane: with --routing istio,
+DestinationRule subsets and VirtualService lane routes; with --routing gateway-api, per-lane Services
+<service>-<lane> and HTTPRoutes (a mesh HTTPRoute per Service, lane rules in the user's HTTPRoutes).
+Then the filter's EnvoyFilters (or WasmPlugins).
 
 Output:
   stdout  the objects to create or change, in order: the apply entries that differ from the input,
@@ -50,8 +55,14 @@ Options:
   -f, --filename <path>          manifest file or directory, repeatable (required)
   -o, --output yaml|json         output format (default yaml)
       --all                      print every object that must exist, changed or not
+      --routing istio|gateway-api
+                                 the routing API lanes are written in (default istio); the other
+                                 API's user objects meshlane had changed are restored
       --install envoyfilter|wasmplugin
                                  how the filter is installed (default envoyfilter)
+      --gateway-name <name>      the ingress Gateway (gateway.networking.k8s.io) in the gateway
+                                 namespace: with --install wasmplugin the edge WasmPlugin targets it
+                                 (targetRefs, Istio 1.22+) instead of --gateway-selector
       --wasm <file>              the filter module: hashed for --wasm-sha256 and used to check dye
                                  rules (default ${defaultWasmPath})
       --wasm-url <url>           where proxies fetch the module (default ${DEFAULT_WASM_URL})
@@ -152,6 +163,8 @@ export function run(args: string[]): Promise<number> {
       output: { type: "string", short: "o", default: "yaml" },
       all: { type: "boolean", default: false },
       install: { type: "string", default: "envoyfilter" },
+      routing: { type: "string", default: "istio" },
+      "gateway-name": { type: "string" },
       wasm: { type: "string" },
       "wasm-url": { type: "string", default: DEFAULT_WASM_URL },
       "wasm-sha256": { type: "string" },
@@ -170,6 +183,13 @@ export function run(args: string[]): Promise<number> {
     if (values.output !== "yaml" && values.output !== "json") throw new UsageError("-o must be yaml or json");
     if (values.install !== "envoyfilter" && values.install !== "wasmplugin") {
       throw new UsageError("--install must be envoyfilter or wasmplugin");
+    }
+    if (!ROUTING_MODES.includes(values.routing as RoutingMode)) {
+      throw new UsageError(`--routing must be ${ROUTING_MODES.join(" or ")}`);
+    }
+    const gatewayName = values["gateway-name"];
+    if (gatewayName !== undefined && !DNS_SUBDOMAIN.test(gatewayName)) {
+      throw new UsageError(`--gateway-name: not a Kubernetes object name: "${gatewayName}"`);
     }
     const laneHeader = values["lane-header"];
     if (laneHeader !== undefined && !isHeaderName(laneHeader)) {
@@ -210,6 +230,9 @@ export function run(args: string[]): Promise<number> {
 
     const options: RenderOptions = { install: values.install, wasm: { url: values["wasm-url"], sha256 } };
     if (laneHeader !== undefined) options.laneHeader = laneHeader;
+    // Set only when asked for, so the default (istio) leaves the options as they always were.
+    if (values.routing !== "istio") options.routing = values.routing as RoutingMode;
+    if (gatewayName !== undefined) options.gatewayName = gatewayName;
     if (values["trace-header"] !== undefined) options.traceHeaders = traceHeaderArg(values["trace-header"]);
     if (values["gateway-selector"]) options.gatewaySelector = selectorArg(values["gateway-selector"]);
     if (values["gateway-namespace"]) options.gatewayNamespace = values["gateway-namespace"];

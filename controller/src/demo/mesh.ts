@@ -85,6 +85,12 @@ export interface MeshOptions {
   timeoutMs?: number;
   /** Percent of its requests an instance's app answers with 500 (spread evenly, no randomness). */
   failPercent?: (instance: Instance) => number;
+  /**
+   * Picks the instance (`<service>-<lane>`) a request for `service` goes to (`edge`: at the edge
+   * proxy), e.g. from rendered HTTPRoutes (gatewayapi.ts). Default, or when it returns undefined: the
+   * lane header's lane if the service has it, else base, as meshlane's VirtualServices route.
+   */
+  router?: (service: string, headers: HeaderPairs, edge: boolean) => string | undefined;
 }
 
 /** One instance of a service: its app and its sidecar. */
@@ -315,9 +321,16 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     const instances: Instance[] = [];
     const stats: StatsEndpoint[] = [];
     const inboundPort = new Map<string, number>(); // instance name → inbound listener
-    const laneOf = (service: ServiceSpec, headers: HeaderPairs, laneHeader: string): Upstream => {
+    const laneOf = (
+      service: ServiceSpec,
+      headers: HeaderPairs,
+      laneHeader: string,
+      edge = false,
+    ): Upstream => {
       const lane = targetOf([headerValue(headers, laneHeader) ?? "", BASE_LANE], new Set(service.lanes));
-      const name = `${service.name}-${service.lanes.includes(lane) ? lane : service.lanes[0]}`;
+      const name =
+        options.router?.(service.name, headers, edge) ??
+        `${service.name}-${service.lanes.includes(lane) ? lane : service.lanes[0]}`;
       return { name, port: inboundPort.get(name) ?? 0 };
     };
     let leaks = 0;
@@ -406,7 +419,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         direction: OUTBOUND, // Istio gateways report outbound
         agent: edgeAgent,
         timeoutMs,
-        route: (h) => laneOf(entry, h, edgeHeader),
+        route: (h) => laneOf(entry, h, edgeHeader, true),
       });
     });
     const edgeStatsPort = await listen(newServer(statsHandler(edge?.vm ?? null)));

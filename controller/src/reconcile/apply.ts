@@ -2,20 +2,14 @@
 //
 // - meshlane's own objects: server-side apply as field manager `meshlane`, with force (they are ours; a
 //   hand edit of a field we set is taken back, labels or annotations someone else added stay theirs).
-//   The applied configuration holds only what we own: the managed-by label and the spec.
+//   The applied configuration holds only what we own: the managed-by and meshlane.io/ labels, the spec.
 // - a user's object: a JSON patch that touches only `spec` and our two annotations, and that carries the
 //   resourceVersion the change was computed from, so the server refuses it (409) if the object moved in
 //   between; the caller then re-reads instead of overwriting the user's newer edit.
 // - delete: a plain delete; an object already gone counts as done.
-import {
-  APPLIED_HASH_ANNOTATION,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  ORIGINAL_SPEC_ANNOTATION,
-  type KubeObject,
-} from "../render/index.js";
+import { APPLIED_HASH_ANNOTATION, ORIGINAL_SPEC_ANNOTATION, type KubeObject } from "../render/index.js";
 import { KubeError, resourceOf, type JsonObject, type KubeClient } from "./kube.js";
-import type { Change } from "./plan.js";
+import { ownLabels, type Change } from "./plan.js";
 
 /** JSON Pointer escaping of one key (RFC 6901). */
 function pointer(key: string): string {
@@ -68,7 +62,7 @@ export function applyConfiguration(desired: KubeObject, apiVersion: string): Jso
     metadata: {
       name: desired.metadata.name,
       namespace: desired.metadata.namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY },
+      labels: ownLabels(desired),
     },
     spec: desired.spec,
   };

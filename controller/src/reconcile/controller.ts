@@ -123,6 +123,7 @@ export class LaneController {
       client: this.client,
       namespaceSelector: opts.namespaceSelector,
       installNamespaces: [resolved.gatewayNamespace, resolved.rootNamespace],
+      routing: resolved.routing,
       logger: opts.logger,
       informer: opts.informer,
       onChange: (ns) => {

@@ -43,6 +43,12 @@ export const RESOURCES: Record<string, Resource> = {
     plural: "envoyfilters",
     namespaced: true,
   },
+  "gateway.networking.k8s.io|HTTPRoute": {
+    group: "gateway.networking.k8s.io",
+    version: "v1",
+    plural: "httproutes",
+    namespaced: true,
+  },
   "extensions.istio.io|WasmPlugin": {
     group: "extensions.istio.io",
     version: "v1alpha1",

@@ -65,7 +65,9 @@ export async function reconcilePass(
     const obj = plan.byWhat.get(what);
     if (!obj || obj.kind === "Lane" || (obj.metadata.namespace ?? "") !== ns) continue;
     const reason =
-      obj.kind === "VirtualService" || obj.kind === "DestinationRule" ? "MergeFailed" : "NameConflict";
+      obj.kind === "VirtualService" || obj.kind === "DestinationRule" || obj.kind === "HTTPRoute"
+        ? "MergeFailed"
+        : "NameConflict";
     await warn(p, obj, reason, `left untouched: ${messages.join("; ")}`);
   }
   for (const [what, message] of failed) {

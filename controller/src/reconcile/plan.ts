@@ -1,5 +1,5 @@
 // From render's result to the writes that carry it out, grouped by namespace. Only the fields meshlane
-// owns are compared: for its own objects the spec and the managed-by label, for the user's objects the
+// owns are compared: for its own objects the spec, the managed-by label and its meshlane.io/ labels, for the user's objects the
 // spec and the `meshlane.io/original-spec` and `meshlane.io/applied-hash` annotations. Everything else (labels and annotations others
 // added, status, metadata the server keeps) is left out of the diff, so it never causes a write and is
 // never overwritten.
@@ -74,12 +74,23 @@ function ourAnnotations(o: KubeObject | undefined): string {
   return saved === undefined && hash === undefined ? "" : JSON.stringify([saved ?? null, hash ?? null]);
 }
 
+/**
+ * The labels meshlane owns on its own objects: the managed-by label and any `meshlane.io/` label render
+ * put on it (per-lane Services: `meshlane.io/service`, `meshlane.io/lane`). Labels others add stay theirs.
+ */
+export function ownLabels(o: KubeObject): Record<string, string> {
+  const out: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY };
+  for (const [k, v] of Object.entries(o.metadata.labels ?? {})) if (k.startsWith("meshlane.io/")) out[k] = v;
+  return out;
+}
+
 /** Whether `current` already holds what meshlane owns of `desired`. */
 export function ownedEqual(current: KubeObject, desired: KubeObject): boolean {
   if (current === desired) return true;
   if (!deepEqual(current.spec, desired.spec)) return false;
   if (desired.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
-    return current.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
+    const have = current.metadata.labels ?? {};
+    return Object.entries(ownLabels(desired)).every(([k, v]) => have[k] === v);
   }
   return ourAnnotations(current) === ourAnnotations(desired);
 }
@@ -155,10 +166,13 @@ function subsetNames(o: KubeObject | undefined): Set<string> {
 }
 
 /**
- * Order of writes within a namespace: 1 DestinationRules that only gain subsets, 2 VirtualServices and
- * the filter's objects, 3 DestinationRules that lose subsets (or go away).
+ * Order of writes within a namespace: 1 DestinationRules that only gain subsets and per-lane Services
+ * created or updated, 2 VirtualServices, HTTPRoutes and the filter's objects, 3 DestinationRules that
+ * lose subsets (or go away) and per-lane Services deleted. Routes never name what does not exist yet,
+ * nor lose what they still name.
  */
 export function writePhase(c: Change): 1 | 2 | 3 {
+  if (c.ref.kind === "Service") return c.op === "delete" ? 3 : 1;
   if (c.ref.kind !== "DestinationRule") return 2;
   if (c.op === "delete") return 3;
   const after = subsetNames(c.desired);

@@ -62,6 +62,11 @@ export interface ClusterStateOptions {
   namespaceSelector?: string;
   /** Namespaces where render writes the edge filter's objects (gateway and root namespaces). */
   installNamespaces: string[];
+  /**
+   * The routing mode: with `gateway-api` HTTPRoutes are required (render writes them); with `istio`
+   * they are watched when served (user HTTPRoutes to restore, meshlane's to delete after a switch).
+   */
+  routing?: "istio" | "gateway-api";
   logger?: Logger;
   /** Passed to every informer (tests shorten watch timeouts and backoff). */
   informer?: Pick<InformerOptions, "watchTimeoutSeconds" | "backoff" | "idleTimeoutMs" | "pageSize">;
@@ -271,6 +276,12 @@ export class ClusterState {
         role: "istio",
         fallback: "v1beta1",
       },
+      {
+        name: "httproutes",
+        key: "gateway.networking.k8s.io|HTTPRoute",
+        role: "istio",
+        optional: this.opts.routing !== "gateway-api",
+      },
       { name: "envoyfilters", key: "networking.istio.io|EnvoyFilter", role: "install" },
       { name: "wasmplugins", key: "extensions.istio.io|WasmPlugin", role: "install", optional: true },
     ];
@@ -361,10 +372,12 @@ export class ClusterState {
   namespaces(): string[] {
     const out = new Set<string>(this.opts.installNamespaces);
     for (const w of this.watched) {
-      if (w.role === "input") continue;
+      if (w.role === "input" && w.kind !== "Service") continue;
       for (const inf of w.informers) {
         for (const o of inf.list()) {
-          if (w.role === "namespace") out.add(o.metadata?.name ?? "");
+          if (w.role === "input") {
+            if (isMarked(o)) out.add(o.metadata?.namespace ?? "");
+          } else if (w.role === "namespace") out.add(o.metadata?.name ?? "");
           else if ((w.role === "istio" || w.role === "install") && isMarked(o))
             out.add(o.metadata?.namespace ?? "");
           else if (w.role === "lane") out.add(o.metadata?.namespace ?? ""); // its status is ours everywhere
@@ -388,8 +401,10 @@ export class ClusterState {
         return this.opts.installNamespaces.includes(ns) || this.enabled(ns) || isMarked(o);
       case "istio":
         return this.enabled(ns) || isMarked(o);
-      case "lane":
       case "input":
+        // meshlane's per-lane Services are deleted from a deselected namespace too.
+        return this.enabled(ns) || (w.kind === "Service" && isMarked(o));
+      case "lane":
         return this.enabled(ns);
       default:
         return false;
@@ -458,7 +473,10 @@ export class ClusterState {
       .find(Boolean);
     const current = this.overlay.get(key)?.obj ?? cached;
     if (current && current.metadata?.resourceVersion === obj.metadata.resourceVersion) return; // a no-op write
-    const slim = (w?.role === "input" ? slimWorkload(obj) : dropManagedFields(obj)) as KubeObject;
+    // As the informer keeps it (a Service whole, meshlane writes its per-lane Services; workloads slim).
+    const slim = (
+      w?.role === "input" && w.kind !== "Service" ? slimWorkload(obj) : dropManagedFields(obj)
+    ) as KubeObject;
     this.overlay.set(key, { obj: slim, at: Date.now() });
     if (
       !w ||

@@ -17,7 +17,7 @@
 //
 // `WriteTally` counts every API write the controller makes (objects, finalizers, statuses) for
 // `writeCount` and the `meshlane_writes_total` / `meshlane_write_errors_total` counters.
-import type { KubeObject } from "../render/index.js";
+import { deepEqual, type KubeObject } from "../render/index.js";
 import { carryOut } from "./apply.js";
 import type { FailedWrite } from "./failures.js";
 import { KubeError, resourceOf, type KubeClient } from "./kube.js";
@@ -67,6 +67,21 @@ export function retryPolicy(
     retryOn,
     onRetry: (err, attempt, delayMs) => log.debug("retrying an API call", { err, attempt, delayMs }),
   });
+}
+
+/**
+ * Whether a created object's spec is the written one with fields only added (what an API server
+ * assigns or defaults on create, such as a Service's clusterIP): not a change to hold back. The next
+ * render keeps those fields (render/gatewayapi/laneservices.ts), so nothing is rewritten.
+ */
+function defaultedFrom(answer: unknown, written: unknown): boolean {
+  if (written === null || typeof written !== "object" || Array.isArray(written))
+    return deepEqual(answer, written);
+  if (answer === null || typeof answer !== "object" || Array.isArray(answer)) return false;
+  const a = answer as Record<string, unknown>;
+  return Object.entries(written as Record<string, unknown>).every(
+    ([k, v]) => v === undefined || (Array.isArray(v) ? deepEqual(a[k], v) : defaultedFrom(a[k], v)),
+  );
 }
 
 /** The plan a guarded write was computed from no longer holds. */
@@ -153,7 +168,12 @@ export class ChangeWriter {
       );
       if (obj) {
         state.observe(obj);
-        if (change.desired && change.op !== "delete" && !ownedEqual(obj, change.desired)) {
+        if (
+          change.desired &&
+          change.op !== "delete" &&
+          !ownedEqual(obj, change.desired) &&
+          !(change.op === "create" && defaultedFrom(obj.spec, change.desired.spec))
+        ) {
           this.unstable.set(change.what, JSON.stringify(change.desired.spec));
           log.warn("the API server changed what was written; not rewriting until the desired spec changes", {
             object: change.what,
@@ -203,6 +223,7 @@ export class ChangeWriter {
   private servedApiVersion(apiVersion: string, kind: string): string {
     const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
     const watched = this.opts.state.servedVersion(group, kind);
-    return watched ? `${group}/${watched}` : apiVersion;
+    if (!watched) return apiVersion;
+    return group === "" ? watched : `${group}/${watched}`; // the core group's apiVersion is bare ("v1")
   }
 }

@@ -17,11 +17,12 @@
 import { takeInventory } from "./inventory.js";
 import { laneStatus, planLanes } from "./laneplan.js";
 import { istioWriter } from "./istio/writer.js";
+import { gatewayApiWriter } from "./gatewayapi/writer.js";
 import { settleManaged } from "./managed.js";
 import { compareObjects, compareProblems, compareRefs } from "./objects.js";
 import { resolveOptions } from "./options.js";
 import { placeFilter } from "./placement.js";
-import type { KubeObject, RenderOptions, RenderResult } from "./types.js";
+import type { KubeObject, RenderOptions, RenderResult, RoutingMode } from "./types.js";
 import type { RoutingWriter } from "./writer.js";
 
 export * from "./types.js";
@@ -33,8 +34,11 @@ export { parseManifests, toJsonList, toYaml } from "./manifests.js";
 export { planLanes, type LanePlan, type PlannedService } from "./laneplan.js";
 export type { RoutingOutput, RoutingWriter } from "./writer.js";
 
-/** The routing API render writes for. One today; Gateway API would be another writer here. */
-const WRITER: RoutingWriter = istioWriter;
+/** The writer of each routing API (`RenderOptions.routing`). */
+const WRITERS: Record<RoutingMode, RoutingWriter> = {
+  istio: istioWriter,
+  "gateway-api": gatewayApiWriter,
+};
 
 /**
  * Renders the objects lanes need, one named step each: sort the input, plan the lanes, write the
@@ -45,7 +49,15 @@ export function render(objects: KubeObject[], options: RenderOptions): RenderRes
   const o = resolveOptions(options);
   const inv = takeInventory(objects, o.defaultNamespace);
   const plan = planLanes(inv, o);
-  const routing = WRITER.write(plan, inv, o);
+  const writer = WRITERS[o.routing];
+  const routing = writer.write(plan, inv, o);
+  // The other APIs' user objects still carrying meshlane's pieces (the mode was switched) go back.
+  for (const other of Object.values(WRITERS)) {
+    if (other === writer) continue;
+    const released = other.release(plan, inv, o);
+    routing.restore.push(...released.restore);
+    routing.errors.push(...released.errors);
+  }
   const filter = placeFilter(plan.lanes, inv, o);
   const managed = settleManaged([...routing.managed, ...filter.objects], inv);
   return {

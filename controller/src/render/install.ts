@@ -156,6 +156,19 @@ function envoyFilters(
   return out;
 }
 
+/**
+ * Where an edge WasmPlugin applies. The default gateways, when `gatewayName` names their Gateway
+ * (gateway.networking.k8s.io): `targetRefs` to it (Istio 1.22 and later). Otherwise a `selector` on the
+ * gateway pods' labels, which every Istio version takes. Never both: Istio's CRD refuses a WasmPlugin
+ * that sets more than one of selector, targetRef and targetRefs.
+ */
+function edgeTarget(g: EdgeGroup, o: ResolvedOptions): Record<string, unknown> {
+  if (o.gatewayName !== undefined && g.name === edgeName(o.gatewaySelector, o.gatewaySelector)) {
+    return { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: o.gatewayName }] };
+  }
+  return { selector: { matchLabels: g.selector } };
+}
+
 function wasmPlugins(
   edges: EdgeGroup[],
   sidecar: Record<string, unknown>,
@@ -175,7 +188,7 @@ function wasmPlugins(
     kind: "WasmPlugin",
     metadata: meta(g.name, o.gatewayNamespace),
     // AUTHZ: after Istio's authentication filters (jwt_authn), so verified claims are visible.
-    spec: { selector: { matchLabels: g.selector }, phase: "AUTHZ", ...common(g.config) },
+    spec: { ...edgeTarget(g, o), phase: "AUTHZ", ...common(g.config) },
   }));
   for (const ns of sidecarNamespaces) {
     out.push({

@@ -8,6 +8,7 @@ import {
   LANE_GROUP,
   MANAGED_BY,
   MANAGED_BY_LABEL,
+  SERVICE_LABEL,
   type KubeObject,
   type Problem,
 } from "./types.js";
@@ -30,6 +31,8 @@ export interface Inventory {
   lanes: KubeObject[];
   virtualServices: KubeObject[];
   destinationRules: KubeObject[];
+  /** The user's HTTPRoutes (gateway.networking.k8s.io). */
+  httpRoutes: KubeObject[];
   /** Namespaces labelled `meshlane.io/enabled: "true"` among the input's Namespace objects. */
   enabledNamespaces: string[];
   /** Objects labelled managed-by meshlane, of the kinds render writes. */
@@ -57,7 +60,20 @@ export const MANAGED_KINDS = new Set([
   "networking.istio.io|DestinationRule",
   "networking.istio.io|EnvoyFilter",
   "extensions.istio.io|WasmPlugin",
+  "gateway.networking.k8s.io|HTTPRoute",
+  // Only the per-lane Services meshlane creates (they also carry meshlane.io/service): see `isManaged`.
+  "|Service",
 ]);
+
+/**
+ * Whether an object is one meshlane created: labelled managed-by meshlane, of a kind render writes, and
+ * for a Service also labelled `meshlane.io/service` (a Service of the user's or of meshlane's own
+ * installation that only carries the managed-by label is never taken for a per-lane Service).
+ */
+export function isManaged(o: KubeObject, gk: string): boolean {
+  if (o.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY || !MANAGED_KINDS.has(gk)) return false;
+  return gk !== "|Service" || o.metadata.labels?.[SERVICE_LABEL] !== undefined;
+}
 
 /** Groups whose other kinds are ordinary cluster furniture: read silently past. */
 const QUIET_GROUPS = new Set([
@@ -125,7 +141,12 @@ function shapeProblem(v: unknown): string {
   return "";
 }
 
-const NAMESPACED_GROUPS = new Set(["networking.istio.io", "extensions.istio.io", LANE_GROUP]);
+const NAMESPACED_GROUPS = new Set([
+  "networking.istio.io",
+  "extensions.istio.io",
+  "gateway.networking.k8s.io",
+  LANE_GROUP,
+]);
 
 /**
  * Sorts the input. Objects of the kinds render reads get `defaultNamespace` when they name none (a
@@ -138,6 +159,7 @@ export function takeInventory(objects: unknown[], defaultNamespace: string): Inv
     lanes: [],
     virtualServices: [],
     destinationRules: [],
+    httpRoutes: [],
     enabledNamespaces: [],
     managed: [],
     byKey: new Map(),
@@ -174,7 +196,7 @@ export function takeInventory(objects: unknown[], defaultNamespace: string): Inv
     const group = groupOf(o.apiVersion);
     const gk = `${group}|${o.kind}`;
     const ns = o.metadata.namespace ?? "";
-    if (o.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY && MANAGED_KINDS.has(gk)) {
+    if (isManaged(o, gk)) {
       inv.managed.push(o);
     } else if (gk === "|Service") {
       inv.services.push(o);
@@ -193,6 +215,8 @@ export function takeInventory(objects: unknown[], defaultNamespace: string): Inv
       inv.virtualServices.push(o);
     } else if (gk === "networking.istio.io|DestinationRule") {
       inv.destinationRules.push(o);
+    } else if (gk === "gateway.networking.k8s.io|HTTPRoute") {
+      inv.httpRoutes.push(o);
     } else if (group === LANE_GROUP) {
       if (o.kind !== "Lane") {
         inv.errors.push({ object: describe(o), message: `unknown kind: ${LANE_GROUP} defines only Lane` });

@@ -90,9 +90,9 @@ export function selects(
   return true;
 }
 
-const KIND_ORDER = ["DestinationRule", "VirtualService", "EnvoyFilter", "WasmPlugin"];
+const KIND_ORDER = ["DestinationRule", "VirtualService", "Service", "HTTPRoute", "EnvoyFilter", "WasmPlugin"];
 
-/** Stable output order: by kind (DestinationRule first), then namespace, then name. */
+/** Stable output order: by kind (routing objects first, then the filter's), then namespace, then name. */
 export function compareRefs(a: ObjectRef, b: ObjectRef): number {
   const ka = KIND_ORDER.indexOf(a.kind);
   const kb = KIND_ORDER.indexOf(b.kind);

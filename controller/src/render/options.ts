@@ -1,5 +1,5 @@
 // Render options with their defaults applied.
-import type { RenderOptions } from "./types.js";
+import { ROUTING_MODES, type RenderOptions, type RoutingMode } from "./types.js";
 
 /** An HTTP header name as the filter takes it: an RFC 9110 token, at most 256 characters. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]{1,256}$/;
@@ -33,6 +33,9 @@ export function waypointNameArg(v: string, path: string): string {
   return v;
 }
 
+/** A Kubernetes object name (RFC 1123 subdomain). */
+export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /** Options after defaults, as the render modules use them. */
 export interface ResolvedOptions extends RenderOptions {
   laneHeader: string;
@@ -41,6 +44,7 @@ export interface ResolvedOptions extends RenderOptions {
   rootNamespace: string;
   clusterDomain: string;
   defaultNamespace: string;
+  routing: RoutingMode;
 }
 
 export function resolveOptions(o: RenderOptions): ResolvedOptions {
@@ -52,6 +56,7 @@ export function resolveOptions(o: RenderOptions): ResolvedOptions {
     rootNamespace: o.rootNamespace ?? "istio-system",
     clusterDomain: o.clusterDomain ?? "cluster.local",
     defaultNamespace: o.defaultNamespace ?? "default",
+    routing: o.routing ?? "istio",
   };
 }
 
@@ -95,6 +100,8 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
     "gatewayNamespace",
     "rootNamespace",
     "clusterDomain",
+    "routing",
+    "gatewayName",
     "edge",
     "sidecar",
     "ambient",
@@ -111,6 +118,17 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
     return c[k] as string;
   };
   const o: RenderOptions = { install, wasm: { url: str("wasmUrl") ?? DEFAULT_WASM_URL, sha256 } };
+  if (c.routing !== undefined) {
+    if (!ROUTING_MODES.includes(c.routing as RoutingMode))
+      throw new Error(`routing: expected ${ROUTING_MODES.join(" or ")}, got ${JSON.stringify(c.routing)}`);
+    o.routing = c.routing as RoutingMode;
+  }
+  const gatewayName = str("gatewayName");
+  if (gatewayName !== undefined) {
+    if (!DNS_SUBDOMAIN.test(gatewayName))
+      throw new Error(`gatewayName: not a Kubernetes object name: ${JSON.stringify(gatewayName)}`);
+    o.gatewayName = gatewayName;
+  }
   for (const k of [
     "laneHeader",
     "baggageKey",

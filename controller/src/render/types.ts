@@ -43,9 +43,29 @@ export const LANE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export type InstallMode = "envoyfilter" | "wasmplugin";
 
+/** The routing API lanes are written in: Istio's (VirtualService + DestinationRule) or the Gateway API's. */
+export type RoutingMode = "istio" | "gateway-api";
+export const ROUTING_MODES: readonly RoutingMode[] = ["istio", "gateway-api"];
+
+/** Label on the per-lane Services meshlane creates (gateway-api routing): the Service they split. */
+export const SERVICE_LABEL = "meshlane.io/service";
+
 export interface RenderOptions {
   /** How the filter is installed: EnvoyFilters with ECDS (default) or WasmPlugins. */
   install: InstallMode;
+  /**
+   * The routing API (default `istio`: DestinationRule subsets and VirtualService routes). `gateway-api`:
+   * per-lane Services `<service>-<lane>` and HTTPRoutes (a mesh HTTPRoute per Service, lane rules merged
+   * into the user's HTTPRoutes).
+   */
+  routing?: RoutingMode;
+  /**
+   * The Gateway (gateway.networking.k8s.io, in `gatewayNamespace`) of the ingress. With `install:
+   * wasmplugin` the default gateways' edge WasmPlugin targets it with `targetRefs` instead of a
+   * `selector` (Istio refuses both in one WasmPlugin; without a name the selector is kept, which every
+   * Istio version takes).
+   */
+  gatewayName?: string;
   /**
    * Where proxies fetch the filter. istio-agent downloads `url` (http/https; oci:// and file:// for
    * WasmPlugin only) and checks `sha256`. `cluster` is the Envoy cluster named in the EnvoyFilter's

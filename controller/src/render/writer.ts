@@ -5,7 +5,9 @@
 import type { Inventory } from "./inventory.js";
 import type { LanePlan, PlannedService } from "./laneplan.js";
 import type { ResolvedOptions } from "./options.js";
-import type { KubeObject, Problem } from "./types.js";
+import { describe } from "./objects.js";
+import { APPLIED_HASH_ANNOTATION, ORIGINAL_SPEC_ANNOTATION, type KubeObject, type Problem } from "./types.js";
+import { isIgnored, userOutcome } from "./userobject.js";
 
 /** What a writer produces for one render. */
 export interface RoutingOutput {
@@ -38,4 +40,36 @@ export interface RoutingWriter {
   /** The API's name, for messages and docs (e.g. `istio`). */
   readonly name: string;
   write(plan: LanePlan, inv: Inventory, o: ResolvedOptions): RoutingOutput;
+  /**
+   * When another writer is in use (the routing mode was switched): this API's user objects that carry
+   * meshlane's pieces, with the user's spec put back (`restore`), as when no lane needs them. Same
+   * purity rules as `write`; ignored objects are left out.
+   */
+  release(plan: LanePlan, inv: Inventory, o: ResolvedOptions): { restore: KubeObject[]; errors: Problem[] };
+}
+
+/** `release` for a list of user objects, given the unmerge of their API. */
+export function releaseUserObjects(
+  objects: KubeObject[],
+  unmerge: (live: unknown, original: unknown, namespace: string) => unknown,
+): { restore: KubeObject[]; errors: Problem[] } {
+  const out = { restore: [] as KubeObject[], errors: [] as Problem[] };
+  for (const obj of objects) {
+    const a = obj.metadata.annotations ?? {};
+    // Only objects meshlane changed: a user's own lane-header rules are not meshlane's to take out.
+    if (
+      isIgnored(obj) ||
+      (a[ORIGINAL_SPEC_ANNOTATION] === undefined && a[APPLIED_HASH_ANNOTATION] === undefined)
+    )
+      continue;
+    const ns = obj.metadata.namespace ?? "";
+    const outcome = userOutcome(
+      obj,
+      (base) => ({ spec: base }),
+      (live, original) => unmerge(live, original, ns),
+    );
+    if (outcome.kind === "restore") out.restore.push(outcome.obj);
+    else if (outcome.kind === "error") out.errors.push({ object: describe(obj), message: outcome.message });
+  }
+  return out;
 }
