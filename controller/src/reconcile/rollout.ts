@@ -118,8 +118,10 @@ export function nextDueAt(spec: RolloutSpec, s: RolloutStatus | undefined, now: 
   if (s.phase === "Progressing") {
     const due = (time(s.stepStartedAt) ?? now) + (ms(spec.steps[s.step]?.pause) ?? 0);
     if (due > now) times.push(due);
+    else if (!spec.analysis || s.lastRound === "pass")
+      times.push(now); // advances on the next call
     else {
-      const deadline = ms(spec.analysis?.progressDeadline);
+      const deadline = ms(spec.analysis.progressDeadline);
       if (deadline !== undefined) times.push(due + deadline);
     }
   }
