@@ -39,6 +39,8 @@ test("meshlane controller --help lists its options", () => {
     "--metrics-addr",
     "--wasm",
     "--resync",
+    "--prometheus-url",
+    "--prometheus-timeout",
     "--log-level",
   ]) {
     assert.ok(r.stdout.includes(opt), `help mentions ${opt}`);
@@ -51,6 +53,19 @@ test("meshlane controller rejects bad options with exit 2", () => {
   const r = spawnSync(process.execPath, [bin, "controller", "--resync", "soon"], { encoding: "utf8" });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /not a duration/);
+  for (const [args, why] of [
+    [["--prometheus-url", "prometheus:9090"], /--prometheus-url: expected an http:\/\/ or https:\/\/ URL/],
+    [["--prometheus-url", "http://"], /--prometheus-url: not a URL/],
+    [
+      ["--prometheus-url", "http://p:9090", "--prometheus-timeout", "0s"],
+      /--prometheus-timeout: must be longer than 0/,
+    ],
+    [["--prometheus-timeout", "later"], /not a duration/],
+  ] as const) {
+    const bad = spawnSync(process.execPath, [bin, "controller", ...args], { encoding: "utf8" });
+    assert.equal(bad.status, 2, args.join(" "));
+    assert.match(bad.stderr, why);
+  }
 });
 
 function freePort(): Promise<number> {
