@@ -156,8 +156,13 @@ test("manual promotion: Pending until the lane has a workload, then each step's 
     assert.equal(s.provider.calls.length, 0, "no analysis before an interval has passed");
 
     // One interval later: a passing round, the pause is over: step 2 (no pause: waits for resume).
-    const efWrites = () => server.writes({ resource: "envoyfilters", namespace: "istio-system" });
+    // Every EnvoyFilter write anywhere (the gateway's, the sidecar ones): a step change is one write of
+    // the gateway's config and nothing else.
+    const efWrites = () => server.writes({ resource: "envoyfilters" });
+    const edgeWrites = () =>
+      server.writes({ resource: "envoyfilters", namespace: "istio-system", name: "meshlane-edge" });
     const before = efWrites();
+    const edgeBefore = edgeWrites();
     tick(s, MIN);
     await eventually(() => rollout(server)?.percent === 50, "step 2", 60_000);
     r = rollout(server);
@@ -181,8 +186,9 @@ test("manual promotion: Pending until the lane has a workload, then each step's 
       "request-success-rate/web=pass:100",
     ]);
     await eventually(() => shareRule(server)?.percent === 50, "the 50 % share at the gateway", 60_000);
-    await eventually(() => s.controller.isLeader && efWrites() >= before + 1, "the edge write");
-    assert.equal(efWrites() - before, 1, "one write of the gateway's EnvoyFilter for the step change");
+    await s.controller.idle();
+    assert.equal(edgeWrites() - edgeBefore, 1, "one write of the gateway's EnvoyFilter for the step change");
+    assert.equal(efWrites() - before, 1, "and no other EnvoyFilter written");
 
     // resume: the last step is done; manual promotion ends Succeeded at the last share.
     await command(server, "resume");

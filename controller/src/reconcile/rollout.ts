@@ -183,13 +183,18 @@ export class Rollouts {
     const stored = storedRollout(lane);
     if ("error" in v || plan.problems.has(`Lane ${id}`)) return undefined; // Degraded says why
     const spec = v.spec.rollout;
+    const raw = lane.metadata.annotations?.[ROLLOUT_COMMAND_ANNOTATION];
     if (!spec) {
       // The rollout was taken out of the spec: its status (and so its share) goes with it.
       if ((lane.status as Obj)?.rollout !== undefined) await this.writeStatus(lane, null, signal);
+      if (raw !== undefined) {
+        await this.removeCommand(lane, signal);
+        const why = `rollout command ${JSON.stringify(raw)} ignored: the Lane has no spec.rollout`;
+        await this.opts.events.record(lane, "Warning", "UnknownCommand", why, { always: true });
+      }
       return undefined;
     }
     const now = this.opts.now();
-    const raw = lane.metadata.annotations?.[ROLLOUT_COMMAND_ANNOTATION];
     const command = COMMANDS.find((c) => c === raw?.trim());
     const input: StepInput = {};
     if (command) input.command = command;
