@@ -508,3 +508,22 @@ test("a rollout whose Lane fails validation does not start: Degraded with the fi
     await s.stop();
   }
 });
+
+test("the controller wakes itself when a step's pause is over (its own clock, no resync asked)", async () => {
+  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  seedNamespace(server, NS);
+  seedAll(server, laneApp(NS, "web"));
+  const controller = await startController(server);
+  try {
+    await laneApi(server).create(
+      laneObject(NS, "canary", { rollout: { steps: [{ percent: 10, pause: "1s" }, { percent: 20 }] } }),
+    );
+    await eventually(() => rollout(server)?.step === 1, "step 2 after the pause", 60_000);
+    assert.equal(rollout(server).percent, 20);
+    assert.equal(rollout(server).phase, "Paused");
+    await eventually(() => shareRule(server)?.percent === 20, "20 % at the gateway", 60_000);
+  } finally {
+    await controller.stop();
+    await server.stop();
+  }
+});
