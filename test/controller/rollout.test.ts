@@ -147,6 +147,7 @@ test("manual promotion: Pending until the lane has a workload, then each step's 
     assert.deepEqual(rules.slice(0, -1), [
       { lane: "canary", when: { headers: { "x-user": { exact: "canary" } } } },
     ]);
+    await eventually(() => reasons(server).length === 2, "the start's events");
     assert.deepEqual(reasons(server), ["RolloutStarted", "RolloutStep"]);
     await eventually(
       () => condition(lane(server, NS, "canary"), "Rollout")?.reason === "Progressing",
@@ -321,8 +322,11 @@ test("failing analysis rolls back to 0 at once; retry, pause, an unknown verb an
       edgeRules(server).some((r) => r.lane === "canary"),
       "the dye rules stay",
     );
-    const rolledBack = eventsFor(server, NS, "canary").find((e) => e.reason === "RolloutRolledBack");
-    assert.equal(rolledBack?.type, "Warning");
+    const rolledBack = await eventually(
+      () => eventsFor(server, NS, "canary").find((e) => e.reason === "RolloutRolledBack"),
+      "the RolledBack event",
+    );
+    assert.equal(rolledBack.type, "Warning");
 
     s.provider.always(PASS);
     await command(server, "retry");
@@ -344,6 +348,7 @@ test("failing analysis rolls back to 0 at once; retry, pause, an unknown verb an
     );
     assert.ok(annotationGone(server));
     assert.equal(rollout(server).phase, "Paused", "nothing else changes");
+    await eventually(() => reasons(server).includes("UnknownCommand"), "the UnknownCommand event");
     const unknown = eventsFor(server, NS, "canary").filter((e) => e.reason === "UnknownCommand");
     assert.equal(unknown.length, 1);
     assert.equal(unknown[0].type, "Warning");

@@ -72,6 +72,13 @@ test("RBAC grants writes only where meshlane writes", () => {
     if (!writes) continue;
     // lanes: the controller's finalizer (metadata, so not writable through lanes/status).
     // envoyfilters, wasmplugins: the sidecar filter goes to every namespace the controller manages.
+    // deployments: patch only (a rollout's copy promotion writes base's pod template), never create or
+    // delete.
+    if (rule.resources.includes("deployments") && rule.verbs.includes("patch")) {
+      assert.deepEqual(rule.resources, ["deployments"], "patch of deployments alone");
+      assert.deepEqual(rule.verbs, ["get", "patch"], "get and patch of deployments only");
+      continue;
+    }
     const ok = rule.resources.every((r: string) =>
       [
         "virtualservices",
