@@ -413,6 +413,33 @@ test("a restarted controller resumes mid-rollout: same step, no step re-run, no 
   }
 });
 
+test("a command whose status write fails is not lost: it is acted on once when the write passes", async () => {
+  const s = await setup();
+  const { server } = s;
+  try {
+    await laneApi(server).create(
+      laneObject(NS, "canary", { rollout: { steps: [{ percent: 10, pause: "10m" }, { percent: 50 }] } }),
+    );
+    await eventually(() => rollout(server)?.phase === "Progressing", "started", 60_000);
+    const refused = server.injectFailures({
+      verb: "patch",
+      resource: "lanes",
+      subresource: "status",
+      status: 422,
+      count: 1,
+    });
+    await command(server, "pause");
+    await eventually(() => rollout(server)?.phase === "Paused", "paused", 60_000);
+    assert.equal(refused.hits, 1, "the first status write was refused");
+    assert.ok(annotationGone(server));
+    await eventually(() => reasons(server).includes("RolloutPaused"), "the event");
+    await s.controller.idle();
+    assert.equal(reasons(server).filter((r) => r === "RolloutPaused").length, 1);
+  } finally {
+    await s.stop();
+  }
+});
+
 test("deleting a Lane mid-rollout removes its share from the gateway at once", async () => {
   const s = await setup();
   const { server } = s;

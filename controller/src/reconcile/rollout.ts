@@ -13,7 +13,8 @@
 //   without one, every metric is "no verdict", said in the message), and, while a `copy` promotion is
 //   copying, whether base now runs the lane's pod templates and is ready (promotion.ts).
 // - Outputs: the annotation removed first (a JSON merge patch guarded by the Lane's resourceVersion, so
-//   exactly the command read is removed, and a crash afterwards can lose it but never apply it twice);
+//   exactly the command read is removed, and a crash afterwards can lose it but never apply it twice;
+//   a status write that fails is retried with the command kept in memory);
 //   then `status.rollout` through the status subresource (merge patch, fields the engine dropped set to
 //   null); then one Event per engine event. The `Rollout` condition is derived from `status.rollout` by
 //   status.ts. The written status bumps the state's version when the share changed, so the pass's plan
@@ -153,6 +154,12 @@ function defined(s: RolloutStatus): RolloutStatus {
 }
 
 export class Rollouts {
+  /**
+   * Commands removed from their Lane whose status write has not succeeded yet, by Lane uid: the next
+   * pass acts on them (a failed status write does not lose a command; only a crash in between does).
+   */
+  private readonly consumed = new Map<string, string>();
+
   constructor(private readonly opts: RolloutsOptions) {}
 
   /** Steps every rollout of `lanes` (one namespace's); see the module comment. */
@@ -183,12 +190,15 @@ export class Rollouts {
     const stored = storedRollout(lane);
     if ("error" in v || plan.problems.has(`Lane ${id}`)) return undefined; // Degraded says why
     const spec = v.spec.rollout;
-    const raw = lane.metadata.annotations?.[ROLLOUT_COMMAND_ANNOTATION];
+    const uid = String(lane.metadata.uid ?? id);
+    const annotated = lane.metadata.annotations?.[ROLLOUT_COMMAND_ANNOTATION];
+    const raw = annotated ?? this.consumed.get(uid);
     if (!spec) {
       // The rollout was taken out of the spec: its status (and so its share) goes with it.
       if ((lane.status as Obj)?.rollout !== undefined) await this.writeStatus(lane, null, signal);
       if (raw !== undefined) {
-        await this.removeCommand(lane, signal);
+        if (annotated !== undefined) await this.removeCommand(lane, signal);
+        this.consumed.delete(uid);
         const why = `rollout command ${JSON.stringify(raw)} ignored: the Lane has no spec.rollout`;
         await this.opts.events.record(lane, "Warning", "UnknownCommand", why, { always: true });
       }
@@ -243,10 +253,14 @@ export class Rollouts {
     next.checks = next.checks.map(storableCheck);
     if (next.message.length > MAX_MESSAGE) next.message = next.message.slice(0, MAX_MESSAGE - 1) + "…";
 
-    if (raw !== undefined) await this.removeCommand(lane, signal);
+    if (annotated !== undefined) {
+      await this.removeCommand(lane, signal);
+      this.consumed.set(uid, annotated);
+    }
     if (!deepEqual(stored, next) || (lane.status as Obj)?.rollout === undefined) {
       await this.writeStatus(lane, mergePatch(stored, next), signal);
     }
+    this.consumed.delete(uid);
     if (raw !== undefined && !command) {
       await this.opts.events.record(lane, "Warning", "UnknownCommand", next.message, { always: true });
     }
