@@ -421,6 +421,11 @@ test("a command whose status write fails is not lost: it is acted on once when t
       laneObject(NS, "canary", { rollout: { steps: [{ percent: 10, pause: "10m" }, { percent: 50 }] } }),
     );
     await eventually(() => rollout(server)?.phase === "Progressing", "started", 60_000);
+    await eventually(
+      () => condition(lane(server, NS, "canary"), "Rollout")?.reason === "Progressing",
+      "its condition written",
+    );
+    await s.controller.idle();
     const refused = server.injectFailures({
       verb: "patch",
       resource: "lanes",
