@@ -424,17 +424,51 @@ export function sharedSetRaw(keyPtr: usize, keyLen: usize, valuePtr: usize, valu
 
 // ---- metrics ----
 
-/** Defines a counter and returns its id, or u32.MAX_VALUE when the proxy refused. */
-export function defineCounter(name: string): u32 {
+export const METRIC_COUNTER: u32 = 0;
+export const METRIC_HISTOGRAM: u32 = 2;
+
+/** Defines a metric (METRIC_COUNTER or METRIC_HISTOGRAM) and returns its id, or u32.MAX_VALUE when
+ * the proxy refused. */
+export function defineMetric(type: u32, name: string): u32 {
   const k = String.UTF8.encode(name);
   store<u32>(OUT_CAS, 0);
-  if (host.proxy_define_metric(0, changetype<usize>(k), k.byteLength, OUT_CAS) != RESULT_OK)
+  if (host.proxy_define_metric(type, changetype<usize>(k), k.byteLength, OUT_CAS) != RESULT_OK)
     return u32.MAX_VALUE;
   return load<u32>(OUT_CAS);
 }
 
 export function incrementCounter(id: u32): void {
   if (id != u32.MAX_VALUE) host.proxy_increment_metric(id, 1);
+}
+
+/** Records a histogram sample. */
+export function recordMetric(id: u32, value: u64): void {
+  if (id != u32.MAX_VALUE) host.proxy_record_metric(id, value);
+}
+
+// ---- response status ----
+
+const STATUS = String.UTF8.encode(":status");
+
+/** The response's status class from its `:status` header: 0 for 2xx, 1 for 3xx, 2 for 4xx, 3 for
+ * 5xx, and 4 for anything else (absent, unreadable, not three digits, 1xx, 6xx and up). */
+export function responseStatusClass(): i32 {
+  clearOut();
+  const r = host.proxy_get_header_map_value(
+    RESPONSE_HEADERS,
+    changetype<usize>(STATUS),
+    STATUS.byteLength,
+    OUT_PTR,
+    OUT_SIZE,
+  );
+  const ptr = load<usize>(OUT_PTR);
+  let cls = 4;
+  if (r == RESULT_OK && ptr != 0 && load<usize>(OUT_SIZE) == 3) {
+    const first = <u32>load<u8>(ptr) - 0x32;
+    if (first < 4 && <u32>load<u8>(ptr, 1) - 0x30 < 10 && <u32>load<u8>(ptr, 2) - 0x30 < 10) cls = <i32>first;
+  }
+  if (ptr != 0) hostFree(ptr);
+  return cls;
 }
 
 // ---- time ----

@@ -5,7 +5,7 @@ import { JKind, JValue, parseJson } from "./lib/json";
 import { compileRegex } from "./lib/regex";
 import { Cidr, parseCidr } from "./lib/cidr";
 import { saltState } from "./lib/hash";
-import { isLaneName, toLowerAscii } from "./lib/text";
+import { intText, isLaneName, isToken, toLowerAscii } from "./lib/text";
 import {
   Match,
   NamedMatch,
@@ -19,6 +19,9 @@ import {
 
 export const ROLE_EDGE: i32 = 0;
 export const ROLE_SIDECAR: i32 = 1;
+/** An ambient-mode waypoint: remembers and restores on the one request it serves (see filter.ts). */
+export const ROLE_WAYPOINT: i32 = 2;
+const ROLES = '"edge", "sidecar" or "waypoint"';
 
 export const STICKY_NONE: i32 = 0;
 export const STICKY_HEADER: i32 = 1;
@@ -30,8 +33,6 @@ export const JWT_FROM_METADATA: i32 = 0;
 export const JWT_FROM_HEADER: i32 = 1;
 
 /** One dye rule. `percent` is in hundredths of a percent (0..10000), or -1 when the rule has none. */
-const STICKY_KEYS = "header|cookie|jwtClaim|sourceIp";
-
 export class Rule {
   lane: string = "";
   when: Match | null = null;
@@ -57,6 +58,9 @@ export class Config {
   ttlSeconds: i32 = 60;
   capacity: i32 = 65536;
   echoHeader: string = "";
+  /** Whether the edge and sidecar inbound record meshlane_responses_total and
+   * meshlane_request_duration_milliseconds. */
+  responseMetrics: bool = true;
   /** Whether any rule needs the source address, the JWT, cookies, baggage (to skip work). */
   needsSourceIp: bool = false;
 
@@ -108,6 +112,7 @@ const TOP_FIELDS: string[] = [
   "jwt",
   "propagation",
   "echoHeader",
+  "responseMetrics",
 ];
 const EDGE_ONLY: string[] = ["defaultLane", "trustedSources", "rules", "jwt"];
 const RULE_FIELDS: string[] = ["lane", "when", "percent", "stickyBy"];
@@ -138,30 +143,12 @@ const STICKY_FIELDS: string[] = ["header", "cookie", "jwtClaim", "sourceIp"];
 const JWT_FIELDS: string[] = ["from", "header", "allowUnverified"];
 const PROPAGATION_FIELDS: string[] = ["traceHeaders", "ttlSeconds", "capacity"];
 
-/** Header names as the proxy keys them: an RFC 7230 token, lower-cased. */
+/** Header names as the proxy keys them: an RFC 7230 token, lower-cased, at most 256 characters. */
 export function isHeaderName(s: string): bool {
-  if (s.length == 0 || s.length > 256) return false;
+  if (s.length > 256 || !isToken(s)) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    const ok =
-      (c >= 0x61 && c <= 0x7a) ||
-      (c >= 0x30 && c <= 0x39) ||
-      c == 0x2d ||
-      c == 0x5f ||
-      c == 0x2e ||
-      c == 0x21 ||
-      c == 0x23 ||
-      c == 0x24 ||
-      c == 0x25 ||
-      c == 0x26 ||
-      c == 0x27 ||
-      c == 0x2a ||
-      c == 0x2b ||
-      c == 0x5e ||
-      c == 0x60 ||
-      c == 0x7c ||
-      c == 0x7e;
-    if (!ok) return false;
+    if (c >= 0x41 && c <= 0x5a) return false;
   }
   return true;
 }
@@ -180,6 +167,19 @@ function kindName(k: JKind): string {
       return "an array";
   }
   return "an object";
+}
+
+// Field paths are built from the field names the parser already holds (rather than literals such
+// as ".regex"): each literal left out is a string less in the module.
+
+/** The path of field `name` under `path` (just `name` at the top). */
+function field(path: string, name: string): string {
+  return path.length > 0 ? path + "." + name : name;
+}
+
+/** The path of item `i` of the list at `path`. */
+function item(path: string, i: i32): string {
+  return path + "[" + intText(i) + "]";
 }
 
 function contains(list: string[], s: string): bool {
@@ -206,15 +206,12 @@ class Parser {
     for (let i = 0; i < v.keys.length; i++) {
       const k = unchecked(v.keys[i]);
       if (!contains(allowed, k)) {
-        this.fail(
-          path.length > 0 ? path + "." + k : k,
-          "unknown field (expected one of " + allowed.join("|") + ")",
-        );
+        this.fail(field(path, k), "unknown field (expected one of " + allowed.join("|") + ")");
         return false;
       }
       for (let j = 0; j < i; j++) {
         if (unchecked(v.keys[j]) == k) {
-          this.fail(path.length > 0 ? path + "." + k : k, "field given twice");
+          this.fail(field(path, k), "field given twice");
           return false;
         }
       }
@@ -235,7 +232,7 @@ class Parser {
   int(v: JValue, path: string, min: i32, max: i32): i32 {
     if (!this.expect(v, JKind.Number, path, "an integer")) return min;
     if (!v.isInteger() || v.n < <f64>min || v.n > <f64>max) {
-      this.fail(path, "expected an integer from " + min.toString() + " to " + max.toString());
+      this.fail(path, "expected an integer from " + intText(min) + " to " + intText(max));
       return min;
     }
     return <i32>v.n;
@@ -270,17 +267,18 @@ class Parser {
 
     const role = root.get("role");
     if (role === null) {
-      this.fail("role", 'required: "edge" or "sidecar"');
+      this.fail("role", "required: " + ROLES);
       return cfg;
     }
     const r = this.str(role, "role");
     if (r == "edge") cfg.role = ROLE_EDGE;
     else if (r == "sidecar") cfg.role = ROLE_SIDECAR;
+    else if (r == "waypoint") cfg.role = ROLE_WAYPOINT;
     else {
-      this.fail("role", 'expected "edge" or "sidecar", got ' + quote(r));
+      this.fail("role", "expected " + ROLES + ", got " + quote(r));
       return cfg;
     }
-    if (cfg.role == ROLE_SIDECAR) {
+    if (cfg.role != ROLE_EDGE) {
       for (let i = 0; i < EDGE_ONLY.length; i++) {
         if (root.get(unchecked(EDGE_ONLY[i])) !== null) {
           this.fail(unchecked(EDGE_ONLY[i]), 'applies only to role "edge"');
@@ -301,7 +299,7 @@ class Parser {
     if (lanes !== null && this.expect(lanes, JKind.Array, "lanes", "an array of lane names")) {
       const list = new Array<string>();
       for (let i = 0; i < lanes.items.length; i++) {
-        list.push(this.laneName(unchecked(lanes.items[i]), "lanes[" + i.toString() + "]"));
+        list.push(this.laneName(unchecked(lanes.items[i]), item("lanes", i)));
       }
       cfg.lanes = list;
     }
@@ -322,13 +320,15 @@ class Parser {
     const rules = root.get("rules");
     if (rules !== null && this.expect(rules, JKind.Array, "rules", "an array of rules")) {
       for (let i = 0; i < rules.items.length; i++) {
-        cfg.rules.push(this.rule(unchecked(rules.items[i]), "rules[" + i.toString() + "]", cfg));
+        cfg.rules.push(this.rule(unchecked(rules.items[i]), item("rules", i), cfg));
       }
     }
     const prop = root.get("propagation");
     if (prop !== null) this.propagation(prop, cfg);
     const echo = root.get("echoHeader");
     if (echo !== null) cfg.echoHeader = this.headerName(echo, "echoHeader", true);
+    const rm = root.get("responseMetrics");
+    if (rm !== null) cfg.responseMetrics = this.bool(rm, "responseMetrics");
     return cfg;
   }
 
@@ -336,7 +336,7 @@ class Parser {
     const out = new Array<Cidr>();
     if (!this.expect(v, JKind.Array, path, "an array of CIDR ranges")) return out;
     for (let i = 0; i < v.items.length; i++) {
-      const p = path + "[" + i.toString() + "]";
+      const p = item(path, i);
       const s = this.str(unchecked(v.items[i]), p);
       if (this.error.length > 0) return out;
       const c = parseCidr(s);
@@ -355,19 +355,19 @@ class Parser {
     const from = v.get("from");
     let allow = false;
     const au = v.get("allowUnverified");
-    if (au !== null) allow = this.bool(au, "jwt.allowUnverified");
+    if (au !== null) allow = this.bool(au, field("jwt", "allowUnverified"));
     if (from !== null) {
-      const f = this.str(from, "jwt.from");
+      const f = this.str(from, field("jwt", "from"));
       if (f == "metadata") cfg.jwtFrom = JWT_FROM_METADATA;
       else if (f == "header") cfg.jwtFrom = JWT_FROM_HEADER;
-      else this.fail("jwt.from", 'expected "metadata" or "header", got ' + quote(f));
+      else this.fail(field("jwt", "from"), 'expected "metadata" or "header", got ' + quote(f));
     }
     const h = v.get("header");
-    if (h !== null) cfg.jwtHeader = this.headerName(h, "jwt.header", false);
+    if (h !== null) cfg.jwtHeader = this.headerName(h, field("jwt", "header"), false);
     if (this.error.length > 0) return;
     if (cfg.jwtFrom == JWT_FROM_HEADER && !allow) {
       this.fail(
-        "jwt.from",
+        field("jwt", "from"),
         '"header" decodes tokens without verifying them; set "allowUnverified": true to accept that, or use "metadata" with Istio RequestAuthentication',
       );
     }
@@ -377,24 +377,27 @@ class Parser {
     if (!this.expect(v, JKind.Object, "propagation", "an object")) return;
     if (!this.onlyFields(v, PROPAGATION_FIELDS, "propagation")) return;
     const th = v.get("traceHeaders");
-    if (th !== null && this.expect(th, JKind.Array, "propagation.traceHeaders", "an array of header names")) {
+    if (
+      th !== null &&
+      this.expect(th, JKind.Array, field("propagation", "traceHeaders"), "an array of header names")
+    ) {
       const list = new Array<string>();
       for (let i = 0; i < th.items.length; i++) {
         const name = this.headerName(
           unchecked(th.items[i]),
-          "propagation.traceHeaders[" + i.toString() + "]",
+          item(field("propagation", "traceHeaders"), i),
           false,
         );
         // A header listed twice is keyed once: the sidecar writes and reads each trace key once.
         if (!list.includes(name)) list.push(name);
       }
-      if (list.length == 0) this.fail("propagation.traceHeaders", "needs at least one header");
+      if (list.length == 0) this.fail(field("propagation", "traceHeaders"), "needs at least one header");
       cfg.traceHeaders = list;
     }
     const ttl = v.get("ttlSeconds");
-    if (ttl !== null) cfg.ttlSeconds = this.int(ttl, "propagation.ttlSeconds", 1, 86400);
+    if (ttl !== null) cfg.ttlSeconds = this.int(ttl, field("propagation", "ttlSeconds"), 1, 86400);
     const cap = v.get("capacity");
-    if (cap !== null) cfg.capacity = this.int(cap, "propagation.capacity", 1, 1 << 22);
+    if (cap !== null) cfg.capacity = this.int(cap, field("propagation", "capacity"), 1, 1 << 22);
   }
 
   rule(v: JValue, path: string, cfg: Config): Rule {
@@ -403,21 +406,21 @@ class Parser {
     if (!this.onlyFields(v, RULE_FIELDS, path)) return rule;
     const lane = v.get("lane");
     if (lane === null) {
-      this.fail(path + ".lane", "required");
+      this.fail(field(path, "lane"), "required");
       return rule;
     }
-    rule.lane = this.laneName(lane, path + ".lane");
+    rule.lane = this.laneName(lane, field(path, "lane"));
     rule.salt = saltState(rule.lane);
     if (this.error.length > 0) return rule;
     if (!cfg.allows(rule.lane)) {
-      this.fail(path + ".lane", quote(rule.lane) + " is not in lanes");
+      this.fail(field(path, "lane"), quote(rule.lane) + " is not in lanes");
       return rule;
     }
     const when = v.get("when");
-    if (when !== null) rule.when = this.when(when, path + ".when", cfg);
+    if (when !== null) rule.when = this.when(when, field(path, "when"), cfg);
     const pct = v.get("percent");
     if (pct !== null) {
-      const p = path + ".percent";
+      const p = field(path, "percent");
       if (this.expect(pct, JKind.Number, p, "a number from 0 to 100")) {
         const hundredths = pct.n * 100.0;
         const rounded = Math.round(hundredths);
@@ -428,32 +431,33 @@ class Parser {
     }
     const sticky = v.get("stickyBy");
     if (sticky !== null) {
-      const p = path + ".stickyBy";
+      const p = field(path, "stickyBy");
       if (pct === null) {
         this.fail(p, "needs percent (stickyBy only decides who falls in the percentage)");
         return rule;
       }
-      if (!this.expect(sticky, JKind.Object, p, "an object with one of " + STICKY_KEYS)) return rule;
+      const keys = STICKY_FIELDS.join("|");
+      if (!this.expect(sticky, JKind.Object, p, "an object with one of " + keys)) return rule;
       if (!this.onlyFields(sticky, STICKY_FIELDS, p)) return rule;
       if (sticky.keys.length != 1) {
-        this.fail(p, "expected exactly one of " + STICKY_KEYS);
+        this.fail(p, "expected exactly one of " + keys);
         return rule;
       }
       const k = unchecked(sticky.keys[0]);
       const val = unchecked(sticky.values[0]);
       if (k == "header") {
         rule.sticky = STICKY_HEADER;
-        rule.stickyName = this.headerName(val, p + ".header", false);
+        rule.stickyName = this.headerName(val, field(p, "header"), false);
       } else if (k == "cookie") {
         rule.sticky = STICKY_COOKIE;
-        rule.stickyName = this.nonEmpty(val, p + ".cookie");
+        rule.stickyName = this.nonEmpty(val, field(p, "cookie"));
       } else if (k == "jwtClaim") {
         rule.sticky = STICKY_CLAIM;
-        rule.stickyName = this.nonEmpty(val, p + ".jwtClaim");
+        rule.stickyName = this.nonEmpty(val, field(p, "jwtClaim"));
       } else {
         rule.sticky = STICKY_SOURCE_IP;
-        if (!this.bool(val, p + ".sourceIp") && this.error.length == 0)
-          this.fail(p + ".sourceIp", "must be true");
+        if (!this.bool(val, field(p, "sourceIp")) && this.error.length == 0)
+          this.fail(field(p, "sourceIp"), "must be true");
         cfg.needsSourceIp = true;
       }
     }
@@ -472,10 +476,10 @@ class Parser {
     if (!this.onlyFields(v, WHEN_FIELDS, path)) return m;
     // WHEN_FIELDS in order: five maps of name → StringMatch (headers first), three StringMatches.
     for (let k = 0; k < 8; k++) {
-      const field = unchecked(WHEN_FIELDS[k]);
-      const x = v.get(field);
+      const f = unchecked(WHEN_FIELDS[k]);
+      const x = v.get(f);
       if (x === null) continue;
-      const p = path + "." + field;
+      const p = field(path, f);
       if (k < 5) {
         const list = this.namedMatches(x, p, k == 0);
         if (k == 0) m.headers = list;
@@ -492,7 +496,7 @@ class Parser {
     }
     const s = v.get("sourceIp");
     if (s !== null) {
-      m.sourceIp = this.cidrs(s, path + ".sourceIp");
+      m.sourceIp = this.cidrs(s, field(path, "sourceIp"));
       cfg.needsSourceIp = true;
     }
     return m;
@@ -503,7 +507,7 @@ class Parser {
     if (!this.expect(v, JKind.Object, path, "an object of name → StringMatch")) return out;
     for (let i = 0; i < v.keys.length; i++) {
       let name = unchecked(v.keys[i]);
-      const p = path + "." + name;
+      const p = field(path, name);
       if (name.length == 0) {
         this.fail(p, "empty name");
         return out;
@@ -533,30 +537,30 @@ class Parser {
       return m;
     }
     const ic = v.get("ignoreCase");
-    if (ic !== null) m.ignoreCase = this.bool(ic, path + ".ignoreCase");
+    if (ic !== null) m.ignoreCase = this.bool(ic, field(path, "ignoreCase"));
     const inv = v.get("invert");
-    if (inv !== null) m.invert = this.bool(inv, path + ".invert");
+    if (inv !== null) m.invert = this.bool(inv, field(path, "invert"));
     // exact, prefix, suffix, contains: MATCH_KINDS[k] is kind k, a string value.
     for (let k = MATCH_EXACT; k <= MATCH_CONTAINS; k++) {
       const name = unchecked(MATCH_KINDS[k]);
       const s = v.get(name);
       if (s !== null) {
         m.kind = k;
-        m.value = this.str(s, path + "." + name);
+        m.value = this.str(s, field(path, name));
       }
     }
     let x = v.get("present");
     if (x !== null) {
       m.kind = MATCH_PRESENT;
-      m.present = this.bool(x, path + ".present");
+      m.present = this.bool(x, field(path, "present"));
     }
     x = v.get("oneOf");
     if (x !== null) {
       m.kind = MATCH_ONE_OF;
-      if (this.expect(x, JKind.Array, path + ".oneOf", "an array of strings")) {
-        if (x.items.length == 0) this.fail(path + ".oneOf", "needs at least one value");
+      if (this.expect(x, JKind.Array, field(path, "oneOf"), "an array of strings")) {
+        if (x.items.length == 0) this.fail(field(path, "oneOf"), "needs at least one value");
         for (let i = 0; i < x.items.length; i++) {
-          const s = this.str(unchecked(x.items[i]), path + ".oneOf[" + i.toString() + "]");
+          const s = this.str(unchecked(x.items[i]), item(field(path, "oneOf"), i));
           m.values.push(m.ignoreCase ? toLowerAscii(s) : s);
         }
       }
@@ -564,14 +568,17 @@ class Parser {
     x = v.get("regex");
     if (x !== null) {
       m.kind = MATCH_REGEX;
-      const pattern = this.str(x, path + ".regex");
+      const pattern = this.str(x, field(path, "regex"));
       if (this.error.length > 0) return m;
       if (m.ignoreCase) {
-        this.fail(path + ".ignoreCase", "does not apply to regex (write the pattern to accept both cases)");
+        this.fail(
+          field(path, "ignoreCase"),
+          "does not apply to regex (write the pattern to accept both cases)",
+        );
         return m;
       }
       const compiled = compileRegex(pattern);
-      if (compiled.regex === null) this.fail(path + ".regex", compiled.error);
+      if (compiled.regex === null) this.fail(field(path, "regex"), compiled.error);
       m.regex = compiled.regex;
       m.value = requiredLiteral(pattern);
     }

@@ -4,6 +4,7 @@ import { Config, Rule, STICKY_CLAIM, STICKY_COOKIE, STICKY_HEADER, STICKY_NONE }
 import { RequestView } from "./match";
 import { drawBucket, saltedBucket } from "./lib/hash";
 import { itemAt } from "./lib/raw";
+import { uintText } from "./lib/text";
 
 export const SOURCE_NONE: i32 = 0;
 export const SOURCE_RULE: i32 = 1;
@@ -63,7 +64,7 @@ function stickyKey<V extends RequestView>(rule: Rule, req: V): string | null {
   }
   const ip = req.sourceIp();
   if (ip === null) return null;
-  return ip.hi.toString(16) + ":" + ip.lo.toString(16);
+  return uintText(ip.hi, 16) + ":" + uintText(ip.lo, 16);
 }
 
 /** Whether the rule's percentage admits this request. Sticky rules hash the key with the lane as

@@ -8,8 +8,10 @@
 // the keys are tried in configured order and the first with a live record decides: its lane, or no
 // lane when it is conflicted — later keys are not read, so a conflict (a forged or reused key) never
 // lets another key's lane through. An inbound request counts one conflict however many keys clashed.
+// A waypoint (ambient mode) sees each hop once: it remembers like inbound when the request carries
+// its lane, and restores like outbound when it does not, through the same methods.
 import * as abi from "./abi";
-import { Config, ROLE_EDGE, ROLE_SIDECAR, parseConfig } from "./config";
+import { Config, ROLE_EDGE, ROLE_SIDECAR, ROLE_WAYPOINT, parseConfig } from "./config";
 import { inAny } from "./match";
 import {
   Decision,
@@ -26,13 +28,16 @@ import { traceKey } from "./trace";
 import { CONFLICT, REMEMBER_CONFLICT, forget, recall, remember } from "./memory";
 import { HostRequest } from "./request";
 import { random_get } from "./wasi";
-import { isLaneName, isToken } from "./lib/text";
+import { intText, isLaneName, isToken } from "./lib/text";
+import {
+  DIRECTION_GATEWAY,
+  DIRECTION_INBOUND,
+  DIRECTION_OUTBOUND,
+  DIRECTION_UNKNOWN,
+  LaneMetrics,
+  directionName,
+} from "./metrics";
 
-export const DIRECTION_UNKNOWN: i32 = 0;
-export const DIRECTION_INBOUND: i32 = 1;
-export const DIRECTION_OUTBOUND: i32 = 2;
-
-const MAX_SERIES = 512;
 const XDS_LISTENER_DIRECTION = abi.propertyPath("xds\0listener_direction");
 const BAGGAGE = String.UTF8.encode("baggage");
 const LISTENER_DIRECTION = abi.propertyPath("listener_direction");
@@ -49,10 +54,7 @@ function seed(): u64 {
 export class Root {
   config: Config | null = null;
   rng: Rng = new Rng(0);
-  private metricIds: Map<string, Array<u32>> = new Map();
-  private series: i32 = 0;
-  private lastLane: string = "";
-  private lastIds: Array<u32> | null = null;
+  metrics: LaneMetrics = new LaneMetrics();
 
   // What apply() writes, encoded once per lane rather than on every request: the lane header's name,
   // the last lane, and "key=lane" for a request without baggage (null when the key is not a token or
@@ -84,86 +86,52 @@ export class Root {
     this.laneHeaderBytes = String.UTF8.encode(cfg.laneHeader);
     this.preparedLane = "";
     this.rng = new Rng(seed());
+    this.metrics = new LaneMetrics();
     abi.log(
       abi.LOG_INFO,
       "meshlane: configured role=" +
-        (cfg.role == ROLE_EDGE ? "edge" : "sidecar") +
+        (cfg.role == ROLE_EDGE ? "edge" : cfg.role == ROLE_SIDECAR ? "sidecar" : "waypoint") +
         " rules=" +
-        cfg.rules.length.toString(),
+        intText(cfg.rules.length),
     );
     return true;
   }
 
-  /** Counts a request in meshlane_requests_total, in Istio's tag form. Metric ids are cached per lane
-   * (an array indexed by direction and source), so a request builds no name. Lane values are bounded
-   * by the allow-list or the lane-name syntax; past MAX_SERIES lanes, further lanes count as "other". */
-  count(lane: string, role: string, direction: i32, source: i32): void {
-    const l = lane.length > 0 ? lane : "none";
-    let ids: Array<u32>;
-    const last = this.lastIds;
-    if (last !== null && l == this.lastLane) {
-      // Most requests get the lane the previous one got (often the very same string: a rule's or
-      // the default lane from the config): a comparison instead of hashing the name.
-      ids = last;
-    } else if (this.metricIds.has(l)) {
-      ids = this.metricIds.get(l);
-    } else if (this.series >= MAX_SERIES && l != "other") {
-      this.count("other", role, direction, source);
-      return;
-    } else {
-      ids = new Array<u32>(32); // id + 1 per slot; 0 until defined (the proxy may hand out id 0)
-      this.metricIds.set(l, ids);
-      this.series++;
-    }
-    this.lastLane = l;
-    this.lastIds = ids;
-    const slot = (direction & 3) * 8 + (source & 7);
-    let id = unchecked(ids[slot]) - 1;
+  // Counter ids (id + 1; 0 until defined): meshlane_trace_conflicts_total by direction in slots 0-3,
+  // meshlane_trace_lookups_total by result in slots 4-6.
+  private traceIds: StaticArray<u32> = new StaticArray<u32>(7);
+
+  /** Increments the counter of `slot`, defined as `name + value + ";.;"` on first use. */
+  private bump(slot: i32, name: string, value: string): void {
+    let id = unchecked(this.traceIds[slot]) - 1;
     if (id == u32.MAX_VALUE) {
-      id = abi.defineCounter(
-        "meshlane_requests_total_lane=.=" +
-          l +
-          ";.;role=.=" +
-          role +
-          ";.;direction=.=" +
-          directionName(direction) +
-          ";.;source=.=" +
-          sourceName(source) +
-          ";.;",
-      );
-      unchecked((ids[slot] = id + 1));
+      id = abi.defineMetric(abi.METRIC_COUNTER, name + value + ";.;");
+      unchecked((this.traceIds[slot] = id + 1));
     }
     abi.incrementCounter(id);
   }
-
-  // meshlane_trace_conflicts_total's ids by direction (id + 1; 0 until defined).
-  private conflictIds: StaticArray<u32> = new StaticArray<u32>(4);
 
   /** Counts a trace key seen with two lanes, in meshlane_trace_conflicts_total (Istio's tag form):
    * direction inbound when a request found its key live with another lane, outbound when a lane
    * was not restored for a conflicted key. */
   countConflict(direction: i32): void {
-    const slot = direction & 3;
-    let id = unchecked(this.conflictIds[slot]) - 1;
-    if (id == u32.MAX_VALUE) {
-      id = abi.defineCounter(
-        "meshlane_trace_conflicts_total_direction=.=" + directionName(direction) + ";.;",
-      );
-      unchecked((this.conflictIds[slot] = id + 1));
-    }
-    abi.incrementCounter(id);
+    this.bump(direction & 3, "meshlane_trace_conflicts_total_direction=.=", directionName(direction));
+  }
+
+  /** Counts one trace memory lookup in meshlane_trace_lookups_total (Istio's tag form), tag result
+   * hit (a lane restored), miss (no live record, or a lane off the allow-list), conflict. */
+  countLookup(result: i32): void {
+    this.bump(
+      4 + result,
+      "meshlane_trace_lookups_total_result=.=",
+      result == LOOKUP_HIT ? "hit" : result == LOOKUP_MISS ? "miss" : "conflict",
+    );
   }
 }
 
-/** Direction tag values: what the sidecar read, and "gateway" for the edge. */
-export const DIRECTION_GATEWAY: i32 = 3;
-
-function directionName(d: i32): string {
-  if (d == DIRECTION_INBOUND) return "inbound";
-  if (d == DIRECTION_OUTBOUND) return "outbound";
-  if (d == DIRECTION_GATEWAY) return "gateway";
-  return "unknown";
-}
+const LOOKUP_HIT: i32 = 0;
+const LOOKUP_MISS: i32 = 1;
+const LOOKUP_CONFLICT: i32 = 2;
 
 // One request is handled at a time in a VM, so its scratch objects are reused rather than allocated.
 const REQUEST = new HostRequest();
@@ -173,6 +141,10 @@ const DONE = new Config();
 /** One request. */
 export class Stream {
   lane: string = "";
+  /** Where the response is measured (DIRECTION_GATEWAY or DIRECTION_INBOUND), DIRECTION_UNKNOWN when
+   * it is not; and when the request headers arrived (the proxy's clock, nanoseconds). */
+  timed: i32 = DIRECTION_UNKNOWN;
+  startNs: u64 = 0;
   /** Next finished stream kept for reuse (see dispatch.ts). */
   spare: Stream | null = null;
 
@@ -186,6 +158,7 @@ export class Stream {
     this.id = id;
     this.root = root;
     this.lane = "";
+    this.timed = DIRECTION_UNKNOWN;
     this.spare = null;
   }
 
@@ -195,6 +168,7 @@ export class Stream {
     const req = REQUEST;
     req.reset(cfg, abi.REQUEST_HEADERS);
     if (cfg.role == ROLE_SIDECAR) this.sidecar(cfg, req);
+    else if (cfg.role == ROLE_WAYPOINT) this.waypoint(cfg, req);
     else this.edge(cfg, req);
     req.headers.release();
     req.reset(DONE, -1);
@@ -202,8 +176,25 @@ export class Stream {
 
   onResponseHeaders(): void {
     const cfg = this.root.config;
-    if (cfg === null || cfg.echoHeader.length == 0 || this.lane.length == 0) return;
-    abi.replaceHeader(abi.RESPONSE_HEADERS, cfg.echoHeader, this.lane);
+    if (cfg === null) return;
+    if (cfg.echoHeader.length > 0 && this.lane.length > 0)
+      abi.replaceHeader(abi.RESPONSE_HEADERS, cfg.echoHeader, this.lane);
+    const direction = this.timed;
+    if (direction == DIRECTION_UNKNOWN) return;
+    // Measured once: a second response-headers call (none in Envoy) is not counted again.
+    this.timed = DIRECTION_UNKNOWN;
+    const cls = abi.responseStatusClass();
+    const now = abi.nowNanos();
+    // The proxy's clock is wall time: a step back during the request counts as 0 ms.
+    const ms = now > this.startNs ? (now - this.startNs) / 1_000_000 : 0;
+    this.root.metrics.response(
+      cfg,
+      this.lane,
+      cfg.role == ROLE_EDGE ? "edge" : cfg.role == ROLE_SIDECAR ? "sidecar" : "waypoint",
+      direction,
+      cls,
+      ms,
+    );
   }
 
   /** The incoming lane from header, else baggage, when allowed; null otherwise. */
@@ -272,6 +263,10 @@ export class Stream {
 
   /** Edge: keep a trusted incoming lane, else strip it and dye by the rules. */
   private edge(cfg: Config, req: HostRequest): void {
+    if (cfg.responseMetrics) {
+      this.timed = DIRECTION_GATEWAY;
+      this.startNs = abi.nowNanos();
+    }
     let d = DECISION;
     d.reset();
     let trusted = false;
@@ -290,10 +285,10 @@ export class Stream {
           (d.lane.length > 0 ? d.lane : "(none)") +
           " source=" +
           sourceName(d.source) +
-          (d.rule >= 0 ? " rule=" + d.rule.toString() : ""),
+          (d.rule >= 0 ? " rule=" + intText(d.rule) : ""),
       );
     }
-    this.root.count(d.lane, "edge", DIRECTION_GATEWAY, d.source);
+    this.root.metrics.request(cfg, d.lane, "edge", DIRECTION_GATEWAY, d.source);
   }
 
   /** The key of the i-th configured trace header, or null when the request lacks it or its value
@@ -305,9 +300,10 @@ export class Stream {
   }
 
   /** Inbound: remembers `lane` under the key of every configured trace header the request has ("":
-   * forgets, as for a request without a lane). Whether any of those keys became conflicted. */
-  private rememberAll(cfg: Config, req: HostRequest, lane: string): bool {
-    const now = nowSeconds();
+   * forgets, as for a request without a lane). `nowNs`: the clock already read, or 0. Whether any of
+   * those keys became conflicted. */
+  private rememberAll(cfg: Config, req: HostRequest, lane: string, nowNs: u64): bool {
+    const now = <i64>((nowNs != 0 ? nowNs : abi.nowNanos()) / 1_000_000_000);
     let conflict = false;
     for (let i = 0; i < cfg.traceHeaders.length; i++) {
       const key = this.traceKeyAt(cfg, req, i);
@@ -340,28 +336,80 @@ export class Stream {
     let direction = <i32>abi.getPropertyInt(XDS_LISTENER_DIRECTION, -1);
     if (direction < 0) direction = <i32>abi.getPropertyInt(LISTENER_DIRECTION, DIRECTION_UNKNOWN);
     if (direction != DIRECTION_INBOUND && direction != DIRECTION_OUTBOUND) direction = DIRECTION_UNKNOWN;
+    // An inbound request reads the clock once: for the trace memory and as the start of its
+    // response's duration.
+    let nowNs: u64 = 0;
+    if (direction == DIRECTION_INBOUND) {
+      nowNs = abi.nowNanos();
+      if (cfg.responseMetrics) {
+        this.timed = DIRECTION_INBOUND;
+        this.startNs = nowNs;
+      }
+    }
     const d = DECISION;
     d.reset();
     this.incoming(cfg, req, d);
     if (d.source == SOURCE_NONE) {
       // Values outside the allow-list (or not lane names) go no further.
       this.strip(cfg, req);
-      if (direction == DIRECTION_INBOUND) {
-        if (this.rememberAll(cfg, req, "")) this.root.countConflict(direction);
-      } else {
-        const lane = this.recallFirst(cfg, req);
-        if (lane === null) {
-          // nothing remembered: no lane
-        } else if (lane == CONFLICT) {
-          this.root.countConflict(direction);
-        } else if (cfg.allows(lane)) {
-          d.lane = lane;
-          d.source = SOURCE_MEMORY;
-        }
-      }
+      if (direction == DIRECTION_INBOUND) this.rememberLane(cfg, req, "", nowNs);
+      else this.restore(cfg, req, d, false);
     } else if (direction != DIRECTION_OUTBOUND) {
-      if (this.rememberAll(cfg, req, d.lane)) this.root.countConflict(direction);
+      this.rememberLane(cfg, req, d.lane, nowNs);
     }
+    this.finish(cfg, req, d, "sidecar", direction);
+  }
+
+  /** Waypoint (ambient mode): it sees each request once, on its way to one of its services, and no
+   * separate outbound call of the app. So a request that carries its lane (header, else baggage) is
+   * remembered as a sidecar's inbound does, and one that carries none is restored as a sidecar's
+   * outbound does (from the trace memory; baggage was already read). Counted as inbound. */
+  private waypoint(cfg: Config, req: HostRequest): void {
+    // As a sidecar's inbound: one clock read for the trace memory and the response's duration.
+    const nowNs = abi.nowNanos();
+    if (cfg.responseMetrics) {
+      this.timed = DIRECTION_INBOUND;
+      this.startNs = nowNs;
+    }
+    const d = DECISION;
+    d.reset();
+    this.incoming(cfg, req, d);
+    if (d.source == SOURCE_NONE) {
+      this.strip(cfg, req);
+      this.restore(cfg, req, d, true);
+    } else {
+      this.rememberLane(cfg, req, d.lane, nowNs);
+    }
+    this.finish(cfg, req, d, "waypoint", DIRECTION_INBOUND);
+  }
+
+  /** Remembers `lane` ("": forgets) under the request's trace keys; counts an inbound conflict.
+   * `nowNs`: the clock already read, or 0. */
+  private rememberLane(cfg: Config, req: HostRequest, lane: string, nowNs: u64): void {
+    if (this.rememberAll(cfg, req, lane, nowNs)) this.root.countConflict(DIRECTION_INBOUND);
+  }
+
+  /** Restores the lane from the trace memory into `d` (source memory) when the deciding key holds an
+   * allowed lane; a conflicted key gives no lane and counts an outbound conflict. `lookups`: count the
+   * outcome in meshlane_trace_lookups_total (the waypoint's hit rate). */
+  private restore(cfg: Config, req: HostRequest, d: Decision, lookups: bool): void {
+    const lane = this.recallFirst(cfg, req);
+    let result = LOOKUP_MISS;
+    if (lane === null) {
+      // nothing remembered: no lane
+    } else if (lane == CONFLICT) {
+      this.root.countConflict(DIRECTION_OUTBOUND);
+      result = LOOKUP_CONFLICT;
+    } else if (cfg.allows(lane)) {
+      d.lane = lane;
+      d.source = SOURCE_MEMORY;
+      result = LOOKUP_HIT;
+    }
+    if (lookups) this.root.countLookup(result);
+  }
+
+  /** Puts the decided lane on the request, logs and counts it. */
+  private finish(cfg: Config, req: HostRequest, d: Decision, role: string, direction: i32): void {
     if (d.lane.length > 0) this.apply(cfg, req, d.lane);
     this.lane = d.lane;
     if (abi.logEnabled(abi.LOG_DEBUG)) {
@@ -375,7 +423,7 @@ export class Stream {
           sourceName(d.source),
       );
     }
-    this.root.count(d.lane, "sidecar", direction, d.source);
+    this.root.metrics.request(cfg, d.lane, role, direction, d.source);
   }
 }
 

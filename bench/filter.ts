@@ -9,7 +9,7 @@ import {
   type RootContext,
 } from "../controller/src/host/index.js";
 import { fromRoot } from "../controller/src/paths.js";
-import { dyeRows, type Row } from "./goals.js";
+import { dyeRows, LANE_METRICS_GOAL, ratioRow, type Row } from "./goals.js";
 import { perRequestNs, TYPICAL_REQUEST_HEADERS } from "./host-lifecycle.js";
 import { dyeCases, refhostCosts } from "./refhost.js";
 
@@ -101,6 +101,12 @@ export async function benchFilter(quick = false): Promise<Row[]> {
   const outboundProps = deepFreeze([{ path: ["xds", "listener_direction"], int: 2 }]);
   // Sidecar inbound with a lane and both default trace headers: a record under each key.
   const sidecarIn = root(meshlane, { role: "sidecar", lanes: ["base", "canary"] });
+  // The same without the per-lane response metrics (responses by code class, durations).
+  const sidecarInQuiet = root(meshlane, {
+    role: "sidecar",
+    lanes: ["base", "canary"],
+    responseMetrics: false,
+  });
   const inboundProps = deepFreeze([{ path: ["xds", "listener_direction"], int: 1 }]);
   const inboundHeaders = [
     ...TYPICAL_REQUEST_HEADERS,
@@ -123,6 +129,14 @@ export async function benchFilter(quick = false): Promise<Row[]> {
         }),
       emptyOut: () => perRequestNs(sidecarEmpty, { requests: n, properties: outboundProps }),
       restore: () => perRequestNs(sidecar, { requests: n, properties: outboundProps }),
+      // Without metrics before with: the host keeps every histogram sample, and the collection of
+      // that garbage would otherwise fall in the case run next.
+      rememberQuiet: () =>
+        perRequestNs(sidecarInQuiet, {
+          requests: n,
+          properties: inboundProps,
+          requestHeaders: inboundHeaders,
+        }),
       remember: () =>
         perRequestNs(sidecarIn, { requests: n, properties: inboundProps, requestHeaders: inboundHeaders }),
     },
@@ -160,6 +174,19 @@ export async function benchFilter(quick = false): Promise<Row[]> {
       name: "sidecar inbound with a lane, x-request-id + traceparent (two records) / empty stock-SDK filter",
       value: `${(ns.remember / ns.emptyOut).toFixed(2)} (${ns.remember.toFixed(0)} vs ${ns.emptyOut.toFixed(0)} ns)`,
     },
+    {
+      name: "sidecar inbound with lane metrics (the default)",
+      value: `${ns.remember.toFixed(0)} ns/request`,
+    },
+    {
+      name: "sidecar inbound without lane metrics (responseMetrics: false)",
+      value: `${ns.rememberQuiet.toFixed(0)} ns/request`,
+    },
+    ratioRow(
+      "cost of the per-lane response metrics: sidecar inbound with lane metrics ÷ without",
+      ns.remember / ns.rememberQuiet,
+      LANE_METRICS_GOAL,
+    ),
   ];
   return rows;
 }

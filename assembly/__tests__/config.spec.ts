@@ -22,6 +22,18 @@ describe("parseConfig: accepted configs", () => {
     expect(c.ttlSeconds).toBe(60);
     expect(c.capacity).toBe(65536);
     expect(c.echoHeader).toBe("");
+    expect(c.responseMetrics).toBe(true);
+  });
+
+  it("reads responseMetrics for both roles, and refuses anything but a boolean", () => {
+    expect(parseConfig('{"role":"edge","responseMetrics":false}').config!.responseMetrics).toBe(false);
+    expect(parseConfig('{"role":"sidecar","responseMetrics":true}').config!.responseMetrics).toBe(true);
+    expect(errorOf('{"role":"sidecar","responseMetrics":"false"}')).toBe(
+      "responseMetrics: expected a boolean, got a string",
+    );
+    expect(errorOf('{"role":"edge","responseMetrics":0}')).toBe(
+      "responseMetrics: expected a boolean, got a number",
+    );
   });
 
   it("reads every edge field", () => {
@@ -60,8 +72,10 @@ describe("parseConfig: rejected configs name the field and the reason", () => {
     expect(errorOf("[]")).toBe("configuration: expected a JSON object, got an array");
   });
   it("role", () => {
-    expect(errorOf("{}")).toBe('role: required: "edge" or "sidecar"');
-    expect(errorOf('{"role":"gateway"}')).toBe('role: expected "edge" or "sidecar", got "gateway"');
+    expect(errorOf("{}")).toBe('role: required: "edge", "sidecar" or "waypoint"');
+    expect(errorOf('{"role":"gateway"}')).toBe(
+      'role: expected "edge", "sidecar" or "waypoint", got "gateway"',
+    );
     expect(errorOf('{"role":1}')).toBe("role: expected a string, got a number");
   });
   it("unknown and repeated fields", () => {
@@ -70,6 +84,9 @@ describe("parseConfig: rejected configs name the field and the reason", () => {
   });
   it("edge-only fields in a sidecar", () => {
     expect(errorOf('{"role":"sidecar","rules":[]}')).toBe('rules: applies only to role "edge"');
+    expect(errorOf('{"role":"waypoint","defaultLane":"base"}')).toBe(
+      'defaultLane: applies only to role "edge"',
+    );
   });
   it("lane names and the allow-list", () => {
     expect(errorOf('{"role":"edge","lanes":["Canary"]}').startsWith("lanes[0]: not a valid lane name")).toBe(

@@ -1,5 +1,8 @@
 import {
   StrBuf,
+  isTchar,
+  intText,
+  uintText,
   hasControlChars,
   indexOfUnit,
   isLaneName,
@@ -189,6 +192,46 @@ describe("indexOfUnit", () => {
           expect(indexOfUnit(s, c, from)).toBe(s.indexOf(String.fromCharCode(c), from));
         }
       }
+    }
+  });
+});
+
+describe("intText / uintText", () => {
+  it("print what the standard library's toString prints, in decimal and hex", () => {
+    const values: u64[] = [
+      0,
+      1,
+      9,
+      10,
+      15,
+      16,
+      99,
+      100,
+      255,
+      65535,
+      1000000007,
+      u32.MAX_VALUE,
+      <u64>i64.MAX_VALUE,
+      u64.MAX_VALUE,
+    ];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      expect(uintText(v, 10)).toBe(v.toString());
+      expect(uintText(v, 16)).toBe(v.toString(16));
+    }
+    const signed: i64[] = [0, -1, 7, -42, 1234567890123, -1234567890123, i64.MAX_VALUE, i64.MIN_VALUE];
+    for (let i = 0; i < signed.length; i++) expect(intText(signed[i])).toBe(signed[i].toString());
+  });
+});
+
+describe("isTchar", () => {
+  it("accepts exactly RFC 9110's token characters", () => {
+    const extra = "!#$%&'*+-.^_`|~";
+    for (let c = -1; c < 0x180; c++) {
+      const letter = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+      const digit = c >= 0x30 && c <= 0x39;
+      const expected = letter || digit || (c >= 0 && c < 0x80 && extra.includes(String.fromCharCode(c)));
+      expect(isTchar(c)).toBe(expected, c.toString());
     }
   });
 });

@@ -1,5 +1,7 @@
 // IP addresses and CIDR ranges: parsing and containment. Pure, never traps.
 
+import { intText, uintText } from "./text";
+
 /** An IP address. IPv4 sits in the low 32 bits of lo (hi 0, v6 false); IPv6 is hi:lo, big-endian halves. */
 export class IpAddr {
   v6: bool = false;
@@ -15,13 +17,13 @@ export class IpAddr {
 
 function formatV4(v: u32): string {
   return (
-    (v >>> 24).toString() +
+    intText(v >>> 24) +
     "." +
-    ((v >>> 16) & 0xff).toString() +
+    intText((v >>> 16) & 0xff) +
     "." +
-    ((v >>> 8) & 0xff).toString() +
+    intText((v >>> 8) & 0xff) +
     "." +
-    (v & 0xff).toString()
+    intText(v & 0xff)
   );
 }
 
@@ -58,7 +60,7 @@ function formatV6(hi: u64, lo: u64): string {
       continue;
     }
     if (out.length > 0 && !out.endsWith(":")) out += ":";
-    out += group(hi, lo, i).toString(16);
+    out += uintText(group(hi, lo, i), 16);
     i++;
   }
   return out;
@@ -292,7 +294,7 @@ export class Cidr {
 
   /** Canonical form, e.g. "10.0.0.0/8", "2001:db8::/32". */
   toString(): string {
-    return (this.v6 ? formatV6(this.hi, this.lo) : formatV4(<u32>this.lo)) + "/" + this.prefix.toString();
+    return (this.v6 ? formatV6(this.hi, this.lo) : formatV4(<u32>this.lo)) + "/" + intText(this.prefix);
   }
 }
 

@@ -1,7 +1,7 @@
 // A strict (RFC 8259), non-throwing JSON parser and a string quoter.
 // Malformed input gives an error message, never a trap.
 
-import { StrBuf, hexValue } from "./text";
+import { StrBuf, hexValue, intText } from "./text";
 
 export const enum JKind {
   Null = 0,
@@ -240,7 +240,7 @@ class Parser {
   ) {}
 
   fail(msg: string): JValue | null {
-    if (this.error.length == 0) this.error = "at offset " + this.pos.toString() + ": " + msg;
+    if (this.error.length == 0) this.error = "at offset " + intText(this.pos) + ": " + msg;
     return null;
   }
 
@@ -444,7 +444,7 @@ class Parser {
   }
 
   array(depth: i32): JValue | null {
-    if (depth > this.maxDepth) return this.fail("nesting deeper than " + this.maxDepth.toString());
+    if (depth > this.maxDepth) return this.fail("nesting deeper than " + intText(this.maxDepth));
     this.pos++; // '['
     const v = new JValue(JKind.Array);
     this.skipWs();
@@ -471,7 +471,7 @@ class Parser {
   }
 
   object(depth: i32): JValue | null {
-    if (depth > this.maxDepth) return this.fail("nesting deeper than " + this.maxDepth.toString());
+    if (depth > this.maxDepth) return this.fail("nesting deeper than " + intText(this.maxDepth));
     this.pos++; // '{'
     const v = new JValue(JKind.Object);
     this.skipWs();
@@ -524,7 +524,7 @@ export function parseJson(text: string, maxDepth: i32 = 64): JsonResult {
   const result = new JsonResult();
   const v = p.value(0);
   if (v === null) {
-    result.error = p.error.length > 0 ? p.error : "at offset " + p.pos.toString() + ": invalid JSON";
+    result.error = p.error.length > 0 ? p.error : "at offset " + intText(p.pos) + ": invalid JSON";
     return result;
   }
   p.skipWs();

@@ -3,7 +3,7 @@
 
 import { base64UrlDecode } from "./base64";
 import { JKind, JValue, parseJson, pow10 } from "./json";
-import { isOws, lowerUnit } from "./text";
+import { intText, isOws, lowerUnit, uintText } from "./text";
 
 /** Longest token (after the scheme) accepted, in UTF-16 units. */
 export const MAX_TOKEN_LENGTH: i32 = 16384;
@@ -101,7 +101,7 @@ function scale10(x: f64, p: i32): f64 {
  */
 export function numberText(n: f64): string {
   if (!isFinite(n)) return n != n ? "NaN" : n > 0 ? "Infinity" : "-Infinity";
-  if (Math.floor(n) == n && Math.abs(n) < 9.2e18) return (<i64>n).toString();
+  if (Math.floor(n) == n && Math.abs(n) < 9.2e18) return intText(<i64>n);
   const x = Math.abs(n);
   // The decimal exponent e (10^e <= x < 10^(e+1)): estimated from the binary
   // one (low by at most one), then set by where x * 10^(14 - e) falls.
@@ -124,7 +124,7 @@ export function numberText(n: f64): string {
     m = 100000000000000; // only when x is a hair below a power of ten
   }
   // 15 digits; trailing zeros dropped, k of them kept.
-  const all = (<i64>m).toString(); // the i64 printer, already used above
+  const all = uintText(m, 10); // the integer printer, already used above
   let k = 15;
   while (k > 1 && all.charCodeAt(k - 1) == 0x30) k--;
   const digits = all.substring(0, k);
@@ -136,7 +136,7 @@ export function numberText(n: f64): string {
   }
   if (point <= 0 && point > -6) return sign + "0." + ZEROS.substring(0, -point) + digits;
   const mantissa = k > 1 ? digits.substring(0, 1) + "." + digits.substring(1) : digits;
-  return sign + mantissa + (point > 0 ? "e+" : "e-") + (point > 0 ? point - 1 : 1 - point).toString();
+  return sign + mantissa + (point > 0 ? "e+" : "e-") + intText(point > 0 ? point - 1 : 1 - point);
 }
 
 function pushScalar(v: JValue, out: Array<string>): void {

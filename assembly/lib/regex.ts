@@ -32,6 +32,7 @@ import {
   OP_MATCH,
   OP_SPLIT,
 } from "./regex_program";
+import { intText } from "./text";
 
 const MAX_PATTERN_LENGTH: i32 = 1024;
 
@@ -413,7 +414,7 @@ export class RegexCompile {
 export function compileRegex(pattern: string): RegexCompile {
   const result = new RegexCompile();
   if (pattern.length > MAX_PATTERN_LENGTH) {
-    result.error = "pattern longer than " + MAX_PATTERN_LENGTH.toString() + " characters";
+    result.error = "pattern longer than " + intText(MAX_PATTERN_LENGTH) + " characters";
     return result;
   }
   const parser = new Parser(pattern);
@@ -424,14 +425,14 @@ export function compileRegex(pattern: string): RegexCompile {
   }
   if (parser.pos < pattern.length) {
     // alternation() stops only at the end or at a ')' without its '('.
-    result.error = "at offset " + parser.pos.toString() + ": unexpected ) without a matching (";
+    result.error = "at offset " + intText(parser.pos) + ": unexpected ) without a matching (";
     return result;
   }
   const c = new Compiler();
   c.node(tree);
   c.emit(OP_MATCH, 0, 0);
   if (c.tooBig) {
-    result.error = "pattern too large (more than " + MAX_PROGRAM.toString() + " program states)";
+    result.error = "pattern too large (more than " + intText(MAX_PROGRAM) + " program states)";
     return result;
   }
   result.regex = new Regex(c.op, c.x, c.y, parser.classes);

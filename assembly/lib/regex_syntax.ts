@@ -1,5 +1,6 @@
 // RE2 pattern syntax: parses a pattern into a small syntax tree (Node) with
 // character classes resolved to sorted code-point ranges. Used by regex.ts.
+import { intText } from "./text";
 
 const MAX_REPEAT: i32 = 1000;
 const MAX_NESTING: i32 = 200;
@@ -254,7 +255,7 @@ export class Parser {
   constructor(public p: string) {}
 
   fail(msg: string, at: i32): Node | null {
-    if (this.error.length == 0) this.error = "at offset " + at.toString() + ": " + msg;
+    if (this.error.length == 0) this.error = "at offset " + intText(at) + ": " + msg;
     return null;
   }
 
@@ -412,7 +413,7 @@ export class Parser {
       lo = this.repMin;
       hi = this.repMax;
       if (lo > MAX_REPEAT || hi > MAX_REPEAT)
-        return this.fail("repetition count exceeds " + MAX_REPEAT.toString(), at);
+        return this.fail("repetition count exceeds " + intText(MAX_REPEAT), at);
       if (hi >= 0 && hi < lo) return this.fail("invalid repetition range (max below min)", at);
     } else {
       return atom;

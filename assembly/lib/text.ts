@@ -339,23 +339,14 @@ export function hasControlChars(s: string): bool {
   return false;
 }
 
-/** True for an RFC 9110 tchar (token character). */
+/** True for an RFC 9110 tchar (token character): ! # $ % & ' * + - . ^ _ ` | ~, digits and letters. */
 export function isTchar(c: i32): bool {
-  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) return true;
-  return (
-    c == 0x21 || // !
-    (c >= 0x23 && c <= 0x27) || // # $ % & '
-    c == 0x2a || // *
-    c == 0x2b || // +
-    c == 0x2d || // -
-    c == 0x2e || // .
-    c == 0x5e || // ^
-    c == 0x5f || // _
-    c == 0x60 || // `
-    c == 0x7c || // |
-    c == 0x7e // ~
-  );
+  // Bit c of the mask (below 64: TCHAR_LO; 64 to 127: TCHAR_HI) is set for each tchar.
+  if (<u32>c >= 128) return false;
+  return (((c < 64 ? TCHAR_LO : TCHAR_HI) >> (<u64>(c & 63))) & 1) != 0;
 }
+const TCHAR_LO: u64 = 0x3ff6cfa00000000;
+const TCHAR_HI: u64 = 0x57ffffffc7fffffe;
 
 /** True when s is a non-empty RFC 9110 token. */
 export function isToken(s: string): bool {
@@ -383,4 +374,25 @@ export function utf8Length(s: string): i32 {
     } else len += 3;
   }
   return len;
+}
+
+// Where uintText writes its digits: 20 decimal digits of a u64 at most, as UTF-16.
+const DIGITS_END: usize = memory.data(40) + 40;
+
+/** `v` in base 10 or 16 (lower-case hex, no leading zeros), as u64.toString(base) prints it. The
+ * filter's one integer printer: the standard library's carries every radix's tables and code. */
+export function uintText(v: u64, base: u32): string {
+  let p = DIGITS_END;
+  do {
+    const d = <u32>(v % base);
+    v /= base;
+    p -= 2;
+    store<u16>(p, d < 10 ? 0x30 + d : 0x57 + d);
+  } while (v != 0);
+  return String.UTF16.decodeUnsafe(p, DIGITS_END - p);
+}
+
+/** `n` in decimal, with "-" when negative (as i64.toString() prints it). */
+export function intText(n: i64): string {
+  return n < 0 ? "-" + uintText(<u64>0 - <u64>n, 10) : uintText(<u64>n, 10);
 }

@@ -28,7 +28,7 @@ function walk(dir: string): string[] {
 
 test("no help text, doc, manifest or source file cites the design notes", async () => {
   const helps = [await meshlane(["--help"])];
-  for (const verb of ["explain", "validate", "render", "demo", "controller"]) {
+  for (const verb of ["explain", "validate", "render", "demo", "controller", "rollout"]) {
     helps.push(await meshlane([verb, "--help"]));
   }
   for (const h of helps) {
@@ -48,7 +48,7 @@ test("no help text, doc, manifest or source file cites the design notes", async 
 test("help points to docs/contracts.md, at sections that exist", async () => {
   const top = await meshlane(["--help"]);
   assert.match(top.stdout, /docs\/contracts\.md/);
-  for (const verb of ["explain", "validate", "render", "demo"]) {
+  for (const verb of ["explain", "validate", "render", "demo", "rollout"]) {
     const help = (await meshlane([verb, "--help"])).stdout;
     const refs = [...help.matchAll(/docs\/contracts\.md, "([^"]+)"/g)].map((m) => m[1]);
     assert.ok(refs.length > 0, `${verb} --help points to the contracts`);

@@ -14,11 +14,12 @@ export const PIPE_BUFFER = 64 * 1024;
 
 export function meshlane(
   args: string[],
-  opts: { input?: string; bin?: string; cwd?: string } = {},
+  opts: { input?: string; bin?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [opts.bin ?? fromRoot("bin", "meshlane.js"), ...args], {
       cwd: opts.cwd ?? fromRoot(),
+      env: opts.env ?? process.env,
       stdio: ["pipe", "pipe", "pipe"],
     });
     const out: Buffer[] = [];

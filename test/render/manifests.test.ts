@@ -43,6 +43,8 @@ for (const file of files) {
       if (o.kind === "Kustomization") {
         // Not an API object: check that it lists files that exist.
         for (const r of o.resources) assert.ok(statSync(path.join(path.dirname(file), r)).isFile(), r);
+        for (const g of o.configMapGenerator ?? [])
+          for (const f of g.files) assert.ok(statSync(path.join(path.dirname(file), f)).isFile(), f);
         continue;
       }
       assert.deepEqual(objectProblems(o), [], `${o.kind} ${o.metadata?.name}`);

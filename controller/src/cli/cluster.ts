@@ -93,7 +93,7 @@ export function defaultLeaseNamespace(e: Environment = processEnvironment()): st
 }
 
 /** Node's codes for a TLS handshake that failed (certificates, or no TLS at all on the other end). */
-const TLS_FAILURE =
+export const TLS_FAILURE =
   /^(EPROTO|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|CERT_)/;
 
 /**

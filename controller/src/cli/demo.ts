@@ -4,11 +4,13 @@ import { loadFilterModule } from "./filter.js";
 import { contractsRef } from "./help.js";
 import { defaultWasmPath } from "../paths.js";
 import { DEMO_EDGE_CONFIG, MeshConfigError, startMesh, type CounterRow, type Mesh } from "../demo/mesh.js";
+import { runAmbientDemo } from "../demo/ambient-run.js";
 
 export const summary =
   "run a local mesh on loopback (edge + sidecars with the real filter) and show each call chain";
 
 export const help = `Usage: meshlane demo [--requests N] [--header k:v]... [--config <plugin.json>] [--wasm <file>] [--keep]
+       meshlane demo --ambient [--forward h1,h2] [--namespaces one|per-service] [options above]
 
 Starts a mesh on 127.0.0.1 that needs nothing but Node: an edge proxy running the filter in edge role,
 and the services mocka -> mockb -> mockc, where mocka and mockc have a base and a canary instance and
@@ -29,6 +31,13 @@ Options:
   --config <file>     the edge plugin config (default: agent: pc -> canary, else base)
   --wasm <file>       the filter module (default: ${defaultWasmPath})
   --keep              keep the mesh running after the requests, until Ctrl-C
+  --ambient           Istio ambient mode instead: apps without sidecars, one waypoint per namespace
+                      running the filter in role waypoint; prints where each hop's lane came from
+                      (forwarded, trace memory, or lost) and each waypoint's trace memory hit rate
+  --forward h1,h2     with --ambient: the headers the apps copy onto their calls (default
+                      x-request-id; "baggage" as OpenTelemetry does; "none")
+  --namespaces one|per-service
+                      with --ambient: all Services in one namespace (default), or each in its own
   -h, --help          this text
 `;
 
@@ -53,6 +62,9 @@ export function run(args: string[]): Promise<number> {
       config: { type: "string" },
       wasm: { type: "string" },
       keep: { type: "boolean" },
+      ambient: { type: "boolean" },
+      forward: { type: "string", multiple: true },
+      namespaces: { type: "string" },
     });
     const count = values.requests === undefined ? 4 : Number(values.requests);
     if (!Number.isInteger(count) || count < 0 || count > 10_000) {
@@ -63,7 +75,23 @@ export function run(args: string[]): Promise<number> {
     let edgeConfig: object | string = DEMO_EDGE_CONFIG;
     if (values.config !== undefined) edgeConfig = await readInputText(values.config, "the plugin config");
     const wasm = values.wasm ?? defaultWasmPath;
+    const ambient = ambientOptions(values);
     const filter = await loadFilterModule(wasm);
+    if (ambient !== null) {
+      const requests = Array.from({ length: count }, (_, i) => {
+        const headers: Record<string, string> = { agent: i % 2 === 0 ? "pc" : "mobile" };
+        for (const [k, v] of extra) headers[k] = v;
+        return {
+          headers,
+          label: Object.entries(headers)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(", "),
+        };
+      });
+      const err = (l: string) => process.stderr.write(`${l}\n`);
+      const keep = values.keep === true;
+      return runAmbientDemo({ wasm: filter, edgeConfig, requests, keep, out, err, untilSignal, ...ambient });
+    }
 
     out("meshlane demo: starting a local mesh on 127.0.0.1");
     out(`  loading filter ${wasm}`);
@@ -116,6 +144,27 @@ export function run(args: string[]): Promise<number> {
     }
     return 0;
   });
+}
+
+/** --forward and --namespaces (only with --ambient), or null without --ambient. */
+function ambientOptions(v: { ambient?: boolean; forward?: string[]; namespaces?: string }) {
+  if (!v.ambient) {
+    if (v.forward !== undefined || v.namespaces !== undefined)
+      throw new UsageError("--forward and --namespaces apply only with --ambient");
+    return null;
+  }
+  const namespaces = v.namespaces ?? "one";
+  if (namespaces !== "one" && namespaces !== "per-service")
+    throw new UsageError(`--namespaces expects one or per-service, got "${namespaces}"`);
+  const forward: string[] = [];
+  for (const h of (v.forward ?? ["x-request-id"]).flatMap((f) => f.split(","))) {
+    const name = h.trim().toLowerCase();
+    if (name === "none") continue;
+    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name))
+      throw new UsageError(`--forward expects header names separated by commas, got "${h}"`);
+    if (!forward.includes(name)) forward.push(name);
+  }
+  return { namespaces: namespaces as "one" | "per-service", forward };
 }
 
 function printCounters(rows: CounterRow[]): void {

@@ -19,9 +19,11 @@ export const EXIT_STATUS = `Exit status (every verb):
   0  done
   1  the verb ran and what it ran or checked failed: explain, the filter trapped; render, an object
      has an error (everything valid is still printed); demo, a request failed or the mesh did not
-     start; controller, it could not start
-  2  usage: a bad option, a missing or unreadable file, malformed input, or a plugin config the filter
-     rejects; one line on stderr says what and where
+     start; controller, it could not start; rollout, the Lane or its rollout is missing, a
+     command was refused, the API server refused or could not be reached, or status --watch ended
+     at RolledBack or Aborted
+  2  usage: a bad option, a missing or unreadable file, malformed input, a plugin config the filter
+     rejects, or no cluster configured; one line on stderr says what and where
   3  meshlane could not finish: its output could not be written, or an unexpected error (a bug:
      please report the message)
 `;

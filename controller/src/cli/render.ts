@@ -19,7 +19,7 @@ import {
   type RenderOptions,
 } from "../render/index.js";
 import { parseManifests, toJsonList, toYaml } from "../render/manifests.js";
-import { traceHeaderList } from "../render/options.js";
+import { traceHeaderList, waypointNameArg } from "../render/options.js";
 import { keyOf } from "../render/objects.js";
 
 export const summary = "render Lanes and labelled workloads from manifests into Istio objects (offline)";
@@ -66,6 +66,9 @@ Options:
                                  labels of the gateways running the edge filter (default istio=ingressgateway)
       --gateway-namespace <ns>   namespace of the edge filter objects (default istio-system)
       --root-namespace <ns>      Istio root namespace, for the sidecar filter (default istio-system)
+      --ambient                  Istio ambient mode: also a WasmPlugin meshlane-waypoint (role waypoint)
+                                 on each namespace's waypoint (docs/modes.md)
+      --waypoint-name <name>     the waypoint Gateway's name in each namespace (default waypoint)
   -n, --namespace <ns>           namespace of manifests that name none (default "default")
   -h, --help                     this text
 `;
@@ -160,6 +163,8 @@ export function run(args: string[]): Promise<number> {
       "gateway-selector": { type: "string" },
       "gateway-namespace": { type: "string" },
       "root-namespace": { type: "string" },
+      ambient: { type: "boolean" },
+      "waypoint-name": { type: "string" },
       namespace: { type: "string", short: "n" },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (use -f)`);
@@ -213,6 +218,14 @@ export function run(args: string[]): Promise<number> {
     if (values["gateway-namespace"]) options.gatewayNamespace = values["gateway-namespace"];
     if (values["root-namespace"]) options.rootNamespace = values["root-namespace"];
     if (values.namespace) options.defaultNamespace = values.namespace;
+    if (values.ambient) options.ambient = true;
+    if (values["waypoint-name"] !== undefined) {
+      try {
+        options.waypointName = waypointNameArg(values["waypoint-name"], "--waypoint-name");
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     options.laneVerdicts = await filterVerdicts(objects as KubeObject[], options, values.wasm);
 
     const result = render(objects as KubeObject[], options);

@@ -3,6 +3,7 @@ import * as controller from "./controller.js";
 import * as demo from "./demo.js";
 import * as explain from "./explain.js";
 import * as render from "./render.js";
+import * as rollout from "./rollout.js";
 import * as validate from "./validate.js";
 import { CONTRACTS, EXIT_STATUS } from "./help.js";
 
@@ -18,6 +19,7 @@ export const verbs: Record<string, Verb> = {
   explain,
   validate,
   render,
+  rollout,
 };
 
 export function usage(): string {

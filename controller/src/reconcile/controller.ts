@@ -32,7 +32,7 @@ import { KubeClient } from "./kube.js";
 import { LaneStatuses } from "./lanestatus.js";
 import { LeaderElector } from "./leader.js";
 import { silentLogger, type Logger } from "./log.js";
-import { laneControllerMetrics, type LaneControllerMetrics } from "./metrics.js";
+import { laneControllerMetrics, rolloutSamples, type LaneControllerMetrics } from "./metrics.js";
 import { reconcilePass } from "./pass.js";
 import { Rollouts } from "./rollout.js";
 import { writePhase, type Plan } from "./plan.js";
@@ -161,6 +161,7 @@ export class LaneController {
       pendingChanges: () => this.planner.current?.size ?? 0,
       watches: () => this.state.health(),
       failedWrites: () => this.failures.counts(),
+      rollouts: () => rolloutSamples(this.state.lanes()),
     });
     this.events = new EventRecorder({
       client: this.client,
@@ -191,6 +192,7 @@ export class LaneController {
       planner: this.planner,
       events: this.events,
       namespaceSelector: opts.namespaceSelector,
+      ambient: opts.render.ambient === true,
     });
     this.rollouts = new Rollouts({
       ...common,

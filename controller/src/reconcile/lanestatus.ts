@@ -34,6 +34,17 @@ import {
 } from "./status.js";
 import type { RetryPolicy, WriteTally } from "./writer.js";
 
+/** Appended to a Ready Lane's message in a namespace labelled `istio.io/dataplane-mode: ambient`. */
+export const AMBIENT_NOTE =
+  "; ambient namespace: apps that forward baggage keep the lane at every hop, otherwise a waypoint " +
+  "restores it from its trace memory only while a trace's hops pass the same waypoint instance " +
+  "(one namespace waypoint, one replica; hit rate: meshlane_trace_lookups_total)";
+
+/** The same, when the controller's `ambient` setting is off: no waypoint runs the filter. */
+export const AMBIENT_OFF_NOTE =
+  "; ambient namespace, but the controller's ambient setting is off: no waypoint runs the filter, " +
+  "so only apps that forward the lane header or baggage keep the lane past the first hop";
+
 export interface LaneStatusesOptions {
   client: KubeClient;
   state: ClusterState;
@@ -41,6 +52,8 @@ export interface LaneStatusesOptions {
   /** Which Lanes the last render routed at an older spec, and the spec routed for each. */
   planner: Pick<Planner, "servingNote" | "routedFor">;
   events: EventRecorder;
+  /** Whether the waypoints run the filter (render's `ambient`): what an ambient namespace's note says. */
+  ambient?: boolean;
   /** The controller's namespace selector (said in the status of a Lane left out by it). */
   namespaceSelector?: string;
   tally: WriteTally;
@@ -57,7 +70,13 @@ export class LaneStatuses {
     const health = this.healthOf(lane, plan);
     const routed =
       health.invalid !== undefined && health.servingGeneration === undefined ? undefined : plan.lanes.get(id);
-    return keepTransitionTimes(desiredStatus(lane, routed, health, nowTime()), lane.status);
+    const desired = desiredStatus(lane, routed, health, nowTime());
+    // Ambient namespace: say what holds there in the Ready message (docs/modes.md).
+    const ns = lane.metadata.namespace ?? "";
+    const ready = desired.conditions.find((c) => c.type === "Ready" && c.status === "True");
+    if (ready && this.opts.state.namespaceLabels(ns)?.["istio.io/dataplane-mode"] === "ambient")
+      ready.message += this.opts.ambient ? AMBIENT_NOTE : AMBIENT_OFF_NOTE;
+    return keepTransitionTimes(desired, lane.status);
   }
 
   /** Writes the statuses that differ and sends the events that go with them; the first passing failure. */

@@ -108,6 +108,32 @@ export interface LaneControllerSources {
   pendingChanges: () => number;
   watches: () => { resource: string; namespace: string; connected: boolean }[];
   failedWrites: () => { namespace: string; kind: string; value: number }[];
+  /** Lanes rolling out: their step and share (`meshlane_rollout_step`, `meshlane_rollout_percent`). */
+  rollouts?: () => RolloutSample[];
+}
+
+export interface RolloutSample {
+  namespace: string;
+  lane: string;
+  /** `status.rollout.step` (0-based). */
+  step: number;
+  /** `status.rollout.percent`. */
+  percent: number;
+}
+
+/** The samples of the rollout gauges: every Lane with `spec.rollout` and a numeric `status.rollout`. */
+export function rolloutSamples(
+  lanes: { metadata?: Record<string, unknown>; [k: string]: unknown }[],
+): RolloutSample[] {
+  const out: RolloutSample[] = [];
+  for (const l of lanes) {
+    const spec = l.spec as { rollout?: unknown } | undefined;
+    const r = (l.status as { rollout?: { step?: unknown; percent?: unknown } } | undefined)?.rollout;
+    if (spec?.rollout === undefined || typeof r?.step !== "number" || typeof r.percent !== "number") continue;
+    const namespace = String(l.metadata?.namespace ?? "");
+    out.push({ namespace, lane: String(l.metadata?.name ?? ""), step: r.step, percent: r.percent });
+  }
+  return out;
 }
 
 export function laneControllerMetrics(src: LaneControllerSources): LaneControllerMetrics {
@@ -166,6 +192,23 @@ export function laneControllerMetrics(src: LaneControllerSources): LaneControlle
   sampled(registry, "meshlane_queue_in_flight", "Namespaces being reconciled now.", [], () => [
     { labels: {}, value: src.inFlight() },
   ]);
+  const rollouts = src.rollouts ?? (() => []);
+  const byLane = (value: (r: RolloutSample) => number) => () =>
+    rollouts().map((r) => ({ labels: { namespace: r.namespace, lane: r.lane }, value: value(r) }));
+  sampled(
+    registry,
+    "meshlane_rollout_step",
+    "Current step (0-based index in spec.rollout.steps) of each Lane rolling out.",
+    ["namespace", "lane"],
+    byLane((r) => r.step),
+  );
+  sampled(
+    registry,
+    "meshlane_rollout_percent",
+    "Share of users (percent) routed to each Lane rolling out, as in status.rollout.percent.",
+    ["namespace", "lane"],
+    byLane((r) => r.percent),
+  );
   return metrics;
 }
 

@@ -97,6 +97,8 @@ function rvCompare(a: string | undefined, b: string | undefined): number | undef
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+const DATAPLANE_MODE = "istio.io/dataplane-mode";
+
 function withoutVolatile(o: RawObject | undefined, role: Role): unknown {
   if (!o) return undefined;
   const meta = { ...o.metadata, resourceVersion: undefined, managedFields: undefined };
@@ -344,6 +346,11 @@ export class ClusterState {
     return this.namespaceInformer?.get(namespace) !== undefined;
   }
 
+  /** A selected namespace's labels (undefined when it is not selected). */
+  namespaceLabels(namespace: string): Record<string, string> | undefined {
+    return this.namespaceInformer?.get(namespace)?.metadata?.labels as Record<string, string> | undefined;
+  }
+
   private get namespaceInformer(): Informer<RawObject> | undefined {
     return this.watched[0]?.role === "namespace" ? this.watched[0].informers[0] : undefined;
   }
@@ -396,8 +403,14 @@ export class ClusterState {
     const obj = (now ?? before) as RawObject;
     if (w.role === "namespace") {
       // Only entering or leaving the selection matters (the informer's label selector turns both into
-      // add and delete); other edits of a selected namespace change nothing render reads.
-      if (now && before) return;
+      // add and delete); other edits of a selected namespace change nothing render reads. Its ambient
+      // label changes what its Lanes' status says (lanestatus.ts): that reconciles it, render unchanged.
+      if (now && before) {
+        const mode = (o: RawObject) =>
+          (o.metadata?.labels as Record<string, string> | undefined)?.[DATAPLANE_MODE];
+        if (mode(now) !== mode(before)) this.opts.onChange(obj.metadata?.name ?? "");
+        return;
+      }
       this.changes++;
       this.opts.onChange(obj.metadata?.name ?? "");
       return;

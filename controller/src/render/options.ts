@@ -24,6 +24,15 @@ export function traceHeaderList(v: unknown, path: string): string[] {
   return out;
 }
 
+/** A waypoint Gateway's name (a DNS label); throws with `path` otherwise. */
+export function waypointNameArg(v: string, path: string): string {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v))
+    throw new Error(
+      `${path}: expected a Gateway name (lower-case letters, digits and -), got ${JSON.stringify(v)}`,
+    );
+  return v;
+}
+
 /** Options after defaults, as the render modules use them. */
 export interface ResolvedOptions extends RenderOptions {
   laneHeader: string;
@@ -53,6 +62,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** `responseMetrics` of an edge/sidecar map, checked as the filter checks it (a boolean when set). */
+function responseMetricsFlag(m: Record<string, unknown>, path: string): void {
+  if (m.responseMetrics !== undefined && typeof m.responseMetrics !== "boolean")
+    throw new Error(
+      `${path}.responseMetrics: expected true or false, got ${JSON.stringify(m.responseMetrics)}`,
+    );
+}
+
 function stringMap(v: unknown, path: string): Record<string, string> {
   if (!isObject(v) || Object.values(v).some((x) => typeof x !== "string")) {
     throw new Error(`${path}: expected a map of strings`);
@@ -80,6 +97,8 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
     "clusterDomain",
     "edge",
     "sidecar",
+    "ambient",
+    "waypointName",
   ];
   for (const k of Object.keys(c))
     if (!known.includes(k)) throw new Error(`${k}: unknown setting (expected one of ${known.join("|")})`);
@@ -106,14 +125,22 @@ export function optionsFromConfig(config: unknown, sha256: string): RenderOption
     throw new Error(
       `laneHeader: not a valid HTTP header name: ${JSON.stringify(o.laneHeader)} (letters, digits and !#$%&'*+-.^_\`|~)`,
     );
+  if (c.ambient !== undefined) {
+    if (typeof c.ambient !== "boolean") throw new Error("ambient: expected true or false");
+    o.ambient = c.ambient;
+  }
+  const wp = str("waypointName");
+  if (wp !== undefined) o.waypointName = waypointNameArg(wp, "waypointName");
   if (c.traceHeaders !== undefined) o.traceHeaders = traceHeaderList(c.traceHeaders, "traceHeaders");
   if (c.gatewaySelector !== undefined) o.gatewaySelector = stringMap(c.gatewaySelector, "gatewaySelector");
   if (c.edge !== undefined) {
     if (!isObject(c.edge)) throw new Error("edge: expected a map");
+    responseMetricsFlag(c.edge, "edge");
     o.edge = c.edge as RenderOptions["edge"];
   }
   if (c.sidecar !== undefined) {
     if (!isObject(c.sidecar)) throw new Error("sidecar: expected a map");
+    responseMetricsFlag(c.sidecar, "sidecar");
     o.sidecar = c.sidecar as RenderOptions["sidecar"];
   }
   return o;

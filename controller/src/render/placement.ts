@@ -9,6 +9,7 @@ import { compareStrings } from "./objects.js";
 import type { ResolvedOptions } from "./options.js";
 import { edgeConfig, sidecarConfig } from "./pluginconfig.js";
 import type { KubeObject, Problem } from "./types.js";
+import { waypointPlugins } from "./waypoint.js";
 
 function edgeGroups(lanes: LaneInfo[], o: ResolvedOptions): EdgeGroup[] {
   const groups = new Map<string, { selector: Record<string, string>; lanes: LaneInfo[] }>();
@@ -66,11 +67,9 @@ export function placeFilter(
         `a gateway matching more than one selector runs several edge filters: keep the selectors disjoint`,
     });
   }
-  const objects = installObjects(
-    edges,
-    sidecarConfig(lanes, o),
-    sidecarNamespaces(lanes, inv, o, warnings),
-    o,
-  );
+  const sidecar = sidecarConfig(lanes, o);
+  const namespaces = sidecarNamespaces(lanes, inv, o, warnings);
+  const objects = installObjects(edges, sidecar, namespaces, o);
+  if (o.ambient) objects.push(...waypointPlugins(sidecar, namespaces, o));
   return { objects, warnings };
 }

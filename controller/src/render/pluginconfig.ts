@@ -67,11 +67,15 @@ export function edgeConfig(group: LaneInfo[], all: LaneInfo[], o: ResolvedOption
   if (o.baggageKey !== undefined) c.baggageKey = o.baggageKey;
   c.lanes = laneList(all);
   if (o.edge?.defaultLane !== undefined) c.defaultLane = o.edge.defaultLane;
+  // Ambient: every request entering the mesh carries a lane, so a waypoint never restores a lane
+  // for a request whose trace key a client forged (it conflicts instead; see docs/modes.md).
+  else if (o.ambient) c.defaultLane = BASE_LANE;
   if (o.edge?.trustedSources !== undefined) c.trustedSources = o.edge.trustedSources;
   if (o.edge?.jwt !== undefined) c.jwt = o.edge.jwt;
   // Testers named by dye rules always keep their lane: the rollout shares come after every dye rule.
   c.rules = [...rulesOf(group), ...rolloutRules(rollouts(group))];
   if (o.edge?.echoHeader !== undefined) c.echoHeader = o.edge.echoHeader;
+  if (o.edge?.responseMetrics !== undefined) c.responseMetrics = o.edge.responseMetrics;
   return c;
 }
 
@@ -87,6 +91,7 @@ export function sidecarConfig(all: LaneInfo[], o: ResolvedOptions): Record<strin
       : { ...o.sidecar?.propagation, traceHeaders: o.traceHeaders.map((h) => h.toLowerCase()) };
   if (propagation !== undefined) c.propagation = propagation;
   if (o.sidecar?.echoHeader !== undefined) c.echoHeader = o.sidecar.echoHeader;
+  if (o.sidecar?.responseMetrics !== undefined) c.responseMetrics = o.sidecar.responseMetrics;
   return c;
 }
 

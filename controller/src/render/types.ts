@@ -78,6 +78,13 @@ export interface RenderOptions {
    * only calls lane-routed Services (and must carry the lane on) gets the filter too.
    */
   sidecarNamespaces?: string[];
+  /**
+   * Istio ambient mode: also install the filter (role waypoint) on each managed namespace's waypoint,
+   * a WasmPlugin with targetRefs to the Gateway `waypointName` (default `waypoint`); the edge's
+   * default lane becomes `base` unless `edge.defaultLane` says otherwise. See docs/modes.md.
+   */
+  ambient?: boolean;
+  waypointName?: string;
   /** Kubernetes cluster domain for host names (default `cluster.local`). */
   clusterDomain?: string;
   /** Namespace of input objects that name none (default `default`), as kubectl would. */
@@ -88,9 +95,10 @@ export interface RenderOptions {
     defaultLane?: string;
     jwt?: Record<string, unknown>;
     echoHeader?: string;
+    responseMetrics?: boolean;
   };
   /** Extra sidecar-role plugin fields (docs/contracts.md), passed through when set. */
-  sidecar?: { propagation?: Record<string, unknown>; echoHeader?: string };
+  sidecar?: { propagation?: Record<string, unknown>; echoHeader?: string; responseMetrics?: boolean };
   /**
    * Verdicts of the real filter on each Lane's dye rules, keyed `namespace/name`, as produced by running
    * `laneProbes()` through the filter's configure: a Lane listed here is rejected with that reason.
