@@ -5,7 +5,11 @@
 // at a step change. After moving the clock a test asks for a resync (what the requeue timer would do).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { KubeClient, RESOURCES } from "../../controller/src/reconcile/kube.js";
+import { meshlane } from "../cli/run.js";
 import { ManualClock, ScriptedProvider, DOWN, FAIL, PASS } from "../support/metrics.js";
 import {
   condition,
@@ -562,5 +566,44 @@ test("the controller wakes itself when a step's pause is over (its own clock, no
   } finally {
     await controller.stop();
     await server.stop();
+  }
+});
+
+test("meshlane rollout (the CLI, as a process) and the controller: each command acted on once, status shown", async () => {
+  const s = await setup();
+  const { server } = s;
+  const dir = mkdtempSync(path.join(tmpdir(), "meshlane-rollout-"));
+  const kubeconfig = path.join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, server.kubeConfig(NS).exportConfig());
+  const cli = (...args: string[]) => meshlane(["rollout", ...args, "-n", NS, "--kubeconfig", kubeconfig]);
+  try {
+    await laneApi(server).create(
+      laneObject(NS, "canary", {
+        rollout: { stickyBy: { cookie: "session" }, steps: [{ percent: 5, pause: "10m" }, { percent: 40 }] },
+      }),
+    );
+    await eventually(() => rollout(server)?.phase === "Progressing", "started", 60_000);
+    const pause = await cli("pause", "canary");
+    assert.equal(pause.code, 0, pause.stderr);
+    await eventually(() => rollout(server)?.phase === "Paused" && annotationGone(server), "paused", 60_000);
+    const promote = await cli("promote", "canary");
+    assert.equal(promote.code, 0, promote.stderr);
+    await eventually(() => rollout(server)?.phase === "Succeeded", "promoted", 60_000);
+    assert.ok(annotationGone(server));
+    assert.equal(rollout(server).percent, 40);
+    await eventually(() => shareRule(server)?.percent === 40, "the last share at the gateway", 60_000);
+    const shown = await cli("status", "canary", "-o", "json");
+    assert.equal(shown.code, 0, shown.stderr);
+    const st = JSON.parse(shown.stdout.trim());
+    const got = st.rollout ?? st;
+    assert.equal(got.phase, "Succeeded");
+    assert.equal(got.percent, 40);
+    await s.controller.idle();
+    assert.deepEqual(
+      reasons(server).filter((r) => r === "RolloutPaused" || r === "RolloutSucceeded"),
+      ["RolloutPaused", "RolloutSucceeded"],
+    );
+  } finally {
+    await s.stop();
   }
 });
