@@ -4,12 +4,14 @@ import { loadFilterModule } from "./filter.js";
 import { contractsRef } from "./help.js";
 import { defaultWasmPath } from "../paths.js";
 import { DEMO_EDGE_CONFIG, MeshConfigError, startMesh, type CounterRow, type Mesh } from "../demo/mesh.js";
+import { DEMO_ROLLOUT, expectedPhase, ROLLOUT_LANE, runRolloutDemo } from "../demo/rollout.js";
 import { runAmbientDemo } from "../demo/ambient-run.js";
 
 export const summary =
   "run a local mesh on loopback (edge + sidecars with the real filter) and show each call chain";
 
 export const help = `Usage: meshlane demo [--requests N] [--header k:v]... [--config <plugin.json>] [--wasm <file>] [--keep]
+       meshlane demo --rollout [--canary-error-rate <percent>] [--config <plugin.json>] [--wasm <file>]
        meshlane demo --ambient [--forward h1,h2] [--namespaces one|per-service] [options above]
 
 Starts a mesh on 127.0.0.1 that needs nothing but Node: an edge proxy running the filter in edge role,
@@ -22,6 +24,16 @@ Then sends the requests, alternating "agent: pc" (dyed canary by the default con
 "agent: mobile", prints the call chain each one took and the filter's per-lane counters
 (meshlane_requests_total: ${contractsRef("Metrics")}).
 
+With --rollout, runs a rollout of the lane "${ROLLOUT_LANE}" instead: steps ${DEMO_ROLLOUT.steps.map((s) => `${s.percent}%`).join(", ")} of
+users (sticky by the x-user header, after the dye rules), judged every round by the embedded metrics
+provider (request-success-rate ≥ 95, request-duration p99 ≤ 2500 ms, per service and lane-wide, read
+from the proxies' /stats/prometheus endpoints) under generated load; a virtual clock advances one
+analysis interval per round. Each step, round and verdict is printed, then one JSON line
+{"rollout": {"phase": ..., "step": ..., "percent": ...}}. --canary-error-rate P makes the canary
+workloads answer 500 to P% of their requests, so the rollout rolls back. Exit 0 when the phase is the
+one the flags lead to (Succeeded; RolledBack when the canary workloads on a request's path,
+two of them, fail more than the 5 % the threshold allows: an error rate above about 2.5), else 1.
+
 Exit status: 0 every request answered 200; 1 a request failed or the mesh did not start; 2 a bad
 option, a file that cannot be read, or a plugin config the filter rejects.
 
@@ -31,6 +43,9 @@ Options:
   --config <file>     the edge plugin config (default: agent: pc -> canary, else base)
   --wasm <file>       the filter module (default: ${defaultWasmPath})
   --keep              keep the mesh running after the requests, until Ctrl-C
+  --rollout           run the canary lane's rollout (see above)
+  --canary-error-rate <percent>
+                      with --rollout: share of the canary workloads' requests that fail (0-100)
   --ambient           Istio ambient mode instead: apps without sidecars, one waypoint per namespace
                       running the filter in role waypoint; prints where each hop's lane came from
                       (forwarded, trace memory, or lost) and each waypoint's trace memory hit rate
@@ -62,10 +77,26 @@ export function run(args: string[]): Promise<number> {
       config: { type: "string" },
       wasm: { type: "string" },
       keep: { type: "boolean" },
+      rollout: { type: "boolean" },
+      "canary-error-rate": { type: "string" },
       ambient: { type: "boolean" },
       forward: { type: "string", multiple: true },
       namespaces: { type: "string" },
     });
+    const errorText = values["canary-error-rate"];
+    const errorRate = errorText === undefined ? 0 : Number(errorText);
+    if (
+      errorText !== undefined &&
+      (!values.rollout || !(errorRate >= 0 && errorRate <= 100) || errorText.trim() === "")
+    ) {
+      throw new UsageError(
+        values.rollout
+          ? `--canary-error-rate expects a percent from 0 to 100, got "${errorText}"`
+          : "--canary-error-rate needs --rollout",
+      );
+    }
+    if (values.rollout && values.ambient)
+      throw new UsageError("--rollout runs on the sidecar mesh: not with --ambient");
     const count = values.requests === undefined ? 4 : Number(values.requests);
     if (!Number.isInteger(count) || count < 0 || count > 10_000) {
       throw new UsageError(`--requests expects a whole number from 0 to 10000, got "${values.requests}"`);
@@ -97,7 +128,16 @@ export function run(args: string[]): Promise<number> {
     out(`  loading filter ${wasm}`);
     let mesh: Mesh;
     try {
-      mesh = await startMesh({ wasm: filter, edgeConfig, log: (l) => out(`  ${l}`) });
+      mesh = await startMesh({
+        wasm: filter,
+        edgeConfig,
+        log: (l) => out(`  ${l}`),
+        ...(values.rollout
+          ? {
+              failPercent: (i: { lane: string }) => (i.lane === ROLLOUT_LANE ? errorRate : 0),
+            }
+          : {}),
+      });
     } catch (e) {
       if (e instanceof MeshConfigError) {
         process.stderr.write(`meshlane demo: ${e.message}\n`);
@@ -109,6 +149,13 @@ export function run(args: string[]): Promise<number> {
       return 1;
     }
 
+    if (values.rollout) {
+      try {
+        return await rollout(mesh, edgeConfig, errorRate);
+      } finally {
+        await mesh.close();
+      }
+    }
     let failed = 0;
     try {
       out(
@@ -144,6 +191,33 @@ export function run(args: string[]): Promise<number> {
     }
     return 0;
   });
+}
+
+async function rollout(mesh: Mesh, edgeConfig: object | string, errorRate: number): Promise<number> {
+  const edge = (typeof edgeConfig === "string" ? JSON.parse(edgeConfig) : edgeConfig) as Record<
+    string,
+    unknown
+  >;
+  out(
+    `mesh ready: edge ${mesh.edgeUrl}; stats endpoints: ${mesh.stats.map((s) => `${s.workload} ${s.url}`).join(", ")}`,
+  );
+  if (errorRate > 0) out(`the ${ROLLOUT_LANE} workloads fail ${errorRate}% of their requests`);
+  out("");
+  let r: Awaited<ReturnType<typeof runRolloutDemo>>;
+  try {
+    r = await runRolloutDemo({ mesh, edgeConfig: edge, out });
+  } catch (e) {
+    if (!(e instanceof MeshConfigError)) throw e;
+    process.stderr.write(`meshlane demo: the rollout's edge config was refused: ${e.message}\n`);
+    return 2;
+  }
+  const { phase, step, percent } = r.status;
+  const lanes = mesh.instances.filter((i) => i.lane === ROLLOUT_LANE).length;
+  const want = expectedPhase(DEMO_ROLLOUT, errorRate, lanes);
+  out("");
+  out(`rollout ${phase} after ${r.rounds} round(s) (expected ${want}): ${r.status.message}`);
+  out(JSON.stringify({ rollout: { phase, step, percent } }));
+  return phase === want ? 0 : 1;
 }
 
 /** --forward and --namespaces (only with --ambient), or null without --ambient. */

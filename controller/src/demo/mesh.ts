@@ -26,6 +26,14 @@ import { defaultWasmPath } from "../paths.js";
 import { targetOf } from "../render/lanes.js";
 import { BASE_LANE } from "../render/types.js";
 import { headerValue, proxy, readBody, send, type Upstream } from "./proxy.js";
+import {
+  DEMO_NAMESPACE,
+  EDGE_APP,
+  EDGE_NAMESPACE,
+  STATS_PATH,
+  statsHandler,
+  type StatsEndpoint,
+} from "./stats.js";
 
 /** One service of the demo: its lanes (each an instance) and the service it calls, if any. */
 export interface ServiceSpec {
@@ -75,6 +83,8 @@ export interface MeshOptions {
   onAppRequest?: (instance: string, requestId: string | undefined) => Promise<void> | void;
   /** How long a proxy or app waits for its upstream, in milliseconds (default 30 s; the client twice that). */
   timeoutMs?: number;
+  /** Percent of its requests an instance's app answers with 500 (spread evenly, no randomness). */
+  failPercent?: (instance: Instance) => number;
 }
 
 /** One instance of a service: its app and its sidecar. */
@@ -129,6 +139,11 @@ export interface Mesh {
   conflicts(): ConflictRow[];
   /** Requests an app sent upstream carrying a lane header or baggage (the demo apps never do: 0). */
   laneHeadersFromApps(): number;
+  /** Every proxy's `GET /stats/prometheus` endpoint, edge first (stats.ts). */
+  stats: StatsEndpoint[];
+  /** Applies a new edge plugin config, as Envoy applies a config update (a new root on the same VM);
+   * MeshConfigError when the filter refuses it (the old config stays). */
+  configureEdge(config: object | string): void;
   close(): Promise<void>;
 }
 
@@ -298,6 +313,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
 
     // Instances first (the routes below read their ports when requests arrive).
     const instances: Instance[] = [];
+    const stats: StatsEndpoint[] = [];
     const inboundPort = new Map<string, number>(); // instance name → inbound listener
     const laneOf = (service: ServiceSpec, headers: HeaderPairs, laneHeader: string): Upstream => {
       const lane = targetOf([headerValue(headers, laneHeader) ?? "", BASE_LANE], new Set(service.lanes));
@@ -356,7 +372,19 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
           `starting sidecar ${name} (inbound :${inst.inboundPort}, outbound :${inst.outboundPort}` +
             `${compiled ? `, vm_id ${SIDECAR_VM_ID}, role sidecar` : ", no filter"})`,
         );
-        const app = newServer(appHandler(service, lane, inst, newAgent(), timeoutMs, options.onAppRequest));
+        const statsPort = await listen(newServer(statsHandler(inst.vm)));
+        stats.push({
+          service: service.name,
+          workload: name,
+          lane,
+          role: "sidecar",
+          url: `http://127.0.0.1:${statsPort}${STATS_PATH}`,
+          labels: { app: service.name, namespace: DEMO_NAMESPACE, pod: name },
+        });
+        const failPercent = options.failPercent?.(inst) ?? 0;
+        const app = newServer(
+          appHandler(service, lane, inst, newAgent(), timeoutMs, options.onAppRequest, failPercent),
+        );
         inst.appPort = await listen(app);
         toApp.port = inst.appPort;
         log(
@@ -369,15 +397,25 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
 
     const entry = services[0];
     const edge = compiled ? plugin("edge", EDGE_VM_ID, edgeConfig) : null;
+    let edgeRoot = edge?.root ?? null;
+    let edgeHeader = edgeLaneHeader;
     const edgeAgent = newAgent();
     const edgeServer = newServer((req, res) => {
       void proxy(req, res, {
-        root: edge?.root ?? null,
+        root: edgeRoot,
         direction: OUTBOUND, // Istio gateways report outbound
         agent: edgeAgent,
         timeoutMs,
-        route: (h) => laneOf(entry, h, edgeLaneHeader),
+        route: (h) => laneOf(entry, h, edgeHeader),
       });
+    });
+    const edgeStatsPort = await listen(newServer(statsHandler(edge?.vm ?? null)));
+    stats.unshift({
+      service: EDGE_APP,
+      workload: EDGE_APP,
+      role: "edge",
+      url: `http://127.0.0.1:${edgeStatsPort}${STATS_PATH}`,
+      labels: { app: EDGE_APP, namespace: EDGE_NAMESPACE, pod: EDGE_APP },
     });
     const edgePort = await listen(edgeServer);
     const edgeUrl = `http://127.0.0.1:${edgePort}/`;
@@ -416,6 +454,18 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       },
       conflicts: () => instances.flatMap((i) => (i.vm ? conflictCounters(i.name, i.vm) : [])),
       laneHeadersFromApps: () => leaks,
+      stats,
+      configureEdge(config) {
+        if (edge === null) return;
+        const root = edge.vm.createRoot(typeof config === "string" ? config : JSON.stringify(config));
+        if (!root.ok) {
+          root.retire();
+          throw new MeshConfigError(`edge: the filter rejected its plugin config: ${rejection(edge.vm)}`);
+        }
+        edgeRoot?.retire();
+        edgeRoot = root;
+        edgeHeader = laneHeaderOf(asObject(config));
+      },
       close,
     };
   } catch (e) {
@@ -435,8 +485,10 @@ function appHandler(
   agent: http.Agent,
   timeoutMs: number,
   hook: MeshOptions["onAppRequest"],
+  failPercent = 0,
 ): http.RequestListener {
   const me = `-> ${service.name}(version: ${lane})`;
+  let served = 0;
   return (req, res) => {
     void (async () => {
       let status = 200;
@@ -446,7 +498,14 @@ function appHandler(
         const id = req.headers["x-request-id"];
         const requestId = typeof id === "string" ? id : undefined;
         await hook?.(inst.name, requestId);
-        if (service.upstream !== undefined) {
+        // Fails `failPercent` of requests, evenly: the n-th fails when floor(n·p/100) steps up.
+        served++;
+        const failing =
+          Math.floor((served * failPercent) / 100) > Math.floor(((served - 1) * failPercent) / 100);
+        if (failing) {
+          status = 500;
+          text += " (failed on purpose)";
+        } else if (service.upstream !== undefined) {
           const headers = ["host", service.upstream];
           if (requestId !== undefined) headers.push("x-request-id", requestId);
           try {
