@@ -8,6 +8,7 @@ import { defaultWasmPath } from "../paths.js";
 import { parseDuration as durationMs } from "../rollout/duration.js";
 import { optionsFromConfig } from "../render/index.js";
 import { chooseProvider, type PrometheusFactory } from "../rollout/choose.js";
+import { PrometheusProvider } from "../rollout/prometheus.js";
 import { LaneController } from "../reconcile/controller.js";
 import { createLogger, isLogLevel } from "../reconcile/log.js";
 import { DEFAULT_NAMESPACE_SELECTOR } from "../reconcile/state.js";
@@ -61,9 +62,7 @@ export function parseDuration(s: string): number {
 }
 
 /** The Prometheus provider for `--prometheus-url`. */
-const prometheusProvider: PrometheusFactory = () => {
-  throw new UsageError("--prometheus-url: this build has no Prometheus provider yet (rollout/prometheus.ts)");
-};
+const prometheusProvider: PrometheusFactory = (o) => new PrometheusProvider(o);
 
 /** "[host]:port" → {host, port}; an empty host listens on every address. */
 export function parseAddr(s: string): { host?: string; port: number } {
