@@ -1,9 +1,11 @@
 // The lane controller at scale, against the fake API server over real HTTP: 1,000 Services × 5 Lanes
 // from empty (no Istio objects yet). Measures the time from start to converged (informers listed,
 // everything written, every Lane Ready), the API writes of that first pass against the number of objects
-// that must change, and the writes of a resync of the converged cluster.
-// Goals: converge ≤ 10 s; first-pass writes ≤ objects to change; no-op resync 0 writes. The same goals
-// with `routing: "gateway-api"` (per-lane Services and HTTPRoutes instead of subsets and routes).
+// that must change, and the writes of a resync of the converged cluster. Then one Lane starts a rollout:
+// the writes of each gateway object at that step change.
+// Goals: converge ≤ 10 s; first-pass writes ≤ objects to change; no-op resync 0 writes; a step change
+// reaches each gateway config in exactly one write. The convergence goals also with
+// `routing: "gateway-api"` (per-lane Services and HTTPRoutes instead of subsets and routes).
 import { setTimeout as sleep } from "node:timers/promises";
 import { defaultWasmPath } from "../controller/src/paths.js";
 import {
@@ -28,6 +30,8 @@ export interface ControllerBench {
   noopWrites: number;
   /** Events recorded on the first pass (not counted in firstPassWrites: records, not objects). */
   firstPassEvents: number;
+  /** At a rollout's step change: writes of each gateway object (EnvoyFilter/WasmPlugin of istio-system). */
+  stepWritesPerGateway: Record<string, number>;
 }
 
 const NAMESPACE = "bench";
@@ -129,7 +133,41 @@ export async function benchController(
       await sleep(5);
     }
     const noopWrites = server.writes();
-    return { services, lanes, convergeMs, firstPassWrites, objectsToChange, noopWrites, firstPassEvents };
+
+    // A step change: lane-0 starts a rollout (its first step routes 10 % of users).
+    server.resetCounters();
+    const lane = server.getObject("lanes", NAMESPACE, "lane-0") as KubeObject;
+    const withRollout = {
+      ...lane,
+      spec: { ...lane.spec, rollout: { steps: [{ percent: 10, pause: "1h" }] } },
+    };
+    server.seed(withRollout as Parameters<FakeApiServer["seed"]>[0]);
+    const edgeHasShare = () =>
+      server
+        .listObjects("envoyfilters", "istio-system")
+        .some((o) => JSON.stringify(o).includes('\\"percent\\":10'));
+    while (!edgeHasShare()) {
+      if (Date.now() > deadline) throw new Error("the step change did not reach the gateway in time");
+      await sleep(5);
+    }
+    await controller.idle();
+    const stepWritesPerGateway: Record<string, number> = {};
+    for (const r of server.requests) {
+      if (r.namespace !== "istio-system" || !["patch", "update", "create"].includes(r.verb)) continue;
+      if (r.resource !== "envoyfilters" && r.resource !== "wasmplugins") continue;
+      stepWritesPerGateway[`${r.resource}/${r.name}`] =
+        (stepWritesPerGateway[`${r.resource}/${r.name}`] ?? 0) + 1;
+    }
+    return {
+      services,
+      lanes,
+      convergeMs,
+      firstPassWrites,
+      objectsToChange,
+      noopWrites,
+      firstPassEvents,
+      stepWritesPerGateway,
+    };
   } finally {
     await controller.stop();
     await server.stop();
@@ -151,6 +189,11 @@ if (process.argv[1]?.endsWith("/bench/controller.js")) {
       console.log(`  events recorded on that pass ${r.firstPassEvents} (not counted above)`);
       console.log(
         `  writes on a no-op resync     ${r.noopWrites}   goal 0: ${r.noopWrites === 0 ? "met" : "MISS"}`,
+      );
+      const perGateway = Object.values(r.stepWritesPerGateway);
+      const one = perGateway.length > 0 && perGateway.every((n) => n === 1);
+      console.log(
+        `  step change, writes/gateway  ${JSON.stringify(r.stepWritesPerGateway)}   goal 1 each: ${one ? "met" : "MISS"}`,
       );
     },
     (err: unknown) => {

@@ -73,6 +73,14 @@ async function main(): Promise<void> {
       ok: c.firstPassWrites <= c.objectsToChange,
     },
     { name: "API writes on a no-op resync", value: String(c.noopWrites), goal: "0", ok: c.noopWrites === 0 },
+    {
+      name: "a rollout step change: writes of each gateway object",
+      value: JSON.stringify(c.stepWritesPerGateway),
+      goal: "1 each",
+      ok:
+        Object.keys(c.stepWritesPerGateway).length > 0 &&
+        Object.values(c.stepWritesPerGateway).every((n) => n === 1),
+    },
   ]);
   const cg = await benchController({ routing: "gateway-api" });
   print("Controller against the test API server, --routing gateway-api", [

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -39,6 +40,8 @@ test("meshlane controller --help lists its options", () => {
     "--metrics-addr",
     "--wasm",
     "--resync",
+    "--prometheus-url",
+    "--prometheus-timeout",
     "--log-level",
     "--routing",
   ]) {
@@ -65,6 +68,19 @@ test("meshlane controller rejects bad options with exit 2", () => {
   });
   assert.equal(fromConfig.status, 2);
   assert.match(fromConfig.stderr, /routing: expected istio or gateway-api, got "gateway"/);
+  for (const [args, why] of [
+    [["--prometheus-url", "prometheus:9090"], /--prometheus-url: expected an http:\/\/ or https:\/\/ URL/],
+    [["--prometheus-url", "http://"], /--prometheus-url: not a URL/],
+    [
+      ["--prometheus-url", "http://p:9090", "--prometheus-timeout", "0s"],
+      /--prometheus-timeout: must be longer than 0/,
+    ],
+    [["--prometheus-timeout", "later"], /not a duration/],
+  ] as const) {
+    const bad = spawnSync(process.execPath, [bin, "controller", ...args], { encoding: "utf8" });
+    assert.equal(bad.status, 2, args.join(" "));
+    assert.match(bad.stderr, why);
+  }
 });
 
 function freePort(): Promise<number> {
@@ -197,5 +213,78 @@ test("meshlane controller runs against a cluster, serves the module, and stops o
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
     await server.stop();
+  }
+});
+
+test("meshlane controller --prometheus-url: a rollout's analysis asks that Prometheus; its error is no verdict", async () => {
+  // A stand-in for Prometheus' query API that refuses every query: the wiring of the flag is what is
+  // tested here (the provider itself is tested against a real Prometheus in test/rollout).
+  const queries: string[] = [];
+  const prom = createHttpServer((req, res) => {
+    queries.push(new URL(req.url ?? "/", "http://x").searchParams.get("query") ?? "");
+    res.writeHead(400, { "content-type": "application/json" });
+    res.end(JSON.stringify({ status: "error", errorType: "bad_data", error: "the stand-in refuses" }));
+  });
+  await new Promise<void>((resolve) => prom.listen(0, "127.0.0.1", resolve));
+  const promUrl = `http://127.0.0.1:${(prom.address() as { port: number }).port}`;
+  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  seedInstall(server);
+  seedNamespace(server, "cli");
+  seedAll(server, laneApp("cli", "web"));
+  const dir = mkdtempSync(path.join(tmpdir(), "meshlane-controller-"));
+  const kubeconfig = path.join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, server.kubeConfig("default").exportConfig());
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      "controller",
+      "--kubeconfig",
+      kubeconfig,
+      "--no-leader-elect",
+      "--metrics-addr",
+      `127.0.0.1:${await freePort()}`,
+      "--prometheus-url",
+      promUrl,
+      "--prometheus-timeout",
+      "5s",
+    ],
+    { stdio: ["ignore", "ignore", "ignore"] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    await laneApi(server).create(
+      laneObject("cli", "canary", {
+        rollout: {
+          steps: [{ percent: 10, pause: "1s" }, { percent: 20 }],
+          analysis: {
+            interval: "1s",
+            progressDeadline: "1h",
+            metrics: [{ name: "request-success-rate", thresholdRange: { min: 99 } }],
+          },
+        },
+      }),
+    );
+    const checks = await eventually(
+      () =>
+        (server.getObject("lanes", "cli", "canary") as Json)?.status?.rollout?.checks?.length > 0 &&
+        (server.getObject("lanes", "cli", "canary") as Json).status.rollout,
+      "a round of analysis",
+      60_000,
+    );
+    assert.ok(
+      queries.some((q) => q.includes("canary")),
+      `Prometheus was asked about the lane: ${queries[0]}`,
+    );
+    assert.ok(
+      checks.checks.every((c: Json) => c.verdict === "none" && /the stand-in refuses/.test(c.reason)),
+    );
+    assert.equal(checks.step, 0, "no verdict never advances the step");
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await server.stop();
+    await new Promise((resolve) => prom.close(resolve));
   }
 });

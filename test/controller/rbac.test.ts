@@ -2,7 +2,8 @@
 // ServiceAccount: seed 003's convergence (EnvoyFilter mode, then WasmPlugin mode), a Service without a
 // DestinationRule (meshlane creates and later deletes its own), finalizer, status, events, the Lease,
 // re-reads after 409s, Lane removal restoring the user's objects, then Gateway API routing (per-lane
-// Services, HTTPRoutes, a user's HTTPRoute merged and restored). No request is refused, and every verb
+// Services, HTTPRoutes, a user's HTTPRoute merged and restored), and a rollout with a command and copy
+// promotion. No request is refused, and every verb
 // the manifests grant is the only grant of some request the controller made (so none is superfluous).
 // Then a role missing one verb: the 403 is reported where it belongs.
 import { test } from "node:test";
@@ -120,6 +121,55 @@ test("the controller's flows work with exactly manifests/rbac.yaml, and each gra
       "WasmPlugins gone",
       60_000,
     );
+    await eventually(() => lane(server, "e2e", "canary") === undefined, "the Lane finalized", 60_000);
+
+    // A rollout with copy promotion and a command: the annotation is removed (patch of the Lane), the
+    // lane's and base's Deployments read (get) and base's pod template patched.
+    const canaryDeployment = server.getObject("deployments", "e2e", "mocka-canary") as Json;
+    canaryDeployment.spec.template.spec.containers[0].image = "example/mocka:2";
+    server.seed(canaryDeployment);
+    await admin.createNamespacedCustomObject({
+      ...LANES,
+      namespace: "e2e",
+      body: {
+        ...laneObj,
+        metadata: { ...laneObj.metadata, annotations: { "meshlane.io/rollout-command": "pause" } },
+        spec: { ...laneObj.spec, rollout: { steps: [{ percent: 100, pause: "0s" }], promotion: "copy" } },
+      },
+    });
+    await eventually(
+      () =>
+        (server.getObject("deployments", "e2e", "mocka-base") as Json)?.spec?.template?.spec?.containers?.[0]
+          ?.image === "example/mocka:2",
+      "base's pod template copied",
+      60_000,
+    );
+    await eventually(() => {
+      const m = String(lane(server, "e2e", "canary")?.status?.rollout?.message);
+      return /waiting until rolled out/.test(m) && !/rolling out the lane's/.test(m);
+    }, "every base template written");
+    // Every base Deployment rolls out (a cluster's Deployment controller would write this status).
+    for (const d of server.listObjects("deployments", "e2e") as Json[]) {
+      if (!String(d.metadata.name).endsWith("-base")) continue;
+      d.status = {
+        observedGeneration: d.metadata.generation,
+        replicas: 1,
+        updatedReplicas: 1,
+        availableReplicas: 1,
+      };
+      server.seed(d);
+    }
+    await eventually(
+      () => lane(server, "e2e", "canary")?.status?.rollout?.phase === "Succeeded",
+      "the rollout Succeeded",
+      60_000,
+    );
+    assert.equal(
+      lane(server, "e2e", "canary").metadata.annotations?.["meshlane.io/rollout-command"],
+      undefined,
+    );
+    await admin.deleteNamespacedCustomObject({ ...LANES, namespace: "e2e", name: "canary" });
+    await eventually(() => lane(server, "e2e", "canary") === undefined, "the Lane finalized", 60_000);
     await settle(controller, server);
     await controller.stop();
     controller = undefined;

@@ -294,3 +294,22 @@ test("--routing and --gateway-name refuse bad values with exit 2", () => {
   assert.match(name.stderr, /--gateway-name: not a Kubernetes object name/);
   assert.match(meshlane(["--help"]).stdout, /--routing istio\|gateway-api/);
 });
+
+test("a Lane with status.rollout renders its current step: share rules after every dye rule, accepted by the real filter", () => {
+  const text = readFileSync(fromRoot("test", "golden", "rollout-step", "input.yaml"), "utf8");
+  const r = meshlane(["-f", "-", "--wasm-sha256", SHA], text);
+  assert.equal(r.status, 0, r.stderr);
+  const edge = docs(r.stdout).find((o) => o.kind === "EnvoyFilter" && o.metadata.name === "meshlane-edge");
+  const config: string = JSON.stringify(edge).match(/"value":"(\{\\"role\\":\\"edge\\".*?\})"/)![1];
+  const plugin = JSON.parse(JSON.parse(`"${config}"`)) as { rules: Record<string, unknown>[] };
+  assert.deepEqual(
+    plugin.rules.map((x) => `${x.lane}${x.percent === undefined ? "" : ` ${x.percent}%`}`),
+    ["beta", "canary", "feature-x", "canary 10%", "feature-x 22.22%"],
+  );
+  const v = spawnSync(process.execPath, [fromRoot("bin", "meshlane.js"), "validate", "-"], {
+    cwd: fromRoot(),
+    encoding: "utf8",
+    input: JSON.stringify(plugin),
+  });
+  assert.equal(v.status, 0, v.stderr);
+});

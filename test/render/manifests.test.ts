@@ -77,6 +77,13 @@ test("RBAC grants writes only where meshlane writes", () => {
     // httproutes, services: gateway-api routing writes HTTPRoutes and per-lane Services in every
     // managed namespace; the controller writes and deletes only Services render labels as its own
     // (managed-by meshlane and meshlane.io/service), never one it did not create.
+    // deployments: patch only (a rollout's copy promotion writes base's pod template), never create or
+    // delete.
+    if (rule.resources.includes("deployments") && rule.verbs.includes("patch")) {
+      assert.deepEqual(rule.resources, ["deployments"], "patch of deployments alone");
+      assert.deepEqual(rule.verbs, ["get", "patch"], "get and patch of deployments only");
+      continue;
+    }
     const ok = rule.resources.every((r: string) =>
       [
         "virtualservices",

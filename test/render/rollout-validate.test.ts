@@ -175,7 +175,7 @@ test("a good rollout is accepted by render and the CRD, with defaults applied", 
       metrics: [GOOD.analysis.metrics[0]],
     },
   });
-  // A Lane with a rollout still renders (the rollout is not driven yet).
+  // A Lane with a rollout renders; without status.rollout it routes no share yet, only its dye rules.
   const result = render([lane(GOOD)], TEST_OPTIONS);
   assert.deepEqual(result.errors, []);
   assert.deepEqual(

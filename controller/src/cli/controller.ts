@@ -7,6 +7,8 @@ import { checkCluster, defaultLeaseNamespace, loadCluster } from "./cluster.js";
 import { defaultWasmPath } from "../paths.js";
 import { parseDuration as durationMs } from "../rollout/duration.js";
 import { optionsFromConfig, ROUTING_MODES, type RoutingMode } from "../render/index.js";
+import { chooseProvider, type PrometheusFactory } from "../rollout/choose.js";
+import { PrometheusProvider } from "../rollout/prometheus.js";
 import { LaneController } from "../reconcile/controller.js";
 import { createLogger, isLogLevel } from "../reconcile/log.js";
 import { DEFAULT_NAMESPACE_SELECTOR } from "../reconcile/state.js";
@@ -49,6 +51,9 @@ Options:
   --wasm <file>                the filter module to serve and check Lanes with
                                (default ${defaultWasmPath})
   --resync <duration>          period of the full resync: 300s, 5m, 1h, or ms (default 5m)
+  --prometheus-url <url>       Prometheus (http or https base URL) that Lane rollouts' analysis queries
+                               (default: none; a rollout with analysis then gets no verdict, never a pass)
+  --prometheus-timeout <dur>   timeout of one analysis round's queries (default 10s)
   --log-level <level>          debug, info, warn or error (default info)
   -h, --help                   this text
 `;
@@ -60,6 +65,9 @@ export function parseDuration(s: string): number {
   if (ms === undefined) throw new UsageError(`not a duration: "${s}" (use e.g. 30s, 5m, 1h)`);
   return Math.round(ms);
 }
+
+/** The Prometheus provider for `--prometheus-url`. */
+const prometheusProvider: PrometheusFactory = (o) => new PrometheusProvider(o);
 
 /** "[host]:port" → {host, port}; an empty host listens on every address. */
 export function parseAddr(s: string): { host?: string; port: number } {
@@ -85,6 +93,8 @@ export function run(args: string[]): Promise<number> {
       "metrics-addr": { type: "string", default: ":8080" },
       wasm: { type: "string", default: defaultWasmPath },
       resync: { type: "string", default: "5m" },
+      "prometheus-url": { type: "string" },
+      "prometheus-timeout": { type: "string", default: "10s" },
       "log-level": { type: "string", default: "info" },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -93,6 +103,19 @@ export function run(args: string[]): Promise<number> {
     if (values["leader-elect"] && values["no-leader-elect"])
       throw new UsageError("--leader-elect and --no-leader-elect exclude each other");
     const resyncMs = parseDuration(values.resync);
+    let metricsProvider;
+    try {
+      metricsProvider = chooseProvider(
+        {
+          prometheusUrl: values["prometheus-url"],
+          prometheusTimeoutMs: parseDuration(values["prometheus-timeout"]),
+        },
+        prometheusProvider,
+      );
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
     const addr = parseAddr(values["metrics-addr"]);
     const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
     const log = createLogger({ level, fields: { identity } });
@@ -142,6 +165,7 @@ export function run(args: string[]): Promise<number> {
           },
       resyncMs,
       ops: addr,
+      metricsProvider,
       logger: log,
     });
     let signalled: (name: string) => void = () => {};
@@ -158,6 +182,7 @@ export function run(args: string[]): Promise<number> {
       wasm: wasm.source,
       sha256: wasm.sha256,
       namespaceSelector: values["namespace-selector"],
+      prometheus: values["prometheus-url"],
     });
     const started = controller.start().then(
       () => "started",

@@ -48,6 +48,9 @@ YAML output quotes every string a YAML 1.1 reader (kubectl) would take for somet
 value in the input that kubectl would read as something else is a warning naming where it is.
 The Lane resource, labels and annotations: ${contractsRef("Kubernetes objects")}.
 
+A Lane carrying status.rollout (as "kubectl get lane -o yaml" prints it) is rendered at its current
+step: a sticky share rule of status.rollout.percent after every Lane's dye rules.
+
 Dye rules are checked with the real filter's configure when its module is available (--wasm), so a
 Lane the filter would refuse is an error here, not a rejected config in Envoy.
 

@@ -5,6 +5,7 @@
 //   writer.ts      a namespace's changes written make-before-break; failures classified; writes counted
 //   finalizers.ts  the Lane finalizer: added, and removed once nothing is left to change
 //   lanestatus.ts  each Lane's status computed and written, with its events
+//   rollout.ts     each Lane's rollout stepped by the engine: commands, analysis, status.rollout, events
 //
 // Keys are namespaces. Render needs the whole picture (a Service's routes depend on all its workloads,
 // its namespace's Lanes and every VirtualService that routes to it; lane names are global; the filter's
@@ -22,6 +23,7 @@
 import { setMaxListeners } from "node:events";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { RenderOptions } from "../render/index.js";
+import type { MetricsProvider } from "../rollout/provider.js";
 import { resolveOptions } from "../render/options.js";
 import { EventRecorder } from "./events.js";
 import { WriteFailures } from "./failures.js";
@@ -32,6 +34,7 @@ import { LeaderElector } from "./leader.js";
 import { silentLogger, type Logger } from "./log.js";
 import { laneControllerMetrics, rolloutSamples, type LaneControllerMetrics } from "./metrics.js";
 import { reconcilePass } from "./pass.js";
+import { Rollouts } from "./rollout.js";
 import { writePhase, type Plan } from "./plan.js";
 import { Planner } from "./planner.js";
 import { FilterProbe } from "./probe.js";
@@ -83,6 +86,10 @@ export interface LaneControllerOptions {
   eventDedupeMs?: number;
   /** How long stop() lets queued work finish before cutting it off. Default 10 s. */
   drainTimeoutMs?: number;
+  /** Where rollouts' analysis rounds come from (e.g. Prometheus); none: analysis gives no verdict. */
+  metricsProvider?: MetricsProvider;
+  /** The clock rollouts step by, ms since the epoch. Default `Date.now`. */
+  now?: () => number;
 }
 
 export type { LaneControllerMetrics };
@@ -99,6 +106,7 @@ export class LaneController {
   private readonly writer: ChangeWriter;
   private readonly finalizers: Finalizers;
   private readonly statuses: LaneStatuses;
+  private readonly rollouts: Rollouts;
   private readonly tally: WriteTally;
   /** Write failures of the last pass of each namespace. */
   private readonly failures: WriteFailures;
@@ -186,6 +194,12 @@ export class LaneController {
       events: this.events,
       namespaceSelector: opts.namespaceSelector,
       ambient: opts.render.ambient === true,
+    });
+    this.rollouts = new Rollouts({
+      ...common,
+      events: this.events,
+      provider: opts.metricsProvider,
+      now: opts.now ?? Date.now,
     });
     if (opts.leaderElection) {
       const le = opts.leaderElection;
@@ -365,6 +379,7 @@ export class LaneController {
       enqueue: (other) => this.queue.add(other),
       writer: this.writer,
       finalizers: this.finalizers,
+      rollouts: this.rollouts,
       statuses: this.statuses,
       failures: this.failures,
       events: this.events,

@@ -45,8 +45,18 @@ export class EventRecorder {
     for (const k of this.sent.keys()) if (k.startsWith(prefix)) this.sent.delete(k);
   }
 
-  async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
-    if (!this.fresh(obj, reason, message)) return;
+  /**
+   * Sends an event, unless the same one was sent within `dedupeMs`; `always` sends it anyway (an event
+   * that marks a new occurrence, such as a rollout's step, which may repeat word for word after a retry).
+   */
+  async record(
+    obj: KubeObject,
+    type: EventType,
+    reason: string,
+    message: string,
+    o: { always?: boolean } = {},
+  ): Promise<void> {
+    if (!o.always && !this.fresh(obj, reason, message)) return;
     const now = Date.now();
     if (this.sent.size >= MAX_REMEMBERED) this.sent.clear();
     this.sent.set(this.key(obj, reason, message), now);

@@ -9,11 +9,14 @@
 //   3. Objects render could not touch (a delegate VirtualService, a garbled original-spec annotation)
 //      and writes the server refused get a Warning event (once an hour) and a log line; they are left
 //      alone.
+//   1b. Lanes with `spec.rollout` take their rollout step (rollout.ts): commands, analysis, status.rollout,
+//      events; a changed share is rendered by the plan of step 2.
 //   4. Each Lane's status is written when it differs, with its events (lanestatus.ts).
 //   5. Lanes of N being deleted lose the finalizer once a fresh plan asks for nothing more anywhere;
 //      until then the pass asks to run again in 250 ms.
 // Result: throws the first failure that may pass (or, when writes failed for good, an error naming
-// them), so the queue retries N with backoff; otherwise nothing, or `{ requeueAfter }` (step 5).
+// them), so the queue retries N with backoff; otherwise nothing, or `{ requeueAfter }` (step 5, or the
+// next time a rollout has something due).
 import type { KubeObject } from "../render/index.js";
 import type { EventRecorder } from "./events.js";
 import type { WriteFailures } from "./failures.js";
@@ -22,6 +25,7 @@ import type { LaneStatuses } from "./lanestatus.js";
 import type { Logger } from "./log.js";
 import { describeRef, summarize, type Plan } from "./plan.js";
 import type { HandlerResult } from "./queue.js";
+import type { Rollouts } from "./rollout.js";
 import type { ClusterState } from "./state.js";
 import type { ChangeWriter } from "./writer.js";
 
@@ -33,6 +37,7 @@ export interface PassParts {
   enqueue: (namespace: string) => void;
   writer: ChangeWriter;
   finalizers: Finalizers;
+  rollouts: Rollouts;
   statuses: LaneStatuses;
   failures: WriteFailures;
   events: EventRecorder;
@@ -48,6 +53,11 @@ export async function reconcilePass(
 
   // 1. Finalizers, so a Lane's removal is seen through.
   let retry: unknown = p.state.enabled(ns) ? await p.finalizers.addMissing(lanesHere(), signal) : undefined;
+
+  // 1b. Rollouts step (rollout.ts) on the current plan; a new share bumps the state's version, so the
+  // plan below renders it (and queues the gateway namespaces).
+  const rollouts = await p.rollouts.advance(lanesHere(), p.plan(ns), signal);
+  retry ??= rollouts.error;
 
   // 2. This namespace's changes. Every failed write is reported on the Lanes it concerns and retried.
   const plan = p.plan(ns);
@@ -92,6 +102,8 @@ export async function reconcilePass(
       `${failed.size} write(s) failed: ${[...failed].map(([w, m]) => `${w}: ${m}`).join("; ")}`,
     );
   if (retry !== undefined) throw retry;
+  if (rollouts.requeueAfter !== undefined)
+    requeueAfter = Math.min(requeueAfter ?? Infinity, rollouts.requeueAfter);
   return requeueAfter === undefined ? undefined : { requeueAfter };
 }
 

@@ -18,13 +18,15 @@
 // why for the Lanes' status. `health()` lists every informer's state (the `meshlane_watch_up` gauge); `connected` (for
 // /readyz) is true while every cluster-wide watch is up. `onHealth` hears any informer go up or down.
 //
-// `version` counts changes that can change render's output; `onChange(namespace)` is called for every
+// `version` counts changes that can change render's output (for a Lane: anything but its status and
+// finalizers, save its rollout share `status.rollout.percent`, which the edge config routes); `onChange(namespace)` is called for every
 // change that may need a reconcile of that namespace (including a Lane's status edited by someone else,
 // which does not bump the version).
 import type { KubeConfig } from "@kubernetes/client-node";
 import { deepEqual, ORIGINAL_SPEC_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from "../render/index.js";
 import type { KubeObject } from "../render/index.js";
 import { keyOf } from "../render/objects.js";
+import { rolloutShare } from "../render/pluginconfig.js";
 import { KubeClient, RESOURCES, resourcePath, type Resource } from "./kube.js";
 import { silentLogger, type Logger } from "./log.js";
 import { Informer, type InformerError, type InformerOptions, type KubeObject as RawObject } from "./watch.js";
@@ -105,9 +107,10 @@ const DATAPLANE_MODE = "istio.io/dataplane-mode";
 function withoutVolatile(o: RawObject | undefined, role: Role): unknown {
   if (!o) return undefined;
   const meta = { ...o.metadata, resourceVersion: undefined, managedFields: undefined };
-  // A Lane's status and finalizers are ours and do not feed render.
+  // A Lane's status and finalizers are ours and do not feed render, except its rollout share
+  // (`status.rollout.percent`), which the edge config routes.
   return role === "lane"
-    ? { ...o, metadata: { ...meta, finalizers: undefined }, status: undefined }
+    ? { ...o, metadata: { ...meta, finalizers: undefined }, status: rolloutShare(o as KubeObject) }
     : { ...o, metadata: meta };
 }
 

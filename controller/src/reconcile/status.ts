@@ -3,12 +3,13 @@
 // (the one routed while the current one is invalid; see lastvalid.ts), and two conditions: `Ready` (its
 // routes are in place) and `Degraded` (something needs a person: an invalid spec, an object meshlane could
 // not merge into, a write that failed, objects it cannot read, a namespace that is not enabled), each
-// with a reason and message.
+// with a reason and message; with `spec.rollout` and a `status.rollout` (rollout.ts), a third,
+// `Rollout`: True while it runs (Progressing, Paused), False before and after; reason the phase.
 import { deepEqual, type KubeObject, type LaneStatus } from "../render/index.js";
 import type { LastValid } from "./lastvalid.js";
 
 export interface LaneCondition {
-  type: "Ready" | "Degraded";
+  type: "Ready" | "Degraded" | "Rollout";
   status: "True" | "False" | "Unknown";
   reason: string;
   message: string;
@@ -133,7 +134,15 @@ export function desiredStatus(
   } else {
     degraded = cond("Degraded", "False", "AsExpected", "");
   }
-  const body: LaneStatusBody = { serviceCount: services.length, services, conditions: [ready, degraded] };
+  const conditions = [ready, degraded];
+  const rollout = (lane.status as { rollout?: { phase?: unknown; message?: unknown } } | undefined)?.rollout;
+  const hasRollout = typeof (lane.spec as { rollout?: unknown } | undefined)?.rollout === "object";
+  if (hasRollout && typeof rollout?.phase === "string") {
+    const running = rollout.phase === "Progressing" || rollout.phase === "Paused";
+    const message = typeof rollout.message === "string" ? rollout.message : "";
+    conditions.push(cond("Rollout", running ? "True" : "False", rollout.phase, message));
+  }
+  const body: LaneStatusBody = { serviceCount: services.length, services, conditions };
   if (generation !== undefined) body.observedGeneration = generation;
   return withLastValid(body, health.lastValid);
 }

@@ -1,6 +1,9 @@
 // Plugin configs (docs/contracts.md, "Plugin configuration") compiled from the Lanes. The edge config carries every Lane's dye rules,
 // each rule tagged with its Lane's name, Lanes ordered by priority (higher first), then name, then
-// namespace; the sidecar config only needs the lane header and the allow-list.
+// namespace; then, after all of them, the sticky share rules of the Lanes rolling out
+// (`status.rollout.percent` > 0, read from the Lane objects given to render), in the same order. The
+// sidecar config only needs the lane header and the allow-list.
+import { rolloutRules, type LaneRollout } from "../rollout/gateway.js";
 import { compareStrings } from "./objects.js";
 import type { LaneInfo } from "./lanes.js";
 import { resolveOptions, type ResolvedOptions } from "./options.js";
@@ -34,6 +37,30 @@ function rulesOf(lanes: LaneInfo[]): Record<string, unknown>[] {
   return rules;
 }
 
+/** A Lane's routed rollout share: `status.rollout.percent` when it is a number above 0, else 0. */
+export function rolloutShare(lane: KubeObject): number {
+  const p = (lane.status as { rollout?: { percent?: unknown } } | undefined)?.rollout?.percent;
+  return typeof p === "number" && Number.isFinite(p) && p > 0 ? Math.min(p, 100) : 0;
+}
+
+/**
+ * The rolling-out Lanes' shares in the gateway's rule order. Same-named Lanes of several namespaces make
+ * one rule (their dye rules are one): the first of them in that order with a share gives it.
+ */
+function rollouts(lanes: LaneInfo[]): LaneRollout[] {
+  const out: LaneRollout[] = [];
+  const seen = new Set<string>();
+  for (const l of byPriority(lanes)) {
+    const percent = rolloutShare(l.obj);
+    if (l.spec.rollout === undefined || percent <= 0 || seen.has(l.name)) continue;
+    seen.add(l.name);
+    const r: LaneRollout = { lane: l.name, percent };
+    if (l.spec.rollout.stickyBy !== undefined) r.stickyBy = l.spec.rollout.stickyBy;
+    out.push(r);
+  }
+  return out;
+}
+
 /** The edge-role config for a group of Lanes (those whose rules run on one set of gateways). */
 export function edgeConfig(group: LaneInfo[], all: LaneInfo[], o: ResolvedOptions): Record<string, unknown> {
   const c: Record<string, unknown> = { role: "edge", laneHeader: o.laneHeader };
@@ -45,7 +72,8 @@ export function edgeConfig(group: LaneInfo[], all: LaneInfo[], o: ResolvedOption
   else if (o.ambient) c.defaultLane = BASE_LANE;
   if (o.edge?.trustedSources !== undefined) c.trustedSources = o.edge.trustedSources;
   if (o.edge?.jwt !== undefined) c.jwt = o.edge.jwt;
-  c.rules = rulesOf(group);
+  // Testers named by dye rules always keep their lane: the rollout shares come after every dye rule.
+  c.rules = [...rulesOf(group), ...rolloutRules(rollouts(group))];
   if (o.edge?.echoHeader !== undefined) c.echoHeader = o.edge.echoHeader;
   if (o.edge?.responseMetrics !== undefined) c.responseMetrics = o.edge.responseMetrics;
   return c;

@@ -30,7 +30,7 @@ export interface LaneSpec {
   dye: Record<string, unknown>[];
   /** Labels of the gateways whose edge filter carries this Lane's rules; undefined: the default gateways. */
   gatewayLabels?: Record<string, string>;
-  /** The progressive release of this lane, defaults applied; not yet driven by the controller. */
+  /** The progressive release of this lane, defaults applied (the controller's rollout.ts drives it). */
   rollout?: RolloutSpec;
 }
 
