@@ -108,3 +108,15 @@ test("meshlane render --ambient as a process: the waypoint WasmPlugins on stdout
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--waypoint-name: expected a Gateway name/);
 });
+
+test("ambient with istio routing warns that waypoints route with the Gateway API; gateway-api routing does not", () => {
+  const why = /ambient waypoints route with the Gateway API/;
+  const istio = render(caseInput("two-lanes"), { ...TEST_OPTIONS, ambient: true });
+  assert.ok(
+    istio.warnings.some((w) => why.test(w.message)),
+    JSON.stringify(istio.warnings),
+  );
+  const gw = render(caseInput("two-lanes"), { ...TEST_OPTIONS, ambient: true, routing: "gateway-api" });
+  assert.ok(!gw.warnings.some((w) => why.test(w.message)), JSON.stringify(gw.warnings));
+  assert.ok(waypoints(gw).length > 0);
+});

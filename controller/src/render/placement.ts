@@ -70,6 +70,16 @@ export function placeFilter(
   const sidecar = sidecarConfig(lanes, o);
   const namespaces = sidecarNamespaces(lanes, inv, o, warnings);
   const objects = installObjects(edges, sidecar, namespaces, o);
-  if (o.ambient) objects.push(...waypointPlugins(sidecar, namespaces, o));
+  if (o.ambient) {
+    objects.push(...waypointPlugins(sidecar, namespaces, o));
+    if (o.routing === "istio") {
+      warnings.push({
+        object: `WasmPlugin */meshlane-waypoint`,
+        message:
+          `ambient waypoints route with the Gateway API; Istio treats VirtualService and DestinationRule ` +
+          `there as alpha and leaves mixing them with HTTPRoutes undefined: use routing gateway-api`,
+      });
+    }
+  }
   return { objects, warnings };
 }
