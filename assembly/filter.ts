@@ -101,11 +101,12 @@ export class Root {
   // meshlane_trace_lookups_total by result in slots 4-6.
   private traceIds: StaticArray<u32> = new StaticArray<u32>(7);
 
-  /** Increments the counter of `slot`, defined as `name + value + ";.;"` on first use. */
-  private bump(slot: i32, name: string, value: string): void {
+  /** Increments the counter of `slot`, defined on first use as `tag=.=value;.;name` (tags first, as
+   * metrics.ts explains). */
+  private bump(slot: i32, tag: string, value: string, name: string): void {
     let id = unchecked(this.traceIds[slot]) - 1;
     if (id == u32.MAX_VALUE) {
-      id = abi.defineMetric(abi.METRIC_COUNTER, name + value + ";.;");
+      id = abi.defineMetric(abi.METRIC_COUNTER, tag + "=.=" + value + ";.;" + name);
       unchecked((this.traceIds[slot] = id + 1));
     }
     abi.incrementCounter(id);
@@ -115,7 +116,7 @@ export class Root {
    * direction inbound when a request found its key live with another lane, outbound when a lane
    * was not restored for a conflicted key. */
   countConflict(direction: i32): void {
-    this.bump(direction & 3, "meshlane_trace_conflicts_total_direction=.=", directionName(direction));
+    this.bump(direction & 3, "direction", directionName(direction), "meshlane_trace_conflicts_total");
   }
 
   /** Counts one trace memory lookup in meshlane_trace_lookups_total (Istio's tag form), tag result
@@ -123,8 +124,9 @@ export class Root {
   countLookup(result: i32): void {
     this.bump(
       4 + result,
-      "meshlane_trace_lookups_total_result=.=",
+      "result",
       result == LOOKUP_HIT ? "hit" : result == LOOKUP_MISS ? "miss" : "conflict",
+      "meshlane_trace_lookups_total",
     );
   }
 }

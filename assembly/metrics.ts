@@ -1,7 +1,10 @@
-// The filter's metrics (docs/contracts.md, "Metrics"), named in Istio's tag form
-// (`name_tag=.=value;.;...`) so that extraStatTags turns the tags into labels. Each plugin
-// configuration keeps its own ids: a series is defined with the proxy the first time it is used and
-// its id cached, so a request builds no metric name.
+// The filter's metrics (docs/contracts.md, "Metrics"), named in Istio's tag form with the tags first
+// (`tag=.=value;.;...;.;name`) so that extraStatTags turns the tags into labels and leaves exactly
+// `name`: Envoy cuts each whole `tag=.=value;.;` out of the stat name, so a name written before its
+// tags would keep the `_` that joined them (`name_`).
+//
+// Each plugin configuration keeps its own ids: a series is defined with the proxy the first time it is
+// used and its id cached, so a request builds no metric name.
 //
 // Cardinality is bounded: lane values come from the allow-list (or the lane-name syntax without
 // one); a lane the configuration does not allow, and every lane past MAX_SERIES, counts as
@@ -42,7 +45,7 @@ function className(c: i32): string {
 }
 
 function laneTags(lane: string, role: string, direction: i32): string {
-  return "_lane=.=" + lane + ";.;role=.=" + role + ";.;direction=.=" + directionName(direction) + ";.;";
+  return "lane=.=" + lane + ";.;role=.=" + role + ";.;direction=.=" + directionName(direction) + ";.;";
 }
 
 /** One plugin configuration's metric ids. */
@@ -93,11 +96,7 @@ export class LaneMetrics {
       id = this.define(
         slot,
         abi.METRIC_COUNTER,
-        "meshlane_requests_total" +
-          laneTags(this.tag, role, direction) +
-          "source=.=" +
-          sourceName(source) +
-          ";.;",
+        laneTags(this.tag, role, direction) + "source=.=" + sourceName(source) + ";.;meshlane_requests_total",
       );
     }
     abi.incrementCounter(id);
@@ -115,11 +114,10 @@ export class LaneMetrics {
       id = this.define(
         slot,
         abi.METRIC_COUNTER,
-        "meshlane_responses_total" +
-          laneTags(this.tag, role, direction) +
+        laneTags(this.tag, role, direction) +
           "response_code_class=.=" +
           className(cls) +
-          ";.;",
+          ";.;meshlane_responses_total",
       );
     }
     abi.incrementCounter(id);
@@ -129,7 +127,7 @@ export class LaneMetrics {
       id = this.define(
         h,
         abi.METRIC_HISTOGRAM,
-        "meshlane_request_duration_milliseconds" + laneTags(this.tag, role, direction),
+        laneTags(this.tag, role, direction) + "meshlane_request_duration_milliseconds",
       );
     }
     abi.recordMetric(id, ms);

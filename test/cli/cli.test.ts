@@ -84,11 +84,11 @@ test("explain prints one JSON object per request, then the summary", () => {
   assert.equal(lines[1].status, 404);
   const metrics = lines[2].summary.metrics;
   assert.equal(
-    metrics["meshlane_requests_total_lane=.=canary;.;role=.=edge;.;direction=.=gateway;.;source=.=rule;.;"],
+    metrics["lane=.=canary;.;role=.=edge;.;direction=.=gateway;.;source=.=rule;.;meshlane_requests_total"],
     1,
   );
   assert.equal(
-    metrics["meshlane_requests_total_lane=.=base;.;role=.=edge;.;direction=.=gateway;.;source=.=default;.;"],
+    metrics["lane=.=base;.;role=.=edge;.;direction=.=gateway;.;source=.=default;.;meshlane_requests_total"],
     1,
   );
 });

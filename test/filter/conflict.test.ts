@@ -10,7 +10,7 @@ import { configured, exchange, inbound, outbound, requests } from "../support/fi
 const SIDECAR = { role: "sidecar", lanes: ["base", "canary", "feature-x"], propagation: { ttlSeconds: 10 } };
 
 function conflicts(vm: WasmVm, direction: string): number {
-  const m = vm.metrics()[`meshlane_trace_conflicts_total_direction=.=${direction};.;`];
+  const m = vm.metrics()[`direction=.=${direction};.;meshlane_trace_conflicts_total`];
   return m && "value" in m ? Number(m.value) : 0;
 }
 

@@ -23,7 +23,7 @@ const EDGE = {
 const SIDECAR = { role: "sidecar", lanes: ["base", "canary"] };
 
 function responses(vm: WasmVm, lane: string, role: string, direction: string, cls: string): number {
-  const name = `meshlane_responses_total_lane=.=${lane};.;role=.=${role};.;direction=.=${direction};.;response_code_class=.=${cls};.;`;
+  const name = `lane=.=${lane};.;role=.=${role};.;direction=.=${direction};.;response_code_class=.=${cls};.;meshlane_responses_total`;
   const m = vm.metrics()[name];
   return m !== undefined && m.type === "counter" ? m.value : 0;
 }
@@ -31,15 +31,16 @@ function responses(vm: WasmVm, lane: string, role: string, direction: string, cl
 function durations(vm: WasmVm, lane: string, role: string, direction: string): number[] | undefined {
   const m =
     vm.metrics()[
-      `meshlane_request_duration_milliseconds_lane=.=${lane};.;role=.=${role};.;direction=.=${direction};.;`
+      `lane=.=${lane};.;role=.=${role};.;direction=.=${direction};.;meshlane_request_duration_milliseconds`
     ];
   if (m === undefined) return undefined;
   assert.equal(m.type, "histogram");
   return m.type === "histogram" ? m.values : undefined;
 }
 
-/** Every series name of a metric. */
-const series = (vm: WasmVm, prefix: string) => Object.keys(vm.metrics()).filter((n) => n.startsWith(prefix));
+/** Every series name of a metric (the filter writes the tags first: `tag=.=value;.;…;.;metric`). */
+const series = (vm: WasmVm, metric: string) =>
+  Object.keys(vm.metrics()).filter((n) => n.endsWith(`;.;${metric}`));
 
 /** One request: request headers, `ms` on the clock, response headers, end. The lane header after
  * on_request_headers. */
@@ -107,9 +108,10 @@ test("a lane outside the allow-list is never a series of its own: the request ha
   assert.equal(call(root, clock, [["x-lane", "rogue"]], [[":status", "200"]], [inbound]).lane, undefined);
   assert.equal(responses(vm, "none", "sidecar", "inbound", "2xx"), 1);
   assert.deepEqual(
-    [...series(vm, "meshlane_responses_total"), ...series(vm, "meshlane_request_duration")].filter((n) =>
-      n.includes("rogue"),
-    ),
+    [
+      ...series(vm, "meshlane_responses_total"),
+      ...series(vm, "meshlane_request_duration_milliseconds"),
+    ].filter((n) => n.includes("rogue")),
     [],
   );
 });
@@ -269,5 +271,8 @@ test("waypoint: responses and durations counted inbound with role waypoint, lane
   assert.equal(responses(vm, "canary", "waypoint", "inbound", "5xx"), 1);
   assert.equal(responses(vm, "none", "waypoint", "inbound", "2xx"), 1);
   assert.deepEqual(durations(vm, "canary", "waypoint", "inbound"), [5, 9]);
-  assert.deepEqual(series(vm, "meshlane_responses_total_lane=.=canary;.;role=.=sidecar"), []);
+  assert.deepEqual(
+    series(vm, "meshlane_responses_total").filter((n) => n.startsWith("lane=.=canary;.;role=.=sidecar;")),
+    [],
+  );
 });

@@ -22,7 +22,7 @@ const arrive = (root: Root, lane: string | null, trace: [string, string][]) =>
 const call = (root: Root, trace: [string, string][]) => exchange(root, trace, [outbound]).lane;
 
 function conflicts(vm: WasmVm, direction: string): number {
-  const m = vm.metrics()[`meshlane_trace_conflicts_total_direction=.=${direction};.;`];
+  const m = vm.metrics()[`direction=.=${direction};.;meshlane_trace_conflicts_total`];
   return m && "value" in m ? Number(m.value) : 0;
 }
 

@@ -11,7 +11,7 @@ const WAYPOINT = { role: "waypoint", lanes: ["base", "canary", "feature-x"] };
 const PEER = "k8s.namespace.name=shop,k8s.deployment.name=mocka,service.name=mocka,service.version=v1";
 
 function lookups(vm: WasmVm, result: string): number {
-  const m = vm.metrics()[`meshlane_trace_lookups_total_result=.=${result};.;`];
+  const m = vm.metrics()[`result=.=${result};.;meshlane_trace_lookups_total`];
   return m && "value" in m ? Number(m.value) : 0;
 }
 
@@ -103,7 +103,7 @@ test("waypoint: a conflicted trace key gives no lane, counted as a conflict look
   assert.equal(hop.lane, null);
   assert.equal(hop.header("baggage"), null);
   assert.equal(lookups(vm, "conflict"), 1);
-  const conflicts = vm.metrics()["meshlane_trace_conflicts_total_direction=.=inbound;.;"];
+  const conflicts = vm.metrics()["direction=.=inbound;.;meshlane_trace_conflicts_total"];
   assert.ok(conflicts && "value" in conflicts && Number(conflicts.value) === 1);
   // A forged key cannot borrow a lane: a request entering with base (the edge's default lane)
   // under a dyed request's key conflicts it rather than taking canary.

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { MetricStore, WasmResult, type WasmVm } from "../../controller/src/host/index.js";
 import { after, loadFixture } from "./helpers.js";
 
-const NAME = "meshlane_requests_total_lane=.=canary;.;";
+const NAME = "lane=.=canary;.;meshlane_requests_total";
 
 function request(vm: WasmVm): ReturnType<ReturnType<WasmVm["createRoot"]>["newStream"]> {
   const s = vm.roots[0].newStream();

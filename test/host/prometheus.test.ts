@@ -75,7 +75,7 @@ test("the filter's meshlane_requests_total is served as labelled counters at eac
 
 test("a histogram defined through the host: Envoy's default buckets, cumulative, +Inf, _sum and _count", () => {
   const store = new MetricStore();
-  const h = store.define(2, "meshlane_request_duration_milliseconds_lane=.=canary;.;role=.=sidecar;.;");
+  const h = store.define(2, "lane=.=canary;.;role=.=sidecar;.;meshlane_request_duration_milliseconds");
   assert.ok(h.id !== undefined);
   for (const v of [0, 3, 3, 7, 120, 4_000_000]) store.record(h.id, BigInt(v));
   const text = prometheusText(store.snapshot());
@@ -108,8 +108,49 @@ test("a histogram defined through the host: Envoy's default buckets, cumulative,
   assert.equal(ENVOY_DEFAULT_BUCKETS[ENVOY_DEFAULT_BUCKETS.length - 1], 3600000);
 });
 
+test("tag extraction as Envoy does it: each tag's `tag=.=value;.;` cut out, nothing else; tags first gives a clean name", () => {
+  const labels: [string, string][] = [
+    ["lane", "canary"],
+    ["role", "edge"],
+    ["direction", "gateway"],
+    ["source", "rule"],
+  ];
+  // The filter's form: tags first.
+  assert.deepEqual(
+    splitTags(
+      "wasmcustom.lane=.=canary;.;role=.=edge;.;direction=.=gateway;.;source=.=rule;.;meshlane_requests_total",
+    ),
+    { name: "meshlane_requests_total", labels },
+  );
+  // Name first (filters before the fix): Envoy leaves the `_` that joined name and tags.
+  assert.deepEqual(
+    splitTags(
+      "wasmcustom.meshlane_requests_total_lane=.=canary;.;role=.=edge;.;direction=.=gateway;.;source=.=rule;.;",
+    ),
+    { name: "meshlane_requests_total_", labels },
+  );
+  const store = new MetricStore();
+  store.increment(store.define(0, "lane=.=canary;.;role=.=edge;.;meshlane_requests_total").id as number, 2n);
+  store.increment(
+    store.define(0, "meshlane_responses_total_lane=.=canary;.;role=.=edge;.;").id as number,
+    3n,
+  );
+  const text = prometheusText(store.snapshot());
+  assert.match(
+    text,
+    /^# TYPE meshlane_requests_total counter\nmeshlane_requests_total\{lane="canary",role="edge"\} 2$/m,
+  );
+  assert.match(text, /^meshlane_responses_total_\{lane="canary",role="edge"\} 3$/m);
+  assert.doesNotMatch(text, /^meshlane_responses_total\{/m);
+  // A tag is found anywhere in the name (Istio's regex is not anchored); only its first match counts.
+  assert.deepEqual(splitTags("a.lane=.=x;.;b_lane=.=y;.;"), {
+    name: "a.b_lane=.=y;.;",
+    labels: [["lane", "x"]],
+  });
+});
+
 test("names: wasmcustom. dropped, only configured tags extracted, sanitized names, escaped values, {} without labels", () => {
-  assert.deepEqual(splitTags("wasmcustom.meshlane_responses_total_lane=.=a;.;response_code_class=.=5xx;.;"), {
+  assert.deepEqual(splitTags("wasmcustom.lane=.=a;.;response_code_class=.=5xx;.;meshlane_responses_total"), {
     name: "meshlane_responses_total",
     labels: [
       ["lane", "a"],
@@ -117,9 +158,9 @@ test("names: wasmcustom. dropped, only configured tags extracted, sanitized name
     ],
   });
   // A tag Istio is not told to extract stays in the name, sanitized.
-  assert.equal(splitTags("x_total_zone=.=eu;.;").name, "x_total_zone=.=eu;.;");
+  assert.equal(splitTags("zone=.=eu;.;x_total").name, "zone=.=eu;.;x_total");
   const store = new MetricStore();
-  const c = store.define(0, 'odd.name-1_lane=.=a"b\\c;.;');
+  const c = store.define(0, 'lane=.=a"b\\c;.;odd.name-1');
   const g = store.define(1, "plain_gauge");
   store.increment(c.id as number, 2n);
   store.record(g.id as number, 7n);
@@ -134,8 +175,8 @@ test("snapshots of several stores add up: counters sum, histogram samples join",
   const a = new MetricStore();
   const b = new MetricStore();
   for (const s of [a, b]) {
-    s.increment(s.define(0, "n_lane=.=x;.;").id as number, 3n);
-    s.record(s.define(2, "d_lane=.=x;.;").id as number, 2n);
+    s.increment(s.define(0, "lane=.=x;.;n").id as number, 3n);
+    s.record(s.define(2, "lane=.=x;.;d").id as number, 2n);
   }
   const text = prometheusText(mergeSnapshots([a.snapshot(), b.snapshot()]));
   assert.match(text, /^n\{lane="x"\} 6$/m);

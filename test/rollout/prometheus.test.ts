@@ -29,12 +29,16 @@ before(async () => {
     while (loading) await traffic(mesh, 5);
   })();
   const provider = new PrometheusProvider({ url: prom.url });
+  // Every target is scraped at its own offset, so each lane's series (base's too, which the
+  // comparison with base reads) is ready on its own: wait for all of them.
   await until(
     "the lanes' series in Prometheus",
     async () => {
       const ready = await Promise.all(
         ["canary", "broken"].map(async (lane) => {
-          const obs = await provider.observe(target(lane, [SUCCESS, DURATION]));
+          const obs = await provider.observe(
+            target(lane, [SUCCESS, { ...DURATION, maxIncreaseOverBase: 5000 }]),
+          );
           return obs.every((o) => o.verdict !== "none");
         }),
       );

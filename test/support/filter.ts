@@ -70,7 +70,7 @@ export const jwtPayload = (payload: object): PropertyInput => ({
 
 /** A metric's value by its tag values, 0 when never defined. */
 export function requests(vm: WasmVm, lane: string, role: string, direction: string, source: string): number {
-  const name = `meshlane_requests_total_lane=.=${lane};.;role=.=${role};.;direction=.=${direction};.;source=.=${source};.;`;
+  const name = `lane=.=${lane};.;role=.=${role};.;direction=.=${direction};.;source=.=${source};.;meshlane_requests_total`;
   const m = vm.metrics()[name];
   return m && "value" in m ? Number(m.value) : 0;
 }

@@ -21,6 +21,7 @@ import {
   type RootContext,
 } from "../host/index.js";
 import { rejectionReason } from "../explain/reason.js";
+import { statTags } from "../host/statname.js";
 import { targetOf } from "../render/lanes.js";
 import { BASE_LANE } from "../render/types.js";
 import {
@@ -82,8 +83,6 @@ export interface AmbientMesh {
   lookups(): LookupRow[];
   close(): Promise<void>;
 }
-
-const LOOKUP_METRIC = /^meshlane_trace_lookups_total_result=\.=(.*?);\.;$/;
 
 function asObject(config: object | string): Record<string, unknown> {
   if (typeof config !== "string") return config as Record<string, unknown>;
@@ -316,13 +315,9 @@ export async function startAmbientMesh(options: AmbientOptions): Promise<Ambient
         const rows: LookupRow[] = [];
         for (const { component, vm } of vms) {
           for (const [name, m] of Object.entries(vm.metrics())) {
-            const t = LOOKUP_METRIC.exec(name);
-            if (t !== null && "value" in m)
-              rows.push({
-                waypoint: component.replace(/^waypoint /, ""),
-                result: t[1],
-                value: Number(m.value),
-              });
+            const result = statTags(name, "meshlane_trace_lookups_total")?.result;
+            if (result !== undefined && "value" in m)
+              rows.push({ waypoint: component.replace(/^waypoint /, ""), result, value: Number(m.value) });
           }
         }
         return rows;

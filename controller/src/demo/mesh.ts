@@ -22,6 +22,7 @@ import {
   type RootContext,
 } from "../host/index.js";
 import { rejectionReason } from "../explain/reason.js";
+import { statTags } from "../host/statname.js";
 import { defaultWasmPath } from "../paths.js";
 import { targetOf } from "../render/lanes.js";
 import { BASE_LANE } from "../render/types.js";
@@ -163,28 +164,25 @@ export class FilterNotFoundError extends Error {
   override readonly name = "FilterNotFoundError";
 }
 
-const METRIC =
-  /^meshlane_requests_total_lane=\.=(.*?);\.;role=\.=(.*?);\.;direction=\.=(.*?);\.;source=\.=(.*?);\.;$/;
-
-/** meshlane_requests_total of one VM, by tag. */
+/** meshlane_requests_total of one VM, by tag (either order of the tag form: statname.ts). */
 export function requestCounters(component: string, vm: WasmVm): CounterRow[] {
   const rows: CounterRow[] = [];
   for (const [name, m] of Object.entries(vm.metrics())) {
-    const t = METRIC.exec(name);
+    const t = statTags(name, "meshlane_requests_total");
     if (t === null || !("value" in m)) continue;
-    rows.push({ component, lane: t[1], role: t[2], direction: t[3], source: t[4], value: Number(m.value) });
+    const { lane, role, direction, source } = t;
+    if (lane === undefined || role === undefined || direction === undefined || source === undefined) continue;
+    rows.push({ component, lane, role, direction, source, value: Number(m.value) });
   }
   return rows;
 }
-
-const CONFLICT_METRIC = /^meshlane_trace_conflicts_total_direction=\.=(.*?);\.;$/;
 
 /** meshlane_trace_conflicts_total of one VM, by direction. */
 export function conflictCounters(component: string, vm: WasmVm): ConflictRow[] {
   const rows: ConflictRow[] = [];
   for (const [name, m] of Object.entries(vm.metrics())) {
-    const t = CONFLICT_METRIC.exec(name);
-    if (t !== null && "value" in m) rows.push({ component, direction: t[1], value: Number(m.value) });
+    const direction = statTags(name, "meshlane_trace_conflicts_total")?.direction;
+    if (direction !== undefined && "value" in m) rows.push({ component, direction, value: Number(m.value) });
   }
   return rows;
 }

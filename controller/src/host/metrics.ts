@@ -1,6 +1,6 @@
 // Metrics as Envoy's wasm Context defines them (defineMetric/incrementMetric/recordMetric/getMetric).
 // Envoy registers each metric as a stat named `wasmcustom.<name>` (Prometheus then strips the
-// `wasmcustom.` prefix; Istio tag extraction turns `name_tag=.=value;.;` into labels). Snapshots here
+// `wasmcustom.` prefix; Istio tag extraction turns `tag=.=value;.;` into labels). Snapshots here
 // keep the raw name the module defined, without the prefix. Stats are process-wide in Envoy, so one
 // MetricStore may be shared by several VMs (workers) to see aggregated values.
 

@@ -5,10 +5,13 @@
 // What Envoy and Istio do to a wasm metric, in order:
 // - the stat is named `wasmcustom.<name>`; `wasmcustom` is a custom stat namespace, so the Prometheus
 //   export drops it and adds no `envoy_` prefix;
-// - Istio's stats tags (extraStatTags, MESHLANE_STAT_TAGS by default) take each `<tag>=.=<value>;.;`
-//   of a listed tag out of the name into a label `<tag>="<value>"`; what is left of the name, less the
-//   separator before the first tag, names the family (`meshlane_requests_total_lane=.=canary;.;` →
-//   `meshlane_requests_total{lane="canary"}`, as docs/contracts.md states it);
+// - Istio's stats tags (extraStatTags, MESHLANE_STAT_TAGS by default) become Envoy stats_tags with
+//   the regex `(<tag>=\.=(.*?);\.;)`: for each listed tag the first match becomes a label
+//   `<tag>="<value>"` and Envoy cuts that whole match out of the name, nothing more. The filter writes
+//   tags first (`lane=.=canary;.;meshlane_requests_total` → `meshlane_requests_total{lane="canary"}`,
+//   as docs/contracts.md states it); a name written before its tags keeps the joining `_`
+//   (`meshlane_requests_total_lane=.=canary;.;` → `meshlane_requests_total_{lane="canary"}`), as it
+//   does in Envoy;
 // - names and label names are sanitized to `[a-zA-Z0-9_]` (anything else becomes `_`, a leading digit
 //   gets a `_` in front); label values are escaped (`\`, `"`, newline);
 // - each family has one `# TYPE` line, its series sorted by their label text; a series without labels
@@ -47,29 +50,26 @@ function escapeRegExp(s: string): string {
 }
 
 /**
- * Splits `[wasmcustom.]name_tag=.=value;.;…` as Istio's stats tags do: each `<tag>=.=<value>;.;` whose
- * tag is in `tags` (extraStatTags) becomes a label, in the order they appear; anything else stays in
- * the name. The separator left before the first tag (`_` or `.`) is dropped from the family name.
+ * Splits `[wasmcustom.]…tag=.=value;.;…` as Envoy applies Istio's stats tags: for each tag in `tags`
+ * (extraStatTags, duplicates ignored), the first `<tag>=.=<value>;.;` anywhere in the name becomes a
+ * label and exactly those characters leave the name; labels come in the order they appear in the name.
  */
 export function splitTags(raw: string, tags: readonly string[] = MESHLANE_STAT_TAGS): TaggedName {
-  const stat = raw.startsWith(CUSTOM_PREFIX) ? raw.slice(CUSTOM_PREFIX.length) : raw;
-  if (tags.length === 0 || !stat.includes("=.=")) return { name: stat, labels: [] };
-  const alternatives = [...tags]
-    .sort((a, b) => b.length - a.length)
-    .map(escapeRegExp)
-    .join("|");
-  const re = new RegExp(`(?<=^|[_.]|;\\.;)(${alternatives})=\\.=(.*?);\\.;`, "g");
-  const labels: [string, string][] = [];
+  const stat = raw.startsWith(CUSTOM_PREFIX) ? raw : CUSTOM_PREFIX + raw; // the name Envoy tags
+  const found: { start: number; end: number; label: [string, string] }[] = [];
+  for (const tag of new Set(tags)) {
+    const m = new RegExp(`(${escapeRegExp(tag)}=\\.=(.*?);\\.;)`).exec(stat);
+    if (m !== null) found.push({ start: m.index, end: m.index + m[1].length, label: [tag, m[2]] });
+  }
+  found.sort((a, b) => a.start - b.start);
   let name = "";
   let last = 0;
-  for (const m of stat.matchAll(re)) {
-    const at = m.index ?? 0;
-    name += stat.slice(last, at);
-    last = at + m[0].length;
-    labels.push([m[1], m[2]]);
+  for (const { start, end } of found) {
+    if (start > last) name += stat.slice(last, start);
+    last = Math.max(last, end);
   }
   name += stat.slice(last);
-  return { name: labels.length > 0 ? name.replace(/[_.]+$/, "") : name, labels };
+  return { name: name.slice(CUSTOM_PREFIX.length), labels: found.map((f) => f.label) };
 }
 
 /** Envoy's sanitizeName: `[a-zA-Z0-9_]` only, no leading digit. */
