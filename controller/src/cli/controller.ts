@@ -27,7 +27,8 @@ meshlane.io/original-spec and meshlane.io/applied-hash annotations for the user'
 its lane routes and subsets: other edits are kept; meshlane.io/ignore: "true" leaves one alone). A
 finalizer on each Lane restores the user's objects and deletes meshlane's when the Lane goes. Serves /healthz, /readyz, /metrics and the filter
 module at /meshlane.wasm (with its sha256, which render writes into the EnvoyFilters/WasmPlugins).
-Logs are JSON lines on stderr. SIGTERM or SIGINT: finish queued work, release the lease, exit 0.
+With --metrics-provider embedded, a rollout's analysis lists the pods behind the lane's Services and
+scrapes their proxies' stats endpoints itself. Logs are JSON lines on stderr. SIGTERM or SIGINT: finish queued work, release the lease, exit 0.
 
 Options:
   --config <file>              controller configuration (render options; see manifests/README.md)

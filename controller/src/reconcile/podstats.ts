@@ -47,13 +47,8 @@ export function statsUrl(pod: Pod): string | undefined {
   if (typeof ip !== "string" || ip === "") return undefined;
   const annotations = (pod?.metadata?.annotations ?? {}) as Record<string, unknown>;
   const rawPort = annotations[PORT_ANNOTATION];
-  const port =
-    typeof rawPort === "string" &&
-    /^\d{1,5}$/.test(rawPort.trim()) &&
-    Number(rawPort) >= 1 &&
-    Number(rawPort) <= 65535
-      ? Number(rawPort)
-      : DEFAULT_STATS_PORT;
+  const annotated = typeof rawPort === "string" && /^\d{1,5}$/.test(rawPort.trim()) ? Number(rawPort) : 0;
+  const port = annotated >= 1 && annotated <= 65535 ? annotated : DEFAULT_STATS_PORT;
   const rawPath = annotations[PATH_ANNOTATION];
   const path =
     typeof rawPath === "string" && rawPath.startsWith("/") && !/[\s?#]/.test(rawPath)
