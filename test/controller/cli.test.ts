@@ -40,6 +40,7 @@ test("meshlane controller --help lists its options", () => {
     "--metrics-addr",
     "--wasm",
     "--resync",
+    "--metrics-provider",
     "--prometheus-url",
     "--prometheus-timeout",
     "--log-level",
@@ -76,6 +77,15 @@ test("meshlane controller rejects bad options with exit 2", () => {
       /--prometheus-timeout: must be longer than 0/,
     ],
     [["--prometheus-timeout", "later"], /not a duration/],
+    [
+      ["--metrics-provider", "statsd"],
+      /--metrics-provider: expected prometheus, embedded, none, got "statsd"/,
+    ],
+    [["--metrics-provider", "prometheus"], /--metrics-provider prometheus needs --prometheus-url/],
+    [
+      ["--metrics-provider", "embedded", "--prometheus-url", "http://p:9090"],
+      /--prometheus-url: only with --metrics-provider prometheus/,
+    ],
   ] as const) {
     const bad = spawnSync(process.execPath, [bin, "controller", ...args], { encoding: "utf8" });
     assert.equal(bad.status, 2, args.join(" "));
@@ -286,5 +296,80 @@ test("meshlane controller --prometheus-url: a rollout's analysis asks that Prome
     if (child.exitCode === null) child.kill("SIGKILL");
     await server.stop();
     await new Promise((resolve) => prom.close(resolve));
+  }
+});
+
+test("meshlane controller --metrics-provider embedded: a rollout's analysis scrapes the pods behind the lane's Services", async () => {
+  // A Ready pod whose stats annotation points at a port where nothing listens: the round names that
+  // URL and gives no verdict (the provider's scraping of real proxies: embedded.test.ts).
+  const closed = await freePort();
+  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+  seedInstall(server);
+  seedNamespace(server, "cli");
+  seedAll(server, [
+    ...laneApp("cli", "web"),
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: "web-canary-1",
+        namespace: "cli",
+        labels: { app: "web", version: "canary", "meshlane.io/lane": "canary" },
+        annotations: { "prometheus.io/port": String(closed), "prometheus.io/path": "/stats/prometheus" },
+      },
+      spec: { containers: [{ name: "app", image: "example/app:1" }] },
+      status: { phase: "Running", podIP: "127.0.0.1", conditions: [{ type: "Ready", status: "True" }] },
+    },
+  ]);
+  const dir = mkdtempSync(path.join(tmpdir(), "meshlane-controller-"));
+  const kubeconfig = path.join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, server.kubeConfig("default").exportConfig());
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      "controller",
+      "--kubeconfig",
+      kubeconfig,
+      "--no-leader-elect",
+      "--metrics-addr",
+      `127.0.0.1:${await freePort()}`,
+      "--metrics-provider",
+      "embedded",
+    ],
+    { stdio: ["ignore", "ignore", "ignore"] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    await laneApi(server).create(
+      laneObject("cli", "canary", {
+        rollout: {
+          steps: [{ percent: 10, pause: "1s" }, { percent: 20 }],
+          analysis: {
+            interval: "1s",
+            progressDeadline: "1h",
+            metrics: [{ name: "request-success-rate", thresholdRange: { min: 99 } }],
+          },
+        },
+      }),
+    );
+    const r = await eventually(
+      () =>
+        (server.getObject("lanes", "cli", "canary") as Json)?.status?.rollout?.checks?.length > 0 &&
+        (server.getObject("lanes", "cli", "canary") as Json).status.rollout,
+      "a round of analysis",
+      60_000,
+    );
+    const url = `http://127.0.0.1:${closed}/stats/prometheus`;
+    assert.ok(
+      r.checks.every((c: Json) => c.verdict === "none" && c.reason.includes(`scrape of ${url} failed`)),
+      JSON.stringify(r.checks),
+    );
+    assert.equal(r.step, 0, "no verdict never advances the step");
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await server.stop();
   }
 });

@@ -3,7 +3,7 @@
 // DestinationRule (meshlane creates and later deletes its own), finalizer, status, events, the Lease,
 // re-reads after 409s, Lane removal restoring the user's objects, then Gateway API routing (per-lane
 // Services, HTTPRoutes, a user's HTTPRoute merged and restored), and a rollout with a command and copy
-// promotion. No request is refused, and every verb
+// promotion, and a rollout's analysis with the embedded metrics provider (pods listed). No request is refused, and every verb
 // the manifests grant is the only grant of some request the controller made (so none is superfluous).
 // Then a role missing one verb: the 403 is reported where it belongs.
 import { test } from "node:test";
@@ -214,6 +214,41 @@ test("the controller's flows work with exactly manifests/rbac.yaml, and each gra
       "per-lane Services and meshlane's HTTPRoutes deleted, the user's restored",
       60_000,
     );
+    await settle(controller, server);
+    await controller.stop();
+    controller = undefined;
+
+    // The embedded metrics provider: an analysis round lists the pods behind the lane's Services.
+    controller = await runAs(server, { metricsProvider: "embedded" });
+    seedAll(server, [...app.filter((o: Json) => o.kind === "Deployment")]);
+    await admin.createNamespacedCustomObject({
+      ...LANES,
+      namespace: "e2e",
+      body: {
+        ...laneObj,
+        spec: {
+          ...laneObj.spec,
+          rollout: {
+            steps: [{ percent: 10 }],
+            analysis: {
+              interval: "1s",
+              progressDeadline: "1h",
+              metrics: [{ name: "request-success-rate", thresholdRange: { min: 99 } }],
+            },
+          },
+        },
+      },
+    });
+    await eventually(
+      () =>
+        (lane(server, "e2e", "canary")?.status?.rollout?.checks ?? []).some((c: Json) =>
+          /no Running, Ready pod behind/.test(c.reason),
+        ),
+      "an analysis round of the embedded provider",
+      60_000,
+    );
+    await admin.deleteNamespacedCustomObject({ ...LANES, namespace: "e2e", name: "canary" });
+    await eventually(() => lane(server, "e2e", "canary") === undefined, "the Lane finalized", 60_000);
     await settle(controller, server);
 
     const checked = server.requests.filter((r) => r.user !== undefined);

@@ -27,7 +27,8 @@ meshlane.io/original-spec and meshlane.io/applied-hash annotations for the user'
 its lane routes and subsets: other edits are kept; meshlane.io/ignore: "true" leaves one alone). A
 finalizer on each Lane restores the user's objects and deletes meshlane's when the Lane goes. Serves /healthz, /readyz, /metrics and the filter
 module at /meshlane.wasm (with its sha256, which render writes into the EnvoyFilters/WasmPlugins).
-Logs are JSON lines on stderr. SIGTERM or SIGINT: finish queued work, release the lease, exit 0.
+With --metrics-provider embedded, a rollout's analysis lists the pods behind the lane's Services and
+scrapes their proxies' stats endpoints itself. Logs are JSON lines on stderr. SIGTERM or SIGINT: finish queued work, release the lease, exit 0.
 
 Options:
   --config <file>              controller configuration (render options; see manifests/README.md)
@@ -51,8 +52,13 @@ Options:
   --wasm <file>                the filter module to serve and check Lanes with
                                (default ${defaultWasmPath})
   --resync <duration>          period of the full resync: 300s, 5m, 1h, or ms (default 5m)
+  --metrics-provider <kind>    where Lane rollouts' analysis reads metrics: prometheus (needs
+                               --prometheus-url), embedded (scrapes the stats endpoints of the pods
+                               behind the lane's Services itself: the controller must reach pod IPs),
+                               or none (a rollout with analysis then gets no verdict, never a pass)
+                               (default: prometheus with --prometheus-url, else none)
   --prometheus-url <url>       Prometheus (http or https base URL) that Lane rollouts' analysis queries
-                               (default: none; a rollout with analysis then gets no verdict, never a pass)
+                               (default: none)
   --prometheus-timeout <dur>   timeout of one analysis round's queries (default 10s)
   --log-level <level>          debug, info, warn or error (default info)
   -h, --help                   this text
@@ -93,6 +99,7 @@ export function run(args: string[]): Promise<number> {
       "metrics-addr": { type: "string", default: ":8080" },
       wasm: { type: "string", default: defaultWasmPath },
       resync: { type: "string", default: "5m" },
+      "metrics-provider": { type: "string" },
       "prometheus-url": { type: "string" },
       "prometheus-timeout": { type: "string", default: "10s" },
       "log-level": { type: "string", default: "info" },
@@ -107,10 +114,12 @@ export function run(args: string[]): Promise<number> {
     try {
       metricsProvider = chooseProvider(
         {
+          metricsProvider: values["metrics-provider"],
           prometheusUrl: values["prometheus-url"],
           prometheusTimeoutMs: parseDuration(values["prometheus-timeout"]),
         },
         prometheusProvider,
+        () => "embedded" as const,
       );
     } catch (err) {
       if (err instanceof UsageError) throw err;
@@ -182,6 +191,8 @@ export function run(args: string[]): Promise<number> {
       wasm: wasm.source,
       sha256: wasm.sha256,
       namespaceSelector: values["namespace-selector"],
+      metricsProvider:
+        metricsProvider === undefined ? "none" : metricsProvider === "embedded" ? "embedded" : "prometheus",
       prometheus: values["prometheus-url"],
     });
     const started = controller.start().then(

@@ -34,6 +34,7 @@ import { LeaderElector } from "./leader.js";
 import { silentLogger, type Logger } from "./log.js";
 import { laneControllerMetrics, rolloutSamples, type LaneControllerMetrics } from "./metrics.js";
 import { reconcilePass } from "./pass.js";
+import { PodStatsProvider } from "./podstats.js";
 import { Rollouts } from "./rollout.js";
 import { writePhase, type Plan } from "./plan.js";
 import { Planner } from "./planner.js";
@@ -86,8 +87,12 @@ export interface LaneControllerOptions {
   eventDedupeMs?: number;
   /** How long stop() lets queued work finish before cutting it off. Default 10 s. */
   drainTimeoutMs?: number;
-  /** Where rollouts' analysis rounds come from (e.g. Prometheus); none: analysis gives no verdict. */
-  metricsProvider?: MetricsProvider;
+  /**
+   * Where rollouts' analysis rounds come from (e.g. Prometheus); none: analysis gives no verdict.
+   * `"embedded"`: the proxies' stats endpoints of the pods behind each lane's Services, found through
+   * this controller's API client and caches (podstats.ts).
+   */
+  metricsProvider?: MetricsProvider | "embedded";
   /** The clock rollouts step by, ms since the epoch. Default `Date.now`. */
   now?: () => number;
 }
@@ -198,7 +203,10 @@ export class LaneController {
     this.rollouts = new Rollouts({
       ...common,
       events: this.events,
-      provider: opts.metricsProvider,
+      provider:
+        opts.metricsProvider === "embedded"
+          ? new PodStatsProvider({ client: this.client, state: this.state })
+          : opts.metricsProvider,
       now: opts.now ?? Date.now,
     });
     if (opts.leaderElection) {

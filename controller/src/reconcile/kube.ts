@@ -21,6 +21,7 @@ export const RESOURCES: Record<string, Resource> = {
   "|Namespace": { group: "", version: "v1", plural: "namespaces", namespaced: false },
   "|Service": { group: "", version: "v1", plural: "services", namespaced: true },
   "|Event": { group: "", version: "v1", plural: "events", namespaced: true },
+  "|Pod": { group: "", version: "v1", plural: "pods", namespaced: true },
   "apps|Deployment": { group: "apps", version: "v1", plural: "deployments", namespaced: true },
   "apps|StatefulSet": { group: "apps", version: "v1", plural: "statefulsets", namespaced: true },
   "apps|DaemonSet": { group: "apps", version: "v1", plural: "daemonsets", namespaced: true },

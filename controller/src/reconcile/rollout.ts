@@ -55,7 +55,7 @@ const WAITING_FOR_WORKLOADS =
 const MAX_MESSAGE = 32_768;
 
 export const NO_PROVIDER_REASON =
-  "no metrics provider is configured (meshlane controller --prometheus-url): no verdict";
+  "no metrics provider is configured (meshlane controller --metrics-provider, --prometheus-url): no verdict";
 
 export interface RolloutsOptions {
   client: KubeClient;

@@ -6,7 +6,9 @@
 //
 // The first observation only records the starting point (verdict "none": no interval yet). A counter
 // that went down (a restarted proxy) counts from zero, as Prometheus' rate does. A target that cannot
-// be scraped or answers malformed text makes every observation of the round "none".
+// be scraped or answers malformed text makes every observation of the round "none". An endpoint no
+// longer among the targets is forgotten. In a cluster the controller lists the targets (the pods behind
+// the lane's Services) at each round: reconcile/podstats.ts.
 import type { Observation, RolloutMetric } from "./engine.js";
 import type { AnalysisTarget, MetricsProvider } from "./provider.js";
 import {
@@ -67,12 +69,14 @@ export class EmbeddedProvider implements MetricsProvider {
     } catch (e) {
       return everyNone(target, (e as Error).message);
     }
-    // Deltas against the previous scrape; the current one becomes the next baseline.
+    // Deltas against the previous scrape; the current one becomes the next baseline (endpoints no
+    // longer listed, such as pods that went away, are forgotten).
     const deltas: { target: ScrapeTarget; samples: Sample[] }[] = [];
+    const next = new Map<string, Map<string, Sample>>();
     let fresh = 0;
     for (const s of scraped) {
       const before = this.previous.get(s.target.url);
-      this.previous.set(s.target.url, s.samples);
+      next.set(s.target.url, s.samples);
       if (before === undefined) {
         fresh++;
         continue;
@@ -84,6 +88,7 @@ export class EmbeddedProvider implements MetricsProvider {
       }
       deltas.push({ target: s.target, samples });
     }
+    this.previous = next;
     if (fresh > 0)
       return everyNone(target, `first scrape of ${fresh} endpoint(s): no interval to compare yet`);
     if (targets.length === 0) return everyNone(target, "no stats endpoints to scrape");
