@@ -338,16 +338,7 @@ export class Stream {
     let direction = <i32>abi.getPropertyInt(XDS_LISTENER_DIRECTION, -1);
     if (direction < 0) direction = <i32>abi.getPropertyInt(LISTENER_DIRECTION, DIRECTION_UNKNOWN);
     if (direction != DIRECTION_INBOUND && direction != DIRECTION_OUTBOUND) direction = DIRECTION_UNKNOWN;
-    // An inbound request reads the clock once: for the trace memory and as the start of its
-    // response's duration.
-    let nowNs: u64 = 0;
-    if (direction == DIRECTION_INBOUND) {
-      nowNs = abi.nowNanos();
-      if (cfg.responseMetrics) {
-        this.timed = DIRECTION_INBOUND;
-        this.startNs = nowNs;
-      }
-    }
+    const nowNs: u64 = direction == DIRECTION_INBOUND ? this.inboundClock(cfg) : 0;
     const d = DECISION;
     d.reset();
     this.incoming(cfg, req, d);
@@ -362,17 +353,23 @@ export class Stream {
     this.finish(cfg, req, d, "sidecar", direction);
   }
 
-  /** Waypoint (ambient mode): it sees each request once, on its way to one of its services, and no
-   * separate outbound call of the app. So a request that carries its lane (header, else baggage) is
-   * remembered as a sidecar's inbound does, and one that carries none is restored as a sidecar's
-   * outbound does (from the trace memory; baggage was already read). Counted as inbound. */
-  private waypoint(cfg: Config, req: HostRequest): void {
-    // As a sidecar's inbound: one clock read for the trace memory and the response's duration.
+  /** An inbound request (sidecar inbound, waypoint) reads the proxy's clock once: the trace memory's
+   * now and, with response metrics on, the start of its response's duration. */
+  private inboundClock(cfg: Config): u64 {
     const nowNs = abi.nowNanos();
     if (cfg.responseMetrics) {
       this.timed = DIRECTION_INBOUND;
       this.startNs = nowNs;
     }
+    return nowNs;
+  }
+
+  /** Waypoint (ambient mode): it sees each request once, on its way to one of its services, and no
+   * separate outbound call of the app. So a request that carries its lane (header, else baggage) is
+   * remembered as a sidecar's inbound does, and one that carries none is restored as a sidecar's
+   * outbound does (from the trace memory; baggage was already read). Counted as inbound. */
+  private waypoint(cfg: Config, req: HostRequest): void {
+    const nowNs = this.inboundClock(cfg);
     const d = DECISION;
     d.reset();
     this.incoming(cfg, req, d);

@@ -13,14 +13,7 @@
 // forward or the waypoint's trace memory, and the demo reports, hop by hop, which one it was.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  SharedData,
-  WasmVm,
-  type CompiledFilter,
-  type HeaderPairs,
-  type RootContext,
-} from "../host/index.js";
-import { rejectionReason } from "../explain/reason.js";
+import { WasmVm, type CompiledFilter, type HeaderPairs, type RootContext } from "../host/index.js";
 import { statTags } from "../host/statname.js";
 import { targetOf } from "../render/lanes.js";
 import { BASE_LANE } from "../render/types.js";
@@ -28,9 +21,9 @@ import {
   DEMO_EDGE_CONFIG,
   DEMO_SERVICES,
   EDGE_VM_ID,
-  MeshConfigError,
   SIDECAR_VM_ID,
   requestCounters,
+  startPlugin,
   type CounterRow,
   type MeshResponse,
   type ServiceSpec,
@@ -160,21 +153,7 @@ export async function startAmbientMesh(options: AmbientOptions): Promise<Ambient
     for (const a of agents) a.destroy();
   };
   const plugin = (component: string, vmId: string, config: object | string): RootContext => {
-    const vm = WasmVm.instantiate(options.wasm, {
-      vmId,
-      sharedData: new SharedData(),
-      logLevel: "warn",
-      failOpen: true,
-      throwOnTrap: false,
-      onLog: (r) => {
-        if (r.level >= 3) log(`[${component}] ${r.levelName}: ${r.msg}`);
-      },
-    });
-    const root = vm.createRoot(typeof config === "string" ? config : JSON.stringify(config));
-    if (!root.ok)
-      throw new MeshConfigError(
-        `${component}: the filter rejected its plugin config: ${rejectionReason(vm.logs)}`,
-      );
+    const { vm, root } = startPlugin(options.wasm, component, vmId, config, log);
     vms.push({ component, vm });
     return root;
   };

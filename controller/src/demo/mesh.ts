@@ -215,6 +215,31 @@ function rejection(vm: WasmVm): string {
   return rejectionReason(vm.logs);
 }
 
+/** A VM with one plugin configured, as Envoy starts it (its own shared data, warnings and errors to
+ * `log` under `component`, fail-open on a trap); MeshConfigError when the filter refuses the config. */
+export function startPlugin(
+  compiled: CompiledFilter,
+  component: string,
+  vmId: string,
+  config: object | string,
+  log: (line: string) => void,
+): { vm: WasmVm; root: RootContext } {
+  const vm = WasmVm.instantiate(compiled, {
+    vmId,
+    sharedData: new SharedData(),
+    logLevel: "warn",
+    failOpen: true,
+    throwOnTrap: false,
+    onLog: (r) => {
+      if (r.level >= 3) log(`[${component}] ${r.levelName}: ${r.msg}`);
+    },
+  });
+  const root = vm.createRoot(typeof config === "string" ? config : JSON.stringify(config));
+  if (!root.ok)
+    throw new MeshConfigError(`${component}: the filter rejected its plugin config: ${rejection(vm)}`);
+  return { vm, root };
+}
+
 async function loadFilter(wasm: MeshOptions["wasm"], log: (line: string) => void): Promise<CompiledFilter> {
   if (wasm !== undefined && typeof wasm !== "string" && !(wasm instanceof Uint8Array)) return wasm;
   let bytes: Uint8Array;
@@ -293,27 +318,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     const compiled = withFilter ? await loadFilter(options.wasm, log) : null;
     if (!withFilter) log("filter off: every proxy forwards without running any wasm");
 
-    /** A VM with one plugin configured, as Envoy starts it; MeshConfigError when refused. */
-    const plugin = (
-      component: string,
-      vmId: string,
-      config: object | string,
-    ): { vm: WasmVm; root: RootContext } => {
-      const vm = WasmVm.instantiate(compiled as CompiledFilter, {
-        vmId,
-        sharedData: new SharedData(),
-        logLevel: "warn",
-        failOpen: true,
-        throwOnTrap: false,
-        onLog: (r) => {
-          if (r.level >= 3) log(`[${component}] ${r.levelName}: ${r.msg}`);
-        },
-      });
-      const root = vm.createRoot(typeof config === "string" ? config : JSON.stringify(config));
-      if (!root.ok)
-        throw new MeshConfigError(`${component}: the filter rejected its plugin config: ${rejection(vm)}`);
-      return { vm, root };
-    };
+    const plugin = (component: string, vmId: string, config: object | string) =>
+      startPlugin(compiled as CompiledFilter, component, vmId, config, log);
 
     // Instances first (the routes below read their ports when requests arrive).
     const instances: Instance[] = [];
