@@ -92,6 +92,9 @@ export async function benchFilter(quick = false): Promise<Row[]> {
   const b = root(stock, "");
   const c = root(meshlane, TEN_RULES);
   const c1000 = root(meshlane, TEN_RULES);
+  // The same edge without its response metrics (plugin config responseMetrics: false): the dye job
+  // alone, as (c) was measured before the metrics existed.
+  const cQuiet = root(meshlane, { ...TEN_RULES, responseMetrics: false });
   const sidecarEmpty = root(stock, "");
   const sidecar = root(meshlane, { role: "sidecar", lanes: ["base", "canary"] });
   // Sidecar outbound restore: the trace was remembered inbound; the app dropped the lane header.
@@ -120,6 +123,8 @@ export async function benchFilter(quick = false): Promise<Row[]> {
       b: () => perRequestNs(b, { requests: n }),
       c: () => perRequestNs(c, { requests: n, requestHeaders: EDGE_HEADERS, properties: EDGE_PROPS }),
       d: () => perRequestNs(d, { requests: n, requestHeaders: EDGE_HEADERS, properties: EDGE_PROPS }),
+      cQuiet: () =>
+        perRequestNs(cQuiet, { requests: n, requestHeaders: EDGE_HEADERS, properties: EDGE_PROPS }),
       c1000: () =>
         perRequestNs(c1000, {
           requests: n,
@@ -152,6 +157,11 @@ export async function benchFilter(quick = false): Promise<Row[]> {
   const size = statSync(fromRoot("build", "meshlane.wasm")).size;
   const rows: Row[] = [
     ...dyeRows({ a: ns.a, b: ns.b, c: ns.c, d: ns.d }),
+    {
+      // Information, no goal: what the edge's response metrics (on by default) cost in (c).
+      name: "edge, 10 rules, without response metrics (edge.responseMetrics: false) ÷ an empty filter on the stock SDK",
+      value: `${(ns.cQuiet / ns.b).toFixed(2)} (${ns.cQuiet.toFixed(0)} vs ${ns.b.toFixed(0)} ns; with them: ${(ns.c / ns.b).toFixed(2)})`,
+    },
     {
       name: "(c) 1,000 in flight / 1 in flight",
       value: (ns.c1000 / ns.c).toFixed(2),
