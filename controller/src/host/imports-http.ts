@@ -14,6 +14,27 @@ export function httpImports(host: HostCalls): Record<string, HostFn> {
   const EMPTY = new Uint8Array(0);
   const ctx = () => host.effective ?? host.current;
   const restricted = (name: string): never => host.restricted(`env.${name}`);
+  /** proxy_add_header_map_value (`replace` false) and proxy_replace_header_map_value (true). */
+  const writeHeader = (
+    type: number,
+    keyPtr: number,
+    keySize: number,
+    valuePtr: number,
+    valueSize: number,
+    replace: boolean,
+  ): number => {
+    if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
+    const m = host.mem;
+    m.sync();
+    const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
+    const value = m.str(valuePtr >>> 0, valueSize >>> 0);
+    if (key === null || value === null) return R.InvalidMemoryAccess;
+    const map = ctx().headerMap(type, true);
+    if (map === null) return R.BadArgument;
+    if (replace) map.replace(key, value);
+    else map.add(key, value);
+    return R.Ok;
+  };
 
   return {
     proxy_get_header_map_value(
@@ -46,16 +67,7 @@ export function httpImports(host: HostCalls): Record<string, HostFn> {
       valueSize: number,
     ): number {
       if (host.starting) restricted("proxy_add_header_map_value");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
-      const m = host.mem;
-      m.sync();
-      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
-      const value = m.str(valuePtr >>> 0, valueSize >>> 0);
-      if (key === null || value === null) return R.InvalidMemoryAccess;
-      const map = ctx().headerMap(type, true);
-      if (map === null) return R.BadArgument;
-      map.add(key, value);
-      return R.Ok;
+      return writeHeader(type, keyPtr, keySize, valuePtr, valueSize, false);
     },
 
     proxy_replace_header_map_value(
@@ -66,16 +78,7 @@ export function httpImports(host: HostCalls): Record<string, HostFn> {
       valueSize: number,
     ): number {
       if (host.starting) restricted("proxy_replace_header_map_value");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return R.BadArgument;
-      const m = host.mem;
-      m.sync();
-      const key = m.nameAt(keyPtr >>> 0, keySize >>> 0);
-      const value = m.str(valuePtr >>> 0, valueSize >>> 0);
-      if (key === null || value === null) return R.InvalidMemoryAccess;
-      const map = ctx().headerMap(type, true);
-      if (map === null) return R.BadArgument;
-      map.replace(key, value);
-      return R.Ok;
+      return writeHeader(type, keyPtr, keySize, valuePtr, valueSize, true);
     },
 
     proxy_remove_header_map_value(type: number, keyPtr: number, keySize: number): number {
