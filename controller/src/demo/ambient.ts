@@ -28,7 +28,7 @@ import {
   type MeshResponse,
   type ServiceSpec,
 } from "./mesh.js";
-import { headerValue, proxy, readBody, send, type Upstream } from "./proxy.js";
+import { callUpstream, headerValue, proxy, readBody, send, type Upstream } from "./proxy.js";
 
 /** Where the demo's Services live: all in namespace `demo`, or each in a namespace of its own name. */
 export type NamespaceLayout = "one" | "per-service";
@@ -225,15 +225,10 @@ export async function startAmbientMesh(options: AmbientOptions): Promise<Ambient
                   const v = req.headers[h];
                   if (typeof v === "string") headers.push(h, v);
                 }
-                try {
-                  const port = waypointPorts.get(nsOf(up.name)) ?? 0;
-                  const r = await send(agent, port, "GET", "/", headers, Buffer.alloc(0), timeoutMs);
-                  text += ` ${r.body.toString("utf8").trimEnd()}`;
-                  if (r.status !== 200) status = 502;
-                } catch (e) {
-                  status = 502;
-                  text += ` -> ${up.name}(error: ${e instanceof Error ? e.message : String(e)})`;
-                }
+                const port = waypointPorts.get(nsOf(up.name)) ?? 0;
+                const r = await callUpstream(agent, port, up.name, headers, timeoutMs);
+                text += r.text;
+                if (r.failed) status = 502;
               }
             } catch {
               status = 400;

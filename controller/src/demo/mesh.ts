@@ -26,7 +26,7 @@ import { statTags } from "../host/statname.js";
 import { defaultWasmPath } from "../paths.js";
 import { targetOf } from "../render/lanes.js";
 import { BASE_LANE } from "../render/types.js";
-import { headerValue, proxy, readBody, send, type Upstream } from "./proxy.js";
+import { callUpstream, headerValue, proxy, readBody, send, type Upstream } from "./proxy.js";
 import {
   DEMO_NAMESPACE,
   EDGE_APP,
@@ -525,14 +525,9 @@ function appHandler(
         } else if (service.upstream !== undefined) {
           const headers = ["host", service.upstream];
           if (requestId !== undefined) headers.push("x-request-id", requestId);
-          try {
-            const up = await send(agent, inst.outboundPort, "GET", "/", headers, Buffer.alloc(0), timeoutMs);
-            text += ` ${up.body.toString("utf8").trimEnd()}`;
-            if (up.status !== 200) status = 502;
-          } catch (e) {
-            status = 502;
-            text += ` -> ${service.upstream}(error: ${e instanceof Error ? e.message : String(e)})`;
-          }
+          const up = await callUpstream(agent, inst.outboundPort, service.upstream, headers, timeoutMs);
+          text += up.text;
+          if (up.failed) status = 502;
         }
       } catch {
         status = 400;

@@ -102,6 +102,26 @@ interface UpstreamResponse {
 }
 
 /** Sends one request to 127.0.0.1:port and buffers the answer. */
+/**
+ * An app's GET to its upstream `name` through the listener on `port`: the text to append to the app's
+ * own reply (the upstream's body, or `-> name(error: ...)`) and whether the call failed (an error or a
+ * status other than 200), which the app answers with 502.
+ */
+export async function callUpstream(
+  agent: http.Agent,
+  port: number,
+  name: string,
+  headers: string[],
+  timeoutMs: number,
+): Promise<{ text: string; failed: boolean }> {
+  try {
+    const r = await send(agent, port, "GET", "/", headers, Buffer.alloc(0), timeoutMs);
+    return { text: ` ${r.body.toString("utf8").trimEnd()}`, failed: r.status !== 200 };
+  } catch (e) {
+    return { text: ` -> ${name}(error: ${e instanceof Error ? e.message : String(e)})`, failed: true };
+  }
+}
+
 export function send(
   agent: http.Agent,
   port: number,
