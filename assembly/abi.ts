@@ -2,7 +2,7 @@
 // else speaks strings. Absence is a value here: a missing header is null, a failed call is false, and
 // nothing in this file throws on a host status (a throw would trap the VM).
 import * as host from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { strLen } from "./lib/raw";
+import { isAsciiBytes, strLen } from "./lib/raw";
 
 // WasmResult codes (proxy-wasm ABI).
 export const RESULT_OK: u32 = 0;
@@ -165,13 +165,32 @@ export function removeHeader(map: i32, name: string): bool {
   return host.proxy_remove_header_map_value(map, kp, n) == RESULT_OK;
 }
 
+// HeaderBlock's index, in static memory: one block is read at a time in a VM. BUCKETS chain heads
+// and tails (entry numbers, -1 for none), then per entry its key's offset in the block and the next
+// entry of its bucket.
+const INDEX_MAX: i32 = 256;
+const BUCKETS: i32 = 64;
+const BUCKET_HEAD: usize = memory.data(64 * 8, 8);
+const BUCKET_TAIL: usize = BUCKET_HEAD + <usize>BUCKETS * 4;
+const ENTRY_KEY: usize = memory.data(256 * 4, 4);
+const ENTRY_NEXT: usize = memory.data(256 * 4, 4);
+// Per entry: whether its value is ASCII, once asked (0 not yet, 1 yes, 2 no).
+const ENTRY_ASCII: usize = memory.data(256);
+
 /** All request or response headers, fetched in one host call and read in place: lookups scan the
  * proxy's pairs encoding (u32 count, u32 key/value sizes, then "key\0value\0" each) without
- * decoding anything but the value asked for. `release()` frees the host's buffer. */
+ * decoding anything but the value asked for. `release()` frees the host's buffer.
+ *
+ * load() files every entry under a hash of its name's length, first and last byte, in chains that
+ * keep the entries' order, so a lookup compares the few entries of its bucket instead of walking
+ * the whole block: a request's rules ask for about ten names, several of them absent. A block of
+ * more than INDEX_MAX entries is not filed and lookups walk it as a list. */
 export class HeaderBlock {
   ptr: usize = 0;
   size: usize = 0;
   count: i32 = 0;
+  /** Whether load() filed the entries (count <= INDEX_MAX). */
+  private indexed: bool = false;
 
   /** Fetches the map into a new block. */
   static fetch(map: i32): HeaderBlock {
@@ -195,14 +214,31 @@ export class HeaderBlock {
       return;
     }
     const n = load<u32>(ptr);
-    // Check the sizes once, so lookups can trust them.
+    // Check the sizes once, so lookups can trust them; file each entry on the way.
     if (<u64>n * 8 + 4 > <u64>size) {
       hostFree(ptr);
       return;
     }
+    const index = n <= <u32>INDEX_MAX;
+    if (index) {
+      memory.fill(BUCKET_HEAD, 0xff, BUCKETS * 8); // heads and tails: -1
+      memory.fill(ENTRY_ASCII, 0, n);
+    }
     let data: u64 = 4 + <u64>n * 8;
     for (let i: u32 = 0; i < n; i++) {
-      data += <u64>load<u32>(ptr + 4 + <usize>i * 8) + <u64>load<u32>(ptr + 8 + <usize>i * 8) + 2;
+      const kl = load<u32>(ptr + 4 + <usize>i * 8);
+      const vl = load<u32>(ptr + 8 + <usize>i * 8);
+      if (index && data + <u64>kl + <u64>vl + 2 <= <u64>size) {
+        const key = ptr + <usize>data;
+        store<u32>(ENTRY_KEY + ((<usize>i) << 2), <u32>data);
+        store<i32>(ENTRY_NEXT + ((<usize>i) << 2), -1);
+        const h = kl == 0 ? 0 : HeaderBlock.bucket(kl, load<u8>(key), load<u8>(key + <usize>kl - 1));
+        const tail = load<i32>(BUCKET_TAIL + ((<usize>h) << 2));
+        if (tail < 0) store<i32>(BUCKET_HEAD + ((<usize>h) << 2), <i32>i);
+        else store<i32>(ENTRY_NEXT + ((<usize>tail) << 2), <i32>i);
+        store<i32>(BUCKET_TAIL + ((<usize>h) << 2), <i32>i);
+      }
+      data += <u64>kl + <u64>vl + 2;
     }
     if (data > <u64>size) {
       hostFree(ptr);
@@ -211,6 +247,7 @@ export class HeaderBlock {
     b.ptr = ptr;
     b.size = size;
     b.count = <i32>n;
+    b.indexed = index;
   }
 
   /** Where the last successful find() put the value: its bytes, valid until release(). */
@@ -222,45 +259,91 @@ export class HeaderBlock {
   find(name: string): bool {
     const ptr = this.ptr;
     if (ptr == 0) return false;
-    return this.findFrom(name, 0, ptr + 4 + <usize>this.count * 8);
+    if (!this.indexed) return this.scanFrom(name, 0, ptr + 4 + <usize>this.count * 8);
+    const nl = strLen(name);
+    const np = changetype<usize>(name);
+    const h =
+      nl == 0
+        ? 0
+        : HeaderBlock.bucket(<u32>nl, <u32>load<u16>(np), <u32>load<u16>(np + ((<usize>nl - 1) << 1)));
+    return this.chainFrom(name, load<i32>(BUCKET_HEAD + ((<usize>h) << 2)));
   }
 
   /** find() for the next entry of `name` after the one the last successful find() or findNext()
    * found (call only then): several entries of one name (repeated `cookie` or `baggage` headers)
    * are read one by one, in order. */
   findNext(name: string): bool {
-    return this.findFrom(name, this.foundIndex + 1, this.valuePtr + <usize>this.valueLen + 1);
+    if (!this.indexed)
+      return this.scanFrom(name, this.foundIndex + 1, this.valuePtr + <usize>this.valueLen + 1);
+    return this.chainFrom(name, load<i32>(ENTRY_NEXT + ((<usize>this.foundIndex) << 2)));
   }
 
   /** Index of the entry the last successful find()/findNext() found. */
   private foundIndex: i32 = 0;
 
-  /** Scans entries [from, count) for `name`; `data` is where entry `from`'s key starts. Inlined:
-   * find() runs for every header a rule reads, and a call there costs the edge measurably. */
+  /** Whether the value the last successful find()/findNext() found is all ASCII: checked once per
+   * entry and request, however many matchers read it. */
+  valueAscii(): bool {
+    if (!this.indexed) return isAsciiBytes(this.valuePtr, this.valueLen);
+    const at = ENTRY_ASCII + <usize>this.foundIndex;
+    let known = load<u8>(at);
+    if (known == 0) {
+      known = isAsciiBytes(this.valuePtr, this.valueLen) ? 1 : 2;
+      store<u8>(at, known);
+    }
+    return known == 1;
+  }
+
+  /** A header name's bucket from its length, first and last byte (the same for a name given as a
+   * string: its code units are the bytes of the ASCII names looked up). */
   @inline
-  private findFrom(name: string, from: i32, data: usize): bool {
+  private static bucket(len: u32, first: u32, last: u32): u32 {
+    return (len * 7 + first * 3 + last) & (<u32>(BUCKETS - 1));
+  }
+
+  /** Whether the nl key bytes at `data` are `name`'s code units. */
+  @inline
+  private static keyIs(data: usize, name: string, nl: i32): bool {
+    const np = changetype<usize>(name);
+    for (let j = 0; j < nl; j++) {
+      // A string is UTF-16: compare each key byte with the name's code unit.
+      if (<u32>load<u8>(data + <usize>j) != <u32>load<u16>(np + ((<usize>j) << 1))) return false;
+    }
+    return true;
+  }
+
+  /** Follows a bucket's chain from entry `i` for `name`. */
+  @inline
+  private chainFrom(name: string, i: i32): bool {
+    const ptr = this.ptr;
+    const nl = strLen(name);
+    while (i >= 0) {
+      const data = ptr + <usize>load<u32>(ENTRY_KEY + ((<usize>i) << 2));
+      if (<i32>load<u32>(ptr + 4 + <usize>i * 8) == nl && HeaderBlock.keyIs(data, name, nl)) {
+        this.valuePtr = data + <usize>nl + 1;
+        this.valueLen = <i32>load<u32>(ptr + 8 + <usize>i * 8);
+        this.foundIndex = i;
+        return true;
+      }
+      i = load<i32>(ENTRY_NEXT + ((<usize>i) << 2));
+    }
+    return false;
+  }
+
+  /** Walks entries [from, count) for `name`; `data` is where entry `from`'s key starts (a block too
+   * large to file). */
+  private scanFrom(name: string, from: i32, data: usize): bool {
     const ptr = this.ptr;
     const n = this.count;
     const nl = strLen(name);
-    const np = changetype<usize>(name);
     for (let i = from; i < n; i++) {
       const kl = <i32>load<u32>(ptr + 4 + <usize>i * 8);
       const vl = <i32>load<u32>(ptr + 8 + <usize>i * 8);
-      if (kl == nl) {
-        let same = true;
-        for (let j = 0; j < kl; j++) {
-          // A string is UTF-16: compare each key byte with the name's code unit.
-          if (<u32>load<u8>(data + <usize>j) != <u32>load<u16>(np + ((<usize>j) << 1))) {
-            same = false;
-            break;
-          }
-        }
-        if (same) {
-          this.valuePtr = data + <usize>kl + 1;
-          this.valueLen = vl;
-          this.foundIndex = i;
-          return true;
-        }
+      if (kl == nl && HeaderBlock.keyIs(data, name, nl)) {
+        this.valuePtr = data + <usize>kl + 1;
+        this.valueLen = vl;
+        this.foundIndex = i;
+        return true;
       }
       data += <usize>(kl + vl + 2);
     }
@@ -286,7 +369,7 @@ export class HeaderBlock {
     return all;
   }
 
-  release(): void {
+  @inline release(): void {
     if (this.ptr != 0) hostFree(this.ptr);
     this.ptr = 0;
     this.count = 0;
@@ -318,7 +401,7 @@ export class HeldBytes {
   ptr: usize = 0;
   size: i32 = 0;
 
-  release(): void {
+  @inline release(): void {
     if (this.ptr != 0) hostFree(this.ptr);
     this.ptr = 0;
     this.size = 0;

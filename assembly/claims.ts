@@ -77,15 +77,15 @@ export function metadataClaims(buf: usize, total: i32, name: string): Array<stri
  */
 export function metadataClaimMatches(buf: usize, total: i32, name: string, m: StringMatch): bool {
   const leaf = locateClaim(buf, total, name);
-  if (leaf < 0) return m.matches(null);
+  if (leaf < 0) return m.absent();
   const start = <i32>(leaf >> 32);
   const end = <i32>(leaf & 0xffffffff);
   const base = buf;
   if (isPairs(buf, start, end)) {
     const n = <i32>readU32(buf, start);
     // A map, or an empty list, has no values.
-    if (n == 0) return m.matches(null);
-    for (let i = 0; i < n; i++) if (readU32(buf, start + 8 + i * 8) != 0) return m.matches(null);
+    if (n == 0) return m.absent();
+    for (let i = 0; i < n; i++) if (readU32(buf, start + 8 + i * 8) != 0) return m.absent();
     let data = start + 4 + n * 8;
     for (let i = 0; i < n; i++) {
       const k = <i32>readU32(buf, start + 4 + i * 8);

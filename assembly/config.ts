@@ -499,6 +499,7 @@ class Parser {
       m.sourceIp = this.cidrs(s, field(path, "sourceIp"));
       cfg.needsSourceIp = true;
     }
+    m.seal();
     return m;
   }
 

@@ -10,18 +10,19 @@
 import * as abi from "./abi";
 import { Root, Stream } from "./filter";
 import { IdMap } from "./lib/idmap";
+import { itemAt } from "./lib/raw";
 
 // A VM holds one plugin configuration, two during an update: a list beats a hash map here.
 const roots = new Array<Root>();
 
 function findRoot(id: u32): i32 {
-  for (let i = 0; i < roots.length; i++) if (unchecked(roots[i]).id == id) return i;
+  for (let i = 0; i < roots.length; i++) if (itemAt(roots, i).id == id) return i;
   return -1;
 }
 
 function rootFor(id: u32): Root {
   const i = findRoot(id);
-  if (i >= 0) return unchecked(roots[i]);
+  if (i >= 0) return itemAt(roots, i);
   const r = new Root(id);
   roots.push(r);
   return r;
@@ -61,7 +62,7 @@ export function proxy_on_context_create(id: u32, parent: u32): void {
   }
   const at = findRoot(parent);
   if (at < 0) return;
-  const root = unchecked(roots[at]);
+  const root = itemAt(roots, at);
   let s = spare;
   if (s !== null) {
     spare = s.spare;

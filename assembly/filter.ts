@@ -29,6 +29,7 @@ import { CONFLICT, REMEMBER_CONFLICT, forget, recall, remember } from "./memory"
 import { HostRequest } from "./request";
 import { random_get } from "./wasi";
 import { intText, isLaneName, isToken } from "./lib/text";
+import { sameString, strLen } from "./lib/raw";
 import {
   DIRECTION_GATEWAY,
   DIRECTION_INBOUND,
@@ -68,7 +69,7 @@ export class Root {
 
   /** Makes laneBytes and memberBytes those of `lane` (the key is this root's config's). */
   prepare(key: string, lane: string): void {
-    if (lane == this.preparedLane) return;
+    if (sameString(lane, this.preparedLane)) return;
     this.preparedLane = lane;
     this.laneBytes = String.UTF8.encode(lane);
     this.memberBytes = isToken(key) && isLaneName(lane) ? String.UTF8.encode(key + "=" + lane) : null;
@@ -179,7 +180,7 @@ export class Stream {
   onResponseHeaders(): void {
     const cfg = this.root.config;
     if (cfg === null) return;
-    if (cfg.echoHeader.length > 0 && this.lane.length > 0)
+    if (strLen(cfg.echoHeader) > 0 && strLen(this.lane) > 0)
       abi.replaceHeader(abi.RESPONSE_HEADERS, cfg.echoHeader, this.lane);
     const direction = this.timed;
     if (direction == DIRECTION_UNKNOWN) return;
@@ -207,7 +208,7 @@ export class Stream {
       d.source = SOURCE_HEADER;
       return;
     }
-    if (cfg.baggageKey.length > 0) {
+    if (strLen(cfg.baggageKey) > 0) {
       const b = req.baggage(cfg.baggageKey);
       if (b !== null && cfg.allows(b)) {
         d.lane = b;
@@ -218,11 +219,11 @@ export class Stream {
 
   /** Removes the lane header and baggage member (no host call when neither is there). */
   private strip(cfg: Config, req: HostRequest): void {
-    if (req.header(cfg.laneHeader) !== null) {
+    if (req.headers.find(cfg.laneHeader)) {
       abi.removeHeader(abi.REQUEST_HEADERS, cfg.laneHeader);
       req.laneStripped = true;
     }
-    if (cfg.baggageKey.length == 0) return;
+    if (strLen(cfg.baggageKey) == 0) return;
     const b = req.baggageValue();
     if (b === null) return;
     if (b.indexOf(cfg.baggageKey) < 0) return;
@@ -241,7 +242,7 @@ export class Stream {
     const root = this.root;
     root.prepare(cfg.baggageKey, lane);
     abi.replaceHeaderBytes(abi.REQUEST_HEADERS, root.laneHeaderBytes, root.laneBytes);
-    if (cfg.baggageKey.length == 0) return;
+    if (strLen(cfg.baggageKey) == 0) return;
     const b = req.baggageValue();
     const member = root.memberBytes;
     if (b === null && member !== null) {
@@ -278,7 +279,7 @@ export class Stream {
       this.strip(cfg, req);
       decide<HostRequest>(cfg, req, this.root.rng, d);
     }
-    if (d.lane.length > 0) this.apply(cfg, req, d.lane);
+    if (strLen(d.lane) > 0) this.apply(cfg, req, d.lane);
     this.lane = d.lane;
     if (abi.logEnabled(abi.LOG_DEBUG)) {
       abi.log(
@@ -409,7 +410,7 @@ export class Stream {
 
   /** Puts the decided lane on the request, logs and counts it. */
   private finish(cfg: Config, req: HostRequest, d: Decision, role: string, direction: i32): void {
-    if (d.lane.length > 0) this.apply(cfg, req, d.lane);
+    if (strLen(d.lane) > 0) this.apply(cfg, req, d.lane);
     this.lane = d.lane;
     if (abi.logEnabled(abi.LOG_DEBUG)) {
       abi.log(

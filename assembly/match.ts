@@ -3,7 +3,9 @@ import { Regex } from "./lib/regex";
 import { Cidr, IpAddr } from "./lib/cidr";
 import { toLowerAscii } from "./lib/text";
 import { saltedBucket } from "./lib/hash";
-import { itemAt, strLen } from "./lib/raw";
+import { isAsciiBytes, itemAt, strLen } from "./lib/raw";
+
+export { isAsciiBytes };
 
 export const MATCH_EXACT: i32 = 0;
 export const MATCH_PREFIX: i32 = 1;
@@ -30,6 +32,12 @@ export class StringMatch {
     return this.base(input) != this.invert;
   }
 
+  /** matches(null), without a call: an absent value matches only `present: false` (or, inverted,
+   * anything but `present: false`). */
+  @inline absent(): bool {
+    return (this.kind == MATCH_PRESENT && !this.present) != this.invert;
+  }
+
   /**
    * matches() for a present value given as UTF-8 bytes in place (a header in the proxy's block),
    * without decoding it into a string: 1 or 0, or -1 when the bytes are not all ASCII (then decode
@@ -37,8 +45,14 @@ export class StringMatch {
    * the decoded string, so the comparisons below are those of base() on that string.
    */
   matchesAscii(ptr: usize, len: i32): i32 {
+    return this.matchesBytes(ptr, len, this.kind == MATCH_PRESENT || isAsciiBytes(ptr, len));
+  }
+
+  /** matchesAscii() for bytes whose ASCII-ness the caller already knows (`ascii`): a header's,
+   * checked once per request (HeaderBlock.valueAscii), or part of a header that is ASCII. */
+  matchesBytes(ptr: usize, len: i32, ascii: bool): i32 {
     if (this.kind == MATCH_PRESENT) return this.present != this.invert ? 1 : 0;
-    if (!isAsciiBytes(ptr, len)) return -1;
+    if (!ascii) return -1;
     const ic = this.ignoreCase;
     const value = this.value;
     const vl = strLen(value);
@@ -107,14 +121,6 @@ export class StringMatch {
     }
     return false;
   }
-}
-
-/** Whether bytes [ptr, ptr + len) are all ASCII (checked eight at a time). */
-export function isAsciiBytes(ptr: usize, len: i32): bool {
-  let i = 0;
-  for (; i + 8 <= len; i += 8) if ((load<u64>(ptr + <usize>i) & 0x8080808080808080) != 0) return false;
-  for (; i < len; i++) if (load<u8>(ptr + <usize>i) >= 0x80) return false;
-  return true;
 }
 
 /** Whether `value` occurs in the ASCII bytes [ptr, ptr + len): the same naive scan as
@@ -216,7 +222,18 @@ export abstract class RequestView {
   }
 }
 
-/** A rule's `when`: every present entry must hold. */
+// Which conditions a `when` has (Match.kinds): the request path tests one word instead of every field.
+const WHEN_HEADERS: i32 = 1;
+const WHEN_PATH: i32 = 2;
+const WHEN_METHOD: i32 = 4;
+const WHEN_AUTHORITY: i32 = 8;
+const WHEN_QUERY: i32 = 16;
+const WHEN_COOKIES: i32 = 32;
+const WHEN_SOURCE_IP: i32 = 64;
+const WHEN_BAGGAGE: i32 = 128;
+const WHEN_CLAIMS: i32 = 256;
+
+/** A rule's `when`: every present entry must hold. Call seal() once its fields are set. */
 export class Match {
   headers: Array<NamedMatch> = [];
   cookies: Array<NamedMatch> = [];
@@ -227,36 +244,62 @@ export class Match {
   method: StringMatch | null = null;
   authority: StringMatch | null = null;
   sourceIp: Array<Cidr> | null = null;
+  /** The WHEN_* bits of the conditions set, as seal() found them. */
+  private kinds: i32 = 0;
 
-  /** Generic in the view's class, so the filter's calls go straight to its own view's methods. */
+  /** Records which conditions are set; matches() reads only those. */
+  seal(): void {
+    let k = 0;
+    if (this.headers.length > 0) k |= WHEN_HEADERS;
+    if (this.path !== null) k |= WHEN_PATH;
+    if (this.method !== null) k |= WHEN_METHOD;
+    if (this.authority !== null) k |= WHEN_AUTHORITY;
+    if (this.query.length > 0) k |= WHEN_QUERY;
+    if (this.cookies.length > 0) k |= WHEN_COOKIES;
+    if (this.sourceIp !== null) k |= WHEN_SOURCE_IP;
+    if (this.baggage.length > 0) k |= WHEN_BAGGAGE;
+    if (this.jwtClaims.length > 0) k |= WHEN_CLAIMS;
+    this.kinds = k;
+  }
+
+  /** Generic in the view's class, so the filter's calls go straight to its own view's methods. The
+   * conditions are tested in a fixed order (headers, path, method, authority, query, cookies, source
+   * address, baggage, claims); the first that fails decides. */
   matches<V extends RequestView>(req: V): bool {
-    for (let i = 0; i < this.headers.length; i++) {
-      const m = itemAt(this.headers, i);
-      if (!req.headerMatches(m.name, m.match)) return false;
+    const k = this.kinds;
+    if (k & WHEN_HEADERS) {
+      for (let i = 0; i < this.headers.length; i++) {
+        const m = itemAt(this.headers, i);
+        if (!req.headerMatches(m.name, m.match)) return false;
+      }
     }
-    const path = this.path;
-    if (path !== null && !req.pathMatches(path)) return false;
-    const method = this.method;
-    if (method !== null && !req.methodMatches(method)) return false;
-    const authority = this.authority;
-    if (authority !== null && !req.authorityMatches(authority)) return false;
-    for (let i = 0; i < this.query.length; i++) {
-      const m = itemAt(this.query, i);
-      if (!req.queryMatches(m.name, m.match)) return false;
+    if (k & WHEN_PATH && !req.pathMatches(changetype<StringMatch>(this.path))) return false;
+    if (k & WHEN_METHOD && !req.methodMatches(changetype<StringMatch>(this.method))) return false;
+    if (k & WHEN_AUTHORITY && !req.authorityMatches(changetype<StringMatch>(this.authority))) return false;
+    if (k & WHEN_QUERY) {
+      for (let i = 0; i < this.query.length; i++) {
+        const m = itemAt(this.query, i);
+        if (!req.queryMatches(m.name, m.match)) return false;
+      }
     }
-    for (let i = 0; i < this.cookies.length; i++) {
-      const m = itemAt(this.cookies, i);
-      if (!req.cookieMatches(m.name, m.match)) return false;
+    if (k & WHEN_COOKIES) {
+      for (let i = 0; i < this.cookies.length; i++) {
+        const m = itemAt(this.cookies, i);
+        if (!req.cookieMatches(m.name, m.match)) return false;
+      }
     }
-    const cidrs = this.sourceIp;
-    if (cidrs !== null && !inAny(cidrs, req.sourceIp())) return false;
-    for (let i = 0; i < this.baggage.length; i++) {
-      const m = itemAt(this.baggage, i);
-      if (!m.match.matches(req.baggage(m.name))) return false;
+    if (k & WHEN_SOURCE_IP && !inAny(changetype<Array<Cidr>>(this.sourceIp), req.sourceIp())) return false;
+    if (k & WHEN_BAGGAGE) {
+      for (let i = 0; i < this.baggage.length; i++) {
+        const m = itemAt(this.baggage, i);
+        if (!m.match.matches(req.baggage(m.name))) return false;
+      }
     }
-    for (let i = 0; i < this.jwtClaims.length; i++) {
-      const m = itemAt(this.jwtClaims, i);
-      if (!req.claimMatches(m.name, m.match)) return false;
+    if (k & WHEN_CLAIMS) {
+      for (let i = 0; i < this.jwtClaims.length; i++) {
+        const m = itemAt(this.jwtClaims, i);
+        if (!req.claimMatches(m.name, m.match)) return false;
+      }
     }
     return true;
   }

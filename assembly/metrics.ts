@@ -13,6 +13,7 @@ import * as abi from "./abi";
 import { Config } from "./config";
 import { sourceName } from "./dye";
 import { intText } from "./lib/text";
+import { sameString } from "./lib/raw";
 
 export const DIRECTION_UNKNOWN: i32 = 0;
 export const DIRECTION_INBOUND: i32 = 1;
@@ -62,7 +63,7 @@ export class LaneMetrics {
   /** The first slot of `lane`'s series, defining the lane on first use; `tag` is the lane value the
    * series carry. */
   private base(cfg: Config, lane: string): i32 {
-    if (this.lastBase >= 0 && lane == this.lastLane) return this.lastBase;
+    if (this.lastBase >= 0 && sameString(lane, this.lastLane)) return this.lastBase;
     const l = lane.length > 0 ? lane : "none";
     let base: i32;
     if (this.index.has(l)) {

@@ -9,7 +9,7 @@ import {
   type RootContext,
 } from "../controller/src/host/index.js";
 import { fromRoot } from "../controller/src/paths.js";
-import { dyeRows, LANE_METRICS_GOAL, ratioRow, type Row } from "./goals.js";
+import { dyeJobRow, dyeRows, LANE_METRICS_GOAL, ratioRow, type Row } from "./goals.js";
 import { perRequestNs, TYPICAL_REQUEST_HEADERS } from "./host-lifecycle.js";
 import { dyeCases, refhostCosts } from "./refhost.js";
 
@@ -157,11 +157,7 @@ export async function benchFilter(quick = false): Promise<Row[]> {
   const size = statSync(fromRoot("build", "meshlane.wasm")).size;
   const rows: Row[] = [
     ...dyeRows({ a: ns.a, b: ns.b, c: ns.c, d: ns.d }),
-    {
-      // Information, no goal: what the edge's response metrics (on by default) cost in (c).
-      name: "edge, 10 rules, without response metrics (edge.responseMetrics: false) ÷ an empty filter on the stock SDK",
-      value: `${(ns.cQuiet / ns.b).toFixed(2)} (${ns.cQuiet.toFixed(0)} vs ${ns.b.toFixed(0)} ns; with them: ${(ns.c / ns.b).toFixed(2)})`,
-    },
+    dyeJobRow(ns.cQuiet, ns.c, ns.b),
     {
       name: "(c) 1,000 in flight / 1 in flight",
       value: (ns.c1000 / ns.c).toFixed(2),
@@ -278,12 +274,14 @@ export async function benchHitRate(): Promise<Row[]> {
 
 /** The same four modules in a proxy-wasm-cpp-host runner (see refhost.ts), with the same goals. */
 export async function benchFilterRefhost(runner: string, quick = false): Promise<Row[]> {
+  const cases = dyeCases(TEN_RULES, EDGE_HEADERS, EDGE_PROPS);
+  const quiet = { ...cases.c, pluginConfig: JSON.stringify({ ...TEN_RULES, responseMetrics: false }) };
   const ns = await refhostCosts(
     runner,
-    dyeCases(TEN_RULES, EDGE_HEADERS, EDGE_PROPS),
+    { ...cases, cQuiet: quiet },
     // A process per run, on a shared machine: many short runs give each case quiet moments.
     quick ? 1_000 : 5_000,
     quick ? 3 : 15,
   );
-  return dyeRows(ns);
+  return [...dyeRows(ns), dyeJobRow(ns.cQuiet, ns.c, ns.b)];
 }

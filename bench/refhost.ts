@@ -101,24 +101,27 @@ export async function runnerNsPerRequest(
   return ns;
 }
 
-/** The four cases in one runner, `rounds` interleaved rounds of `requests` each; the fastest of each. */
-export async function refhostCosts(
+/** Cases (the four of the dye goals, and any others) in one runner, `rounds` interleaved rounds of
+ * `requests` each; the fastest of each. */
+export async function refhostCosts<K extends string>(
   runner: string,
-  cases: Record<keyof DyeCosts, RefhostCase>,
+  cases: Record<K, RefhostCase>,
   requests: number,
   rounds: number,
-): Promise<DyeCosts> {
+): Promise<Record<K, number>> {
   const dir = await mkdtemp(path.join(tmpdir(), "meshlane-refhost-"));
   try {
-    const files: Partial<Record<keyof DyeCosts, string>> = {};
-    for (const [k, c] of Object.entries(cases) as [keyof DyeCosts, RefhostCase][]) {
+    const keys = Object.keys(cases) as K[];
+    const files = {} as Record<K, string>;
+    const best = {} as Record<K, number>;
+    for (const k of keys) {
       files[k] = path.join(dir, `${k}.json`);
-      await writeFile(files[k], JSON.stringify(scenario(c)));
+      best[k] = Infinity;
+      await writeFile(files[k], JSON.stringify(scenario(cases[k])));
     }
-    const best: DyeCosts = { a: Infinity, b: Infinity, c: Infinity, d: Infinity };
     for (let i = 0; i < rounds; i++) {
-      for (const k of ["a", "b", "c", "d"] as const) {
-        const ns = await runnerNsPerRequest(runner, cases[k].wasm, files[k] as string, requests);
+      for (const k of keys) {
+        const ns = await runnerNsPerRequest(runner, cases[k].wasm, files[k], requests);
         best[k] = Math.min(best[k], ns);
       }
     }

@@ -172,3 +172,16 @@ test("before a build, the CLI says to run the build (exit 2), not a stack trace"
   assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   assert.equal(r.stderr.trimEnd().split("\n").length, 1);
 });
+
+test("on a Node.js older than 20.3 the CLI says which it needs (exit 2), before it fails midway", async () => {
+  // A preload that makes this Node report itself as 20.2.0 (AbortSignal.any came in 20.3).
+  const preload = file(
+    "old-node.cjs",
+    'Object.defineProperty(process.versions, "node", { value: "20.2.0" });',
+  );
+  const r = await meshlane(["--version"], { env: { ...process.env, NODE_OPTIONS: `--require ${preload}` } });
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr, "meshlane: needs Node.js 20.3 or later (this is Node.js 20.2.0)\n");
+  assert.equal((await meshlane(["--version"])).code, 0);
+});

@@ -3,17 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { configured, exchange, inbound, outbound, unsignedJwt, from } from "../support/filter.js";
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../support/rng.js";
 
 const ALPHABET = "abcXYZ019=;,.-_ %\"'\\/:@\t\u0000\u0001\u007f\u0080\u00ff\u00e9\u4e2d\ud83d\ude00";
 

@@ -6,7 +6,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { EDGE_HEADERS, EDGE_PROPS, TEN_RULES } from "../../bench/filter.js";
+import { benchFilterRefhost, EDGE_HEADERS, EDGE_PROPS, TEN_RULES } from "../../bench/filter.js";
 import { dyeRows } from "../../bench/goals.js";
 import { dyeCases, REFHOST_ENV, REFHOST_SKIPPED, refhostCosts, refhostRunners } from "../../bench/refhost.js";
 
@@ -96,6 +96,24 @@ process.exit(require("node:path").basename(wasm) === "stock-sdk-empty.wasm" ? 2 
     assert.deepEqual(floor.requests, edge.requests);
     const noop = byModule.get("noop.wasm")?.scenario as typeof edge;
     assert.deepEqual([noop.plugin_config, noop.requests[0].properties], ["", {}]);
+  });
+
+  it("prints the dye job alone (response metrics off) beside c/b, measured in the runner too", async () => {
+    await rm(path.join(dir, "calls.jsonl"), { force: true });
+    const rows = await benchFilterRefhost(runner, true);
+    const job = rows.find((r) => r.name.startsWith("edge, 10 rules, without response metrics"));
+    assert.ok(job, rows.map((r) => r.name).join(" | "));
+    assert.equal(job.value, "0.60 (3000 vs 5000 ns; with them: 0.60)");
+    assert.equal(job.goal, undefined);
+    const configs = (await readFile(path.join(dir, "calls.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { scenario: { plugin_config: string } }).scenario.plugin_config)
+      .filter((c) => c !== "");
+    assert.deepEqual(
+      [...new Set(configs)].map((c) => (JSON.parse(c) as { responseMetrics?: boolean }).responseMetrics),
+      [undefined, false],
+    );
   });
 
   it("a runner that prints no measure is an error that names it and quotes its stderr", async () => {

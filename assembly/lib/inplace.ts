@@ -1,0 +1,219 @@
+// Request parts read in place from their UTF-8 bytes (a header value in the proxy's block, a property
+// the proxy handed over): each function gives exactly the answer of its string counterpart in
+// ./cookie, ./query and ./cidr for the usual ASCII input, and says so when the string path must
+// decide instead. No allocation and no host call: the filter's request view (request.ts) uses them on
+// every request, and the tests compare them with the string functions on generated input.
+import { IpAddr } from "./cidr";
+import { owsAt, strLen, unitAt } from "./raw";
+
+// The pairs of the request's cookie header, filed by splitCookies() in one pass: per pair its name's
+// start and end and its value's start and end (quotes stripped), as offsets into the header.
+const MAX_PAIRS: i32 = 32;
+const PAIRS: usize = memory.data(32 * 16, 4);
+
+/**
+ * Files the pairs of a cookie header given as ASCII bytes as getCookie (lib/cookie.ts) reads them:
+ * split on ';', spaces and tabs around names and values ignored, segments without a name before
+ * '=' skipped, one pair of surrounding double quotes stripped from the value. Each name asked for
+ * then costs a look at the pairs (pairValue) rather than a walk over the header. Returns how many,
+ * or -1 when there are more than MAX_PAIRS (then getCookie on the decoded header answers).
+ */
+export function splitCookies(ptr: usize, n: i32): i32 {
+  let count = 0;
+  let start = 0;
+  while (start < n) {
+    let a = start;
+    while (a < n && owsAt(ptr, a)) a++;
+    // The pair's first '=' and its end (';' or the header's end), in one walk.
+    let eq = -1;
+    let end = a;
+    for (; end < n; end++) {
+      const c = load<u8>(ptr + <usize>end);
+      if (c == 0x3b) break;
+      if (c == 0x3d && eq < 0) eq = end;
+    }
+    if (eq > a) {
+      let ke = eq;
+      while (ke > a && owsAt(ptr, ke - 1)) ke--;
+      let vs = eq + 1;
+      while (vs < end && owsAt(ptr, vs)) vs++;
+      let ve = end;
+      while (ve > vs && owsAt(ptr, ve - 1)) ve--;
+      if (ve - vs >= 2 && load<u8>(ptr + <usize>vs) == 0x22 && load<u8>(ptr + <usize>(ve - 1)) == 0x22) {
+        vs++;
+        ve--;
+      }
+      if (count == MAX_PAIRS) return -1;
+      const at = PAIRS + ((<usize>count) << 4);
+      store<i32>(at, a);
+      store<i32>(at, ke, 4);
+      store<i32>(at, vs, 8);
+      store<i32>(at, ve, 12);
+      count++;
+    }
+    start = end + 1;
+  }
+  return count;
+}
+
+/** getCookie() over the `count` pairs splitCookies() filed for the header at ptr: the first value
+ * of `name` as its [start, end) packed as (start << 32 | end), or -1 when absent or name is empty. */
+export function pairValue(ptr: usize, count: i32, name: string): i64 {
+  const nl = strLen(name);
+  if (nl == 0) return -1;
+  for (let i = 0; i < count; i++) {
+    const at = PAIRS + ((<usize>i) << 4);
+    const a = load<i32>(at);
+    if (load<i32>(at, 4) - a != nl) continue;
+    let same = true;
+    for (let j = 0; same && j < nl; j++) {
+      if (<i32>load<u8>(ptr + <usize>(a + j)) != unitAt(name, j)) same = false;
+    }
+    if (same) return ((<i64>load<i32>(at, 8)) << 32) | (<i64>load<i32>(at, 12));
+  }
+  return -1;
+}
+
+/** findQueryParam: the query needs percent- or form-decoding (or is not ASCII). */
+export const QUERY_DECODE: i64 = -2;
+
+/**
+ * getQueryParam (lib/query.ts) on a :path given as ASCII bytes (the caller checks), in place, for
+ * the usual query that needs no decoding: the raw value's [start, end) packed as (start << 32 |
+ * end), -1 when absent (or name is empty), QUERY_DECODE when its query holds '%' or '+'.
+ */
+export function findQueryParam(ptr: usize, n: i32, name: string): i64 {
+  const nl = strLen(name);
+  if (nl == 0) return -1;
+  // The first '?' before the first '#' (or the end).
+  let q = 0;
+  for (; q < n; q++) {
+    const c = load<u8>(ptr + <usize>q);
+    if (c == 0x23) return -1;
+    if (c == 0x3f) break;
+  }
+  if (q >= n) return -1;
+  // One walk over the query: its parameters split on '&' and '=', the first one named `name`
+  // kept, and any '%' or '+' (anywhere in the query) sending the whole lookup to the decoder.
+  let found: i64 = -1;
+  let start = q + 1;
+  let eq = -1;
+  for (let k = start; k <= n; k++) {
+    const c = k < n ? load<u8>(ptr + <usize>k) : 0x23; // the end reads as '#'
+
+    if (c == 0x25 || c == 0x2b) return QUERY_DECODE;
+    if (c == 0x23 || c == 0x26) {
+      if (found < 0 && k > start && (eq < 0 ? k : eq) - start == nl) {
+        let same = true;
+        for (let j = 0; same && j < nl; j++) {
+          if (<i32>load<u8>(ptr + <usize>(start + j)) != unitAt(name, j)) same = false;
+        }
+        if (same) found = eq < 0 ? ((<i64>k) << 32) | (<i64>k) : ((<i64>(eq + 1)) << 32) | (<i64>k);
+      }
+      if (c == 0x23) return found;
+      start = k + 1;
+      eq = -1;
+    } else if (c == 0x3d && eq < 0) eq = k;
+  }
+  return found;
+}
+
+/**
+ * parseSocketAddress for the common IPv4 "a.b.c.d:port" form, read from UTF-8 bytes in place: 1
+ * (parsed into `out`), 0 (parseSocketAddress would give null), or -1 (another form: use
+ * parseSocketAddress on the string). Same rules: at most 80 characters, four decimal parts 0-255
+ * without leading zeros, a port of 1-5 digits up to 65535.
+ */
+export function parseV4SocketBytes(ptr: usize, len: usize, out: IpAddr): i32 {
+  // The usual well-formed "a.b.c.d:port" in one walk; anything else (including every malformed
+  // form) is decided by the full check below.
+  const n = <i32>len;
+  let i = 0;
+  let value: u64 = 0;
+  for (let parts = 0; parts < 4; parts++) {
+    let part = 0;
+    let digits = 0;
+    while (i < n) {
+      const d = <u32>load<u8>(ptr + <usize>i) - 0x30;
+      if (d > 9) break;
+      if ((digits > 0 && part == 0) || digits == 3) return checkV4SocketBytes(ptr, len, out);
+      part = part * 10 + <i32>d;
+      digits++;
+      i++;
+    }
+    if (digits == 0 || part > 255) return checkV4SocketBytes(ptr, len, out);
+    value = (value << 8) | (<u64>part);
+    if (parts < 3) {
+      if (i >= n || load<u8>(ptr + <usize>i) != 0x2e) return checkV4SocketBytes(ptr, len, out);
+      i++;
+    }
+  }
+  if (i >= n || load<u8>(ptr + <usize>i) != 0x3a || n - i - 1 < 1 || n - i - 1 > 5)
+    return checkV4SocketBytes(ptr, len, out);
+  let port = 0;
+  for (i++; i < n; i++) {
+    const d = <u32>load<u8>(ptr + <usize>i) - 0x30;
+    if (d > 9) return checkV4SocketBytes(ptr, len, out);
+    port = port * 10 + <i32>d;
+  }
+  if (port > 65535) return 0;
+  out.v6 = false;
+  out.hi = 0;
+  out.lo = value;
+  return 1;
+}
+
+/** parseV4SocketBytes' full check, for every form but the usual one. */
+export function checkV4SocketBytes(ptr: usize, len: usize, out: IpAddr): i32 {
+  const n = <i32>len;
+  if (n == 0 || n > 80) return -1;
+  // Exactly one ':', no '[' first, ASCII only; otherwise not this form.
+  if (load<u8>(ptr) == 0x5b) return -1;
+  let colon = -1;
+  for (let i = 0; i < n; i++) {
+    const c = load<u8>(ptr + <usize>i);
+    if (c >= 0x80) return -1;
+    if (c == 0x3a) {
+      if (colon >= 0) return -1;
+      colon = i;
+    }
+  }
+  if (colon < 0) return -1;
+  // Port: 1-5 digits, at most 65535.
+  const pl = n - colon - 1;
+  if (pl < 1 || pl > 5) return 0;
+  let port = 0;
+  for (let i = colon + 1; i < n; i++) {
+    const c = <i32>load<u8>(ptr + <usize>i);
+    if (c < 0x30 || c > 0x39) return 0;
+    port = port * 10 + (c - 0x30);
+  }
+  if (port > 65535) return 0;
+  // Dotted quad in [0, colon).
+  let value: u64 = 0;
+  let i = 0;
+  for (let parts = 0; parts < 4; parts++) {
+    let part = 0;
+    let digits = 0;
+    while (i < colon) {
+      const c = <i32>load<u8>(ptr + <usize>i);
+      if (c < 0x30 || c > 0x39) break;
+      if (digits > 0 && part == 0) return 0; // leading zero
+      part = part * 10 + (c - 0x30);
+      digits++;
+      if (digits > 3 || part > 255) return 0;
+      i++;
+    }
+    if (digits == 0) return 0;
+    value = (value << 8) | (<u64>part);
+    if (parts < 3) {
+      if (i >= colon || load<u8>(ptr + <usize>i) != 0x2e) return 0;
+      i++;
+    }
+  }
+  if (i != colon) return 0;
+  out.v6 = false;
+  out.hi = 0;
+  out.lo = value;
+  return 1;
+}
