@@ -176,6 +176,8 @@ const ENTRY_KEY: usize = memory.data(256 * 4, 4);
 const ENTRY_NEXT: usize = memory.data(256 * 4, 4);
 // Per entry: whether its value is ASCII, once asked (0 not yet, 1 yes, 2 no).
 const ENTRY_ASCII: usize = memory.data(256);
+/** The block whose entries the index holds: the last one load() filed (0 while none is). */
+let indexOwner: usize = 0;
 
 /** All request or response headers, fetched in one host call and read in place: lookups scan the
  * proxy's pairs encoding (u32 count, u32 key/value sizes, then "key\0value\0" each) without
@@ -189,15 +191,8 @@ export class HeaderBlock {
   ptr: usize = 0;
   size: usize = 0;
   count: i32 = 0;
-  /** Whether load() filed the entries (count <= INDEX_MAX). */
+  /** Whether load() filed the entries (count <= INDEX_MAX); see filed(). */
   private indexed: bool = false;
-
-  /** Fetches the map into a new block. */
-  static fetch(map: i32): HeaderBlock {
-    const b = new HeaderBlock();
-    b.load(map);
-    return b;
-  }
 
   /** Fetches the map into this block (releasing what it held); an unreadable map, or -1, reads as
    * empty. */
@@ -221,6 +216,7 @@ export class HeaderBlock {
     }
     const index = n <= <u32>INDEX_MAX;
     if (index) {
+      indexOwner = 0; // whichever block was filed is no longer
       memory.fill(BUCKET_HEAD, 0xff, BUCKETS * 8); // heads and tails: -1
       memory.fill(ENTRY_ASCII, 0, n);
     }
@@ -248,6 +244,14 @@ export class HeaderBlock {
     b.size = size;
     b.count = <i32>n;
     b.indexed = index;
+    if (index) indexOwner = changetype<usize>(b);
+  }
+
+  /** Whether this block's entries are the ones filed (another block loaded since would have
+   * replaced them: lookups then walk this one as a list). */
+  @inline
+  private filed(): bool {
+    return this.indexed && indexOwner == changetype<usize>(this);
   }
 
   /** Where the last successful find() put the value: its bytes, valid until release(). */
@@ -259,7 +263,7 @@ export class HeaderBlock {
   find(name: string): bool {
     const ptr = this.ptr;
     if (ptr == 0) return false;
-    if (!this.indexed) return this.scanFrom(name, 0, ptr + 4 + <usize>this.count * 8);
+    if (!this.filed()) return this.scanFrom(name, 0, ptr + 4 + <usize>this.count * 8);
     const nl = strLen(name);
     const np = changetype<usize>(name);
     const h =
@@ -273,7 +277,7 @@ export class HeaderBlock {
    * found (call only then): several entries of one name (repeated `cookie` or `baggage` headers)
    * are read one by one, in order. */
   findNext(name: string): bool {
-    if (!this.indexed)
+    if (!this.filed())
       return this.scanFrom(name, this.foundIndex + 1, this.valuePtr + <usize>this.valueLen + 1);
     return this.chainFrom(name, load<i32>(ENTRY_NEXT + ((<usize>this.foundIndex) << 2)));
   }
@@ -284,7 +288,7 @@ export class HeaderBlock {
   /** Whether the value the last successful find()/findNext() found is all ASCII: checked once per
    * entry and request, however many matchers read it. */
   valueAscii(): bool {
-    if (!this.indexed) return isAsciiBytes(this.valuePtr, this.valueLen);
+    if (!this.filed()) return isAsciiBytes(this.valuePtr, this.valueLen);
     const at = ENTRY_ASCII + <usize>this.foundIndex;
     let known = load<u8>(at);
     if (known == 0) {
