@@ -93,6 +93,30 @@ test("meshlane controller rejects bad options with exit 2", () => {
   }
 });
 
+/** Starts a rollout of Lane cli/canary (success rate ≥ 99 %, a round a second) and waits for the
+ * first round of analysis: the Lane's `status.rollout` then. */
+async function firstAnalysisRound(server: FakeApiServer): Promise<Json> {
+  await laneApi(server).create(
+    laneObject("cli", "canary", {
+      rollout: {
+        steps: [{ percent: 10, pause: "1s" }, { percent: 20 }],
+        analysis: {
+          interval: "1s",
+          progressDeadline: "1h",
+          metrics: [{ name: "request-success-rate", thresholdRange: { min: 99 } }],
+        },
+      },
+    }),
+  );
+  return eventually(
+    () =>
+      (server.getObject("lanes", "cli", "canary") as Json)?.status?.rollout?.checks?.length > 0 &&
+      (server.getObject("lanes", "cli", "canary") as Json).status.rollout,
+    "a round of analysis",
+    60_000,
+  );
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -263,25 +287,7 @@ test("meshlane controller --prometheus-url: a rollout's analysis asks that Prome
   );
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   try {
-    await laneApi(server).create(
-      laneObject("cli", "canary", {
-        rollout: {
-          steps: [{ percent: 10, pause: "1s" }, { percent: 20 }],
-          analysis: {
-            interval: "1s",
-            progressDeadline: "1h",
-            metrics: [{ name: "request-success-rate", thresholdRange: { min: 99 } }],
-          },
-        },
-      }),
-    );
-    const checks = await eventually(
-      () =>
-        (server.getObject("lanes", "cli", "canary") as Json)?.status?.rollout?.checks?.length > 0 &&
-        (server.getObject("lanes", "cli", "canary") as Json).status.rollout,
-      "a round of analysis",
-      60_000,
-    );
+    const checks = await firstAnalysisRound(server);
     assert.ok(
       queries.some((q) => q.includes("canary")),
       `Prometheus was asked about the lane: ${queries[0]}`,
@@ -341,25 +347,7 @@ test("meshlane controller --metrics-provider embedded: a rollout's analysis scra
   );
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   try {
-    await laneApi(server).create(
-      laneObject("cli", "canary", {
-        rollout: {
-          steps: [{ percent: 10, pause: "1s" }, { percent: 20 }],
-          analysis: {
-            interval: "1s",
-            progressDeadline: "1h",
-            metrics: [{ name: "request-success-rate", thresholdRange: { min: 99 } }],
-          },
-        },
-      }),
-    );
-    const r = await eventually(
-      () =>
-        (server.getObject("lanes", "cli", "canary") as Json)?.status?.rollout?.checks?.length > 0 &&
-        (server.getObject("lanes", "cli", "canary") as Json).status.rollout,
-      "a round of analysis",
-      60_000,
-    );
+    const r = await firstAnalysisRound(server);
     const url = `http://127.0.0.1:${closed}/stats/prometheus`;
     assert.ok(
       r.checks.every((c: Json) => c.verdict === "none" && c.reason.includes(`scrape of ${url} failed`)),

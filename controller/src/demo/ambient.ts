@@ -11,8 +11,6 @@
 // so the waypoint sees the lane the edge decided. The apps copy only the `forward` headers from their
 // request onto their call (default x-request-id): the lane crosses an app only through what the apps
 // forward or the waypoint's trace memory, and the demo reports, hop by hop, which one it was.
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { WasmVm, type CompiledFilter, type HeaderPairs, type RootContext } from "../host/index.js";
 import { statTags } from "../host/statname.js";
 import { targetOf } from "../render/lanes.js";
@@ -29,6 +27,7 @@ import {
   type ServiceSpec,
 } from "./mesh.js";
 import { callUpstream, headerValue, proxy, readBody, send, type Upstream } from "./proxy.js";
+import { listen, socketPool } from "./sockets.js";
 
 /** Where the demo's Services live: all in namespace `demo`, or each in a namespace of its own name. */
 export type NamespaceLayout = "one" | "per-service";
@@ -100,16 +99,6 @@ function baggageMember(baggage: string | undefined, key: string): string | undef
   return undefined;
 }
 
-function listen(server: http.Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
 /** Starts the ambient mesh on 127.0.0.1 (ephemeral ports); MeshConfigError when a config is refused. */
 export async function startAmbientMesh(options: AmbientOptions): Promise<AmbientMesh> {
   const log = options.log ?? (() => {});
@@ -126,32 +115,8 @@ export async function startAmbientMesh(options: AmbientOptions): Promise<Ambient
   const nsOf = (service: string) => (options.namespaces === "per-service" ? service : "demo");
   const byName = new Map(services.map((s) => [s.name, s]));
 
-  const servers: http.Server[] = [];
-  const agents: http.Agent[] = [];
   const vms: { component: string; vm: WasmVm }[] = [];
-  const newAgent = (): http.Agent => {
-    const a = new http.Agent({ keepAlive: true });
-    agents.push(a);
-    return a;
-  };
-  const newServer = (handler: http.RequestListener): http.Server => {
-    const s = http.createServer({ keepAliveTimeout: 30_000 }, handler);
-    servers.push(s);
-    return s;
-  };
-  const close = async (): Promise<void> => {
-    await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            if (!s.listening) return resolve();
-            s.close(() => resolve());
-            s.closeAllConnections();
-          }),
-      ),
-    );
-    for (const a of agents) a.destroy();
-  };
+  const sockets = socketPool();
   const plugin = (component: string, vmId: string, config: object | string): RootContext => {
     const { vm, root } = startPlugin(options.wasm, component, vmId, config, log);
     vms.push({ component, vm });
@@ -168,9 +133,9 @@ export async function startAmbientMesh(options: AmbientOptions): Promise<Ambient
     for (const [ns, served] of waypoints) {
       const component = `waypoint ${ns}`;
       const root = plugin(component, SIDECAR_VM_ID, waypointConfig);
-      const agent = newAgent();
+      const agent = sockets.agent();
       let arrived: HeaderPairs = [];
-      const server = newServer((req, res) => {
+      const server = sockets.server((req, res) => {
         void proxy(req, res, {
           root,
           direction: 1, // a waypoint's filter does not read it
@@ -210,9 +175,9 @@ export async function startAmbientMesh(options: AmbientOptions): Promise<Ambient
       for (const lane of service.lanes) {
         const name = `${service.name}-${lane}`;
         const up = service.upstream === undefined ? undefined : byName.get(service.upstream);
-        const agent = newAgent();
+        const agent = sockets.agent();
         const me = `-> ${service.name}(version: ${lane})`;
-        const app = newServer((req, res) => {
+        const app = sockets.server((req, res) => {
           void (async () => {
             let status = 200;
             let text = me;
@@ -252,8 +217,8 @@ export async function startAmbientMesh(options: AmbientOptions): Promise<Ambient
 
     const entry = services[0];
     const edgeRoot = plugin("edge", EDGE_VM_ID, edgeConfig);
-    const edgeAgent = newAgent();
-    const edgeServer = newServer((req, res) => {
+    const edgeAgent = sockets.agent();
+    const edgeServer = sockets.server((req, res) => {
       void proxy(req, res, {
         root: edgeRoot,
         direction: 2, // Istio gateways report outbound
@@ -272,7 +237,7 @@ export async function startAmbientMesh(options: AmbientOptions): Promise<Ambient
         `waypoint ${nsOf(entry.name)}/waypoint, as istio.io/ingress-use-waypoint does)`,
     );
 
-    const clientAgent = newAgent();
+    const clientAgent = sockets.agent();
     return {
       edgeUrl,
       waypoints,
@@ -296,10 +261,10 @@ export async function startAmbientMesh(options: AmbientOptions): Promise<Ambient
         }
         return rows;
       },
-      close,
+      close: () => sockets.close(),
     };
   } catch (e) {
-    await close();
+    await sockets.close();
     throw e;
   }
 }

@@ -12,7 +12,6 @@
 // like the seed's app: the lane survives each hop only because the sidecars carry it.
 import http from "node:http";
 import { readFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import {
   compileFilter,
   SharedData,
@@ -27,6 +26,7 @@ import { defaultWasmPath } from "../paths.js";
 import { targetOf } from "../render/lanes.js";
 import { BASE_LANE } from "../render/types.js";
 import { callUpstream, headerValue, proxy, readBody, send, type Upstream } from "./proxy.js";
+import { listen, socketPool } from "./sockets.js";
 import {
   DEMO_NAMESPACE,
   EDGE_APP,
@@ -258,27 +258,6 @@ async function loadFilter(wasm: MeshOptions["wasm"], log: (line: string) => void
   return compileFilter(bytes);
 }
 
-function listen(server: http.Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) {
-      resolve();
-      return;
-    }
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
 /** Starts the mesh; every server listens on 127.0.0.1 on an ephemeral port. */
 export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const log = options.log ?? (() => {});
@@ -297,22 +276,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       throw new Error(`${s.name} calls unknown ${s.upstream}`);
   }
 
-  const servers: http.Server[] = [];
-  const agents: http.Agent[] = [];
-  const newAgent = (limit = maxSockets): http.Agent => {
-    const a = new http.Agent({ keepAlive: true, maxSockets: limit });
-    agents.push(a);
-    return a;
-  };
-  const newServer = (handler: http.RequestListener): http.Server => {
-    const s = http.createServer({ keepAliveTimeout: 30_000 }, handler);
-    servers.push(s);
-    return s;
-  };
-  const close = async (): Promise<void> => {
-    await Promise.all(servers.map(closeServer));
-    for (const a of agents) a.destroy();
-  };
+  const sockets = socketPool(maxSockets);
 
   try {
     const compiled = withFilter ? await loadFilter(options.wasm, log) : null;
@@ -344,8 +308,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         const name = `${service.name}-${lane}`;
         const sidecar = compiled ? plugin(name, SIDECAR_VM_ID, sidecarConfig) : null;
         const root = sidecar?.root ?? null;
-        const inboundAgent = newAgent();
-        const outboundAgent = newAgent();
+        const inboundAgent = sockets.agent();
+        const outboundAgent = sockets.agent();
         const inst: Instance = {
           name,
           service: service.name,
@@ -356,7 +320,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
           vm: sidecar?.vm ?? null,
         };
         const toApp: Upstream = { name: `${name} app`, port: 0 };
-        const inbound = newServer((req, res) => {
+        const inbound = sockets.server((req, res) => {
           void proxy(req, res, {
             root,
             direction: INBOUND,
@@ -365,7 +329,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
             route: () => toApp,
           });
         });
-        const outbound = newServer((req, res) => {
+        const outbound = sockets.server((req, res) => {
           void proxy(req, res, {
             root,
             direction: OUTBOUND,
@@ -389,7 +353,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
           `starting sidecar ${name} (inbound :${inst.inboundPort}, outbound :${inst.outboundPort}` +
             `${compiled ? `, vm_id ${SIDECAR_VM_ID}, role sidecar` : ", no filter"})`,
         );
-        const statsPort = await listen(newServer(statsHandler(inst.vm)));
+        const statsPort = await listen(sockets.server(statsHandler(inst.vm)));
         stats.push({
           service: service.name,
           workload: name,
@@ -399,8 +363,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
           labels: { app: service.name, namespace: DEMO_NAMESPACE, pod: name },
         });
         const failPercent = options.failPercent?.(inst) ?? 0;
-        const app = newServer(
-          appHandler(service, lane, inst, newAgent(), timeoutMs, options.onAppRequest, failPercent),
+        const app = sockets.server(
+          appHandler(service, lane, inst, sockets.agent(), timeoutMs, options.onAppRequest, failPercent),
         );
         inst.appPort = await listen(app);
         toApp.port = inst.appPort;
@@ -416,8 +380,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     const edge = compiled ? plugin("edge", EDGE_VM_ID, edgeConfig) : null;
     let edgeRoot = edge?.root ?? null;
     let edgeHeader = edgeLaneHeader;
-    const edgeAgent = newAgent();
-    const edgeServer = newServer((req, res) => {
+    const edgeAgent = sockets.agent();
+    const edgeServer = sockets.server((req, res) => {
       void proxy(req, res, {
         root: edgeRoot,
         direction: OUTBOUND, // Istio gateways report outbound
@@ -426,7 +390,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         route: (h) => laneOf(entry, h, edgeHeader, true),
       });
     });
-    const edgeStatsPort = await listen(newServer(statsHandler(edge?.vm ?? null)));
+    const edgeStatsPort = await listen(sockets.server(statsHandler(edge?.vm ?? null)));
     stats.unshift({
       service: EDGE_APP,
       workload: EDGE_APP,
@@ -451,7 +415,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       hops += s.upstream ? 2 : 1;
     }
 
-    const clientAgent = newAgent(Infinity);
+    const clientAgent = sockets.agent(Infinity);
     return {
       edgeUrl,
       edgeVm: edge?.vm ?? null,
@@ -483,10 +447,10 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         edgeRoot = root;
         edgeHeader = laneHeaderOf(asObject(config));
       },
-      close,
+      close: () => sockets.close(),
     };
   } catch (e) {
-    await close();
+    await sockets.close();
     throw e;
   }
 }

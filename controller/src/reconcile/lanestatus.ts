@@ -138,37 +138,53 @@ export class LaneStatuses {
   }
 
   private async write(lane: KubeObject, status: LaneStatusBody, signal: AbortSignal): Promise<void> {
-    const { client, state, tally } = this.opts;
-    const r = RESOURCES["meshlane.io|Lane"];
     try {
-      const updated = await withRetry(
-        () =>
-          client.patch(
-            r,
-            lane.metadata.namespace ?? "",
-            lane.metadata.name,
-            "merge",
-            { status },
-            {
-              subresource: "status",
-              signal,
-            },
-          ),
-        this.opts.retry(signal),
-      );
-      tally.ok("status", "Lane");
-      state.observe(updated as KubeObject);
+      await patchLaneStatus(this.opts, lane, status, signal);
     } catch (err) {
-      if (err instanceof KubeError && err.statusCode === 404) return;
-      tally.failed("status", "Lane", err);
-      if (!isRetryable(err)) {
-        this.opts.log.error("could not write a Lane's status", {
-          lane: `${lane.metadata.namespace}/${lane.metadata.name}`,
-          err,
-        });
-        return;
-      }
-      throw err;
+      if (isRetryable(err)) throw err;
+      this.opts.log.error("could not write a Lane's status", {
+        lane: `${lane.metadata.namespace}/${lane.metadata.name}`,
+        err,
+      });
     }
+  }
+}
+
+/**
+ * Merge-patches fields of a Lane's status subresource, with retries, counted in the write tally and
+ * observed into the cluster state. A Lane deleted meanwhile (404) is done; any other failure is
+ * counted and thrown.
+ */
+export async function patchLaneStatus(
+  opts: {
+    client: KubeClient;
+    state: Pick<ClusterState, "observe">;
+    tally: WriteTally;
+    retry: RetryPolicy;
+  },
+  lane: KubeObject,
+  status: object,
+  signal: AbortSignal,
+): Promise<void> {
+  const { client, state, tally } = opts;
+  try {
+    const updated = await withRetry(
+      () =>
+        client.patch(
+          RESOURCES["meshlane.io|Lane"],
+          lane.metadata.namespace ?? "",
+          lane.metadata.name,
+          "merge",
+          { status },
+          { subresource: "status", signal },
+        ),
+      opts.retry(signal),
+    );
+    tally.ok("status", "Lane");
+    state.observe(updated as KubeObject);
+  } catch (err) {
+    if (err instanceof KubeError && err.statusCode === 404) return;
+    tally.failed("status", "Lane", err);
+    throw err;
   }
 }

@@ -36,12 +36,12 @@ import {
 } from "../rollout/engine.js";
 import type { MetricsProvider } from "../rollout/provider.js";
 import type { EventRecorder } from "./events.js";
+import { patchLaneStatus } from "./lanestatus.js";
 import { isDeleting } from "./finalizers.js";
-import { KubeError, RESOURCES, type KubeClient } from "./kube.js";
+import { RESOURCES, type KubeClient } from "./kube.js";
 import type { Logger } from "./log.js";
 import type { Plan } from "./plan.js";
 import { copyPromotion, type PromotionParts } from "./promotion.js";
-import { withRetry } from "./retry.js";
 import type { ClusterState } from "./state.js";
 import type { RetryPolicy, WriteTally } from "./writer.js";
 
@@ -342,31 +342,11 @@ export class Rollouts {
     }
   }
 
-  private async writeStatus(
+  private writeStatus(
     lane: KubeObject,
     rollout: Record<string, unknown> | null,
     signal: AbortSignal,
   ): Promise<void> {
-    const { client, tally, state } = this.opts;
-    try {
-      const updated = await withRetry(
-        () =>
-          client.patch(
-            RESOURCES["meshlane.io|Lane"],
-            lane.metadata.namespace ?? "",
-            lane.metadata.name,
-            "merge",
-            { status: { rollout } },
-            { subresource: "status", signal },
-          ),
-        this.opts.retry(signal),
-      );
-      tally.ok("status", "Lane");
-      state.observe(updated as KubeObject);
-    } catch (err) {
-      if (err instanceof KubeError && err.statusCode === 404) return;
-      tally.failed("status", "Lane", err);
-      throw err;
-    }
+    return patchLaneStatus(this.opts, lane, { rollout }, signal);
   }
 }

@@ -30,6 +30,18 @@ export interface RoutingOutput {
   warnings: Problem[];
 }
 
+/** A writer's output before it writes: every list empty, every planned Service routed. */
+export function emptyRoutingOutput(plan: LanePlan): RoutingOutput & { routed: Map<string, PlannedService> } {
+  return {
+    userApply: [],
+    restore: [],
+    managed: [],
+    routed: new Map(plan.services),
+    errors: [],
+    warnings: [],
+  };
+}
+
 /**
  * One routing API. `write` must be pure (inputs not modified, no I/O, no clock) and deterministic,
  * follow the plan's targets exactly (it never resolves fallbacks itself), leave out a user object

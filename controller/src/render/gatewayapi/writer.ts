@@ -25,7 +25,7 @@ import {
   type KubeObject,
 } from "../types.js";
 import { isIgnored, userOutcome, userSpec } from "../userobject.js";
-import { releaseUserObjects, type RoutingOutput, type RoutingWriter } from "../writer.js";
+import { emptyRoutingOutput, releaseUserObjects, type RoutingOutput, type RoutingWriter } from "../writer.js";
 import {
   DEFAULT_PATH,
   laneBackend,
@@ -157,15 +157,8 @@ function writeUserRoutes(out: RoutingOutput, ctx: HttpRouteContext, inv: Invento
 export const gatewayApiWriter: RoutingWriter = {
   name: "gateway-api",
   write(plan, inv, o) {
-    const out: RoutingOutput = {
-      userApply: [],
-      restore: [],
-      managed: [],
-      routed: new Map(plan.services),
-      errors: [],
-      warnings: [],
-    };
-    const routed = out.routed as Map<string, PlannedService>;
+    const out = emptyRoutingOutput(plan);
+    const routed = out.routed;
     const drop = (svc: PlannedService, why: string) => {
       if (!routed.delete(svc.fqdn)) return;
       out.warnings.push({ object: describe(svc.obj), message: `not lane-routed: ${why}` });

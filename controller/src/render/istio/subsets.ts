@@ -10,7 +10,7 @@ import { deepEqual, describe, managedMetadata, managedName, objectKey } from "..
 import type { ResolvedOptions } from "../options.js";
 import { IGNORE_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, type KubeObject } from "../types.js";
 import { isIgnored, userOutcome, userSpec } from "../userobject.js";
-import type { RoutingOutput } from "../writer.js";
+import { emptyRoutingOutput, type RoutingOutput } from "../writer.js";
 import {
   leakySubsets,
   mergeDestinationRule,
@@ -24,14 +24,7 @@ export interface SubsetsOutput extends RoutingOutput {
 }
 
 export function writeSubsets(plan: LanePlan, inv: Inventory, o: ResolvedOptions): SubsetsOutput {
-  const out: SubsetsOutput = {
-    userApply: [],
-    restore: [],
-    managed: [],
-    routed: new Map(plan.services),
-    errors: [],
-    warnings: [],
-  };
+  const out: SubsetsOutput = emptyRoutingOutput(plan);
   const services = out.routed;
   const drHost = (dr: KubeObject) =>
     typeof dr.spec?.host === "string"
