@@ -2,7 +2,7 @@
 // else speaks strings. Absence is a value here: a missing header is null, a failed call is false, and
 // nothing in this file throws on a host status (a throw would trap the VM).
 import * as host from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { isAsciiBytes, strLen } from "./lib/raw";
+import { bytesAre, isAsciiBytes, strLen } from "./lib/raw";
 
 // WasmResult codes (proxy-wasm ABI).
 export const RESULT_OK: u32 = 0;
@@ -305,17 +305,6 @@ export class HeaderBlock {
     return (len * 7 + first * 3 + last) & (<u32>(BUCKETS - 1));
   }
 
-  /** Whether the nl key bytes at `data` are `name`'s code units. */
-  @inline
-  private static keyIs(data: usize, name: string, nl: i32): bool {
-    const np = changetype<usize>(name);
-    for (let j = 0; j < nl; j++) {
-      // A string is UTF-16: compare each key byte with the name's code unit.
-      if (<u32>load<u8>(data + <usize>j) != <u32>load<u16>(np + ((<usize>j) << 1))) return false;
-    }
-    return true;
-  }
-
   /** Follows a bucket's chain from entry `i` for `name`. */
   @inline
   private chainFrom(name: string, i: i32): bool {
@@ -323,7 +312,7 @@ export class HeaderBlock {
     const nl = strLen(name);
     while (i >= 0) {
       const data = ptr + <usize>load<u32>(ENTRY_KEY + ((<usize>i) << 2));
-      if (<i32>load<u32>(ptr + 4 + <usize>i * 8) == nl && HeaderBlock.keyIs(data, name, nl)) {
+      if (<i32>load<u32>(ptr + 4 + <usize>i * 8) == nl && bytesAre(data, name, nl)) {
         this.valuePtr = data + <usize>nl + 1;
         this.valueLen = <i32>load<u32>(ptr + 8 + <usize>i * 8);
         this.foundIndex = i;
@@ -343,7 +332,7 @@ export class HeaderBlock {
     for (let i = from; i < n; i++) {
       const kl = <i32>load<u32>(ptr + 4 + <usize>i * 8);
       const vl = <i32>load<u32>(ptr + 8 + <usize>i * 8);
-      if (kl == nl && HeaderBlock.keyIs(data, name, nl)) {
+      if (kl == nl && bytesAre(data, name, nl)) {
         this.valuePtr = data + <usize>kl + 1;
         this.valueLen = vl;
         this.foundIndex = i;

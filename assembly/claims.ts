@@ -5,7 +5,7 @@
 // with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
 import { numberText } from "./lib/jwt";
 import { StringMatch } from "./match";
-import { strLen, unitAt } from "./lib/raw";
+import { bytesAre, strLen } from "./lib/raw";
 
 function readU32(buf: usize, at: i32): u32 {
   return load<u32>(buf + <usize>at);
@@ -37,28 +37,37 @@ function text(buf: usize, start: i32, len: i32): string {
   return String.UTF8.decodeUnsafe(buf + <usize>start, <usize>len);
 }
 
-/** Where key `key` sits in the pairs blob `[start, end)`: its value's [start, end) packed as
- * (start << 32 | end), or -1. The blob must already have passed isPairs. */
-function find(buf: usize, start: i32, end: i32, key: string): i64 {
-  const n = <i32>readU32(buf, start);
-  let data = start + 4 + n * 8;
-  const kl0 = strLen(key);
-  for (let i = 0; i < n; i++) {
-    const k = <i32>readU32(buf, start + 4 + i * 8);
-    const vl = <i32>readU32(buf, start + 8 + i * 8);
-    if (k == kl0) {
-      let same = true;
-      for (let j = 0; j < k; j++) {
-        if (<i32>load<u8>(buf + <usize>(data + j)) != unitAt(key, j)) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return ((<i64>(data + k + 1)) << 32) | (<i64>(data + k + 1 + vl));
-    }
-    data += k + vl + 2;
+// findIn's answers besides a position.
+const NOT_FOUND: i64 = -1;
+const NOT_PAIRS: i64 = -2;
+
+/** isPairs and a key lookup in one walk: where the first key `key` of the pairs blob
+ * `[start, end)` sits, its value's [start, end) packed as (start << 32 | end); NOT_FOUND when the
+ * blob is well formed without that key; NOT_PAIRS when `[start, end)` is not exactly one
+ * well-formed pairs blob (the same test as isPairs). */
+function findIn(buf: usize, start: i32, end: i32, key: string): i64 {
+  const len = end - start;
+  if (len < 4) return NOT_PAIRS;
+  const n = readU32(buf, start);
+  if (n == 0) return len == 4 ? NOT_FOUND : NOT_PAIRS;
+  if (<u64>n > <u64>(len - 4) / 10) return NOT_PAIRS;
+  let data = start + 4 + <i32>n * 8;
+  if (data > end) return NOT_PAIRS;
+  const kl = strLen(key);
+  let found = NOT_FOUND;
+  for (let i: i32 = 0; i < <i32>n; i++) {
+    const k = readU32(buf, start + 4 + i * 8);
+    const v = readU32(buf, start + 8 + i * 8);
+    if (<u64>data + <u64>k + <u64>v + 2 > <u64>end) return NOT_PAIRS;
+    if (found < 0 && <i32>k == kl && bytesAre(buf + <usize>data, key, kl))
+      found = ((<i64>(data + kl + 1)) << 32) | (<i64>(data + kl + 1 + <i32>v));
+    data += <i32>k;
+    if (load<u8>(buf + <usize>data) != 0) return NOT_PAIRS;
+    data += 1 + <i32>v;
+    if (load<u8>(buf + <usize>data) != 0) return NOT_PAIRS;
+    data += 1;
   }
-  return -1;
+  return data == end ? found : NOT_PAIRS;
 }
 
 /** The values of a claim read straight from jwt_authn's metadata encoding, without decoding the
@@ -72,7 +81,7 @@ export function metadataClaims(buf: usize, total: i32, name: string): Array<stri
 
 /**
  * claimMatches(m, metadataClaims(buf, name)) without building the values: list elements and
- * text are matched in place (see StringMatch.matchesAscii); only numbers, booleans and non-ASCII
+ * text are matched in place (see StringMatch.matchesBytes); only numbers, booleans and non-ASCII
  * text become strings.
  */
 export function metadataClaimMatches(buf: usize, total: i32, name: string, m: StringMatch): bool {
@@ -108,7 +117,7 @@ export function metadataClaimMatches(buf: usize, total: i32, name: string, m: St
 
 /** m.matches on UTF-8 text in place: ASCII without decoding, anything else decoded. */
 function bytesMatch(ptr: usize, len: i32, m: StringMatch): bool {
-  const r = m.matchesAscii(ptr, len);
+  const r = m.matchesBytes(ptr, len, false);
   if (r >= 0) return r == 1;
   return m.matches(String.UTF8.decodeUnsafe(ptr, <usize>len));
 }
@@ -116,8 +125,8 @@ function bytesMatch(ptr: usize, len: i32, m: StringMatch): bool {
 /** Where claim `name` sits in the metadata (see metadataClaims): its value's [start, end) packed
  * as (start << 32 | end), or -1. */
 function locateClaim(buf: usize, total: i32, name: string): i64 {
-  if (!isPairs(buf, 0, total)) return -1;
-  let at = find(buf, 0, total, "payload");
+  let at = findIn(buf, 0, total, "payload");
+  if (at == NOT_PAIRS) return -1;
   if (at < 0) {
     // Older Istio: keyed by issuer; take the first value that is itself a map.
     const n = <i32>readU32(buf, 0);
@@ -136,24 +145,24 @@ function locateClaim(buf: usize, total: i32, name: string): i64 {
   }
   let ps = <i32>(at >> 32);
   let pe = <i32>(at & 0xffffffff);
-  if (!isPairs(buf, ps, pe)) return -1;
-  let leaf = find(buf, ps, pe, name);
+  let leaf = findIn(buf, ps, pe, name);
+  if (leaf == NOT_PAIRS) return -1;
   if (leaf < 0 && name.indexOf(".") > 0) {
+    // A dotted path through nested maps: every step must be a map holding the next name.
     let from = 0;
     while (true) {
       let dot = name.indexOf(".", from);
       const last = dot < 0;
       if (last) dot = name.length;
       if (dot == from) return -1;
-      const step = find(buf, ps, pe, name.substring(from, dot));
+      const step = findIn(buf, ps, pe, name.substring(from, dot));
       if (step < 0) return -1;
-      ps = <i32>(step >> 32);
-      pe = <i32>(step & 0xffffffff);
       if (last) {
         leaf = step;
         break;
       }
-      if (!isPairs(buf, ps, pe)) return -1;
+      ps = <i32>(step >> 32);
+      pe = <i32>(step & 0xffffffff);
       from = dot + 1;
     }
   }

@@ -584,6 +584,7 @@ class Parser {
       m.value = requiredLiteral(pattern);
     }
     if (m.ignoreCase) m.value = toLowerAscii(m.value);
+    m.seal();
     return m;
   }
 }

@@ -29,7 +29,7 @@ import { CONFLICT, REMEMBER_CONFLICT, forget, recall, remember } from "./memory"
 import { HostRequest } from "./request";
 import { random_get } from "./wasi";
 import { intText, isLaneName, isToken } from "./lib/text";
-import { sameString, strLen } from "./lib/raw";
+import { isNone, sameString, strLen } from "./lib/raw";
 import {
   DIRECTION_GATEWAY,
   DIRECTION_INBOUND,
@@ -224,8 +224,9 @@ export class Stream {
       req.laneStripped = true;
     }
     if (strLen(cfg.baggageKey) == 0) return;
-    const b = req.baggageValue();
-    if (b === null) return;
+    const v = req.baggageValue();
+    if (isNone(v)) return;
+    const b = changetype<string>(v);
     if (b.indexOf(cfg.baggageKey) < 0) return;
     const rest = removeBaggage(b, cfg.baggageKey);
     if (rest.length == 0) {
@@ -245,7 +246,7 @@ export class Stream {
     if (strLen(cfg.baggageKey) == 0) return;
     const b = req.baggageValue();
     const member = root.memberBytes;
-    if (b === null && member !== null) {
+    if (isNone(b) && member !== null) {
       // No baggage yet: setBaggage("", key, lane) is exactly "key=lane" (a lane name needs no
       // percent-encoding and is far below the size limits). Nothing reads the baggage after apply().
       abi.replaceHeaderBytes(abi.REQUEST_HEADERS, BAGGAGE, member);

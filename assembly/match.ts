@@ -3,7 +3,7 @@ import { Regex } from "./lib/regex";
 import { Cidr, IpAddr } from "./lib/cidr";
 import { toLowerAscii } from "./lib/text";
 import { saltedBucket } from "./lib/hash";
-import { isAsciiBytes, itemAt, strLen } from "./lib/raw";
+import { isAsciiBytes, itemAt } from "./lib/raw";
 
 export { isAsciiBytes };
 
@@ -17,7 +17,8 @@ export const MATCH_ONE_OF: i32 = 6;
 
 /** One StringMatch (docs/contracts.md, "StringMatch"). `value` and `values` are stored lower-cased when ignoreCase is set.
  * An absent value (null) matches only `present: false`; `invert` negates the whole result, so an
- * inverted value match also holds for an absent value (as Envoy's invert_match does). */
+ * inverted value match also holds for an absent value (as Envoy's invert_match does). Call seal()
+ * once the fields are set. */
 export class StringMatch {
   kind: i32 = MATCH_EXACT;
   /** The text to compare; for a regex, a literal every match contains (a prefilter), or "". */
@@ -27,6 +28,17 @@ export class StringMatch {
   present: bool = true;
   ignoreCase: bool = false;
   invert: bool = false;
+  /** `value` and `values` as UTF-8, as seal() encoded them. */
+  private bytes: ArrayBuffer = new ArrayBuffer(0);
+  private bytesList: Array<ArrayBuffer> = [];
+
+  /** Encodes the values the byte matcher compares (matchesBytes). */
+  seal(): void {
+    this.bytes = String.UTF8.encode(this.value);
+    const list = new Array<ArrayBuffer>();
+    for (let i = 0; i < this.values.length; i++) list.push(String.UTF8.encode(unchecked(this.values[i])));
+    this.bytesList = list;
+  }
 
   matches(input: string | null): bool {
     return this.base(input) != this.invert;
@@ -39,53 +51,62 @@ export class StringMatch {
   }
 
   /**
-   * matches() for a present value given as UTF-8 bytes in place (a header in the proxy's block),
-   * without decoding it into a string: 1 or 0, or -1 when the bytes are not all ASCII (then decode
-   * and call matches(), which is the reference). ASCII bytes are exactly the UTF-16 code units of
-   * the decoded string, so the comparisons below are those of base() on that string.
+   * matches() for a present value given as its UTF-8 bytes in place (a header in the proxy's block,
+   * part of one, a claim in jwt_authn's metadata), without decoding it: 1 or 0, or -1 when only
+   * matches() on the decoded text can answer (a regex over bytes that are not all ASCII).
+   *
+   * exact, prefix, suffix, contains and oneOf compare bytes with the value's UTF-8 bytes, A-Z read
+   * as a-z with ignoreCase: for valid UTF-8 that is exactly matches() on the decoded text (ASCII
+   * bytes never occur inside a multi-byte character), and bytes that are not valid UTF-8 match
+   * only what they are byte for byte, as Envoy's own matchers compare them — a malformed value
+   * cannot pass for another (an overlong encoding of "pc" is not "pc"). `ascii`: the caller knows
+   * the bytes are all ASCII (part of an ASCII header); otherwise a regex checks, and only once its
+   * prefilter has passed.
    */
-  matchesAscii(ptr: usize, len: i32): i32 {
-    return this.matchesBytes(ptr, len, this.kind == MATCH_PRESENT || isAsciiBytes(ptr, len));
-  }
-
-  /** matchesAscii() for bytes whose ASCII-ness the caller already knows (`ascii`): a header's,
-   * checked once per request (HeaderBlock.valueAscii), or part of a header that is ASCII. */
   matchesBytes(ptr: usize, len: i32, ascii: bool): i32 {
-    if (this.kind == MATCH_PRESENT) return this.present != this.invert ? 1 : 0;
-    if (!ascii) return -1;
-    const ic = this.ignoreCase;
-    const value = this.value;
-    const vl = strLen(value);
     let r = false;
     switch (this.kind) {
-      case MATCH_EXACT:
-        r = len == vl && bytesEqual(ptr, value, ic);
+      case MATCH_PRESENT:
+        return this.present != this.invert ? 1 : 0;
+      case MATCH_EXACT: {
+        const b = this.bytes;
+        r = len == b.byteLength && sameBytes(ptr, changetype<usize>(b), len, this.ignoreCase);
         break;
-      case MATCH_PREFIX:
-        r = len >= vl && bytesEqual(ptr, value, ic);
+      }
+      case MATCH_PREFIX: {
+        const b = this.bytes;
+        const n = b.byteLength;
+        r = len >= n && sameBytes(ptr, changetype<usize>(b), n, this.ignoreCase);
         break;
-      case MATCH_SUFFIX:
-        r = len >= vl && bytesEqual(ptr + <usize>(len - vl), value, ic);
+      }
+      case MATCH_SUFFIX: {
+        const b = this.bytes;
+        const n = b.byteLength;
+        r = len >= n && sameBytes(ptr + <usize>(len - n), changetype<usize>(b), n, this.ignoreCase);
         break;
-      case MATCH_CONTAINS:
-        r = bytesContain(ptr, len, value, vl, ic);
+      }
+      case MATCH_CONTAINS: {
+        const b = this.bytes;
+        r = bytesContain(ptr, len, changetype<usize>(b), b.byteLength, this.ignoreCase);
         break;
+      }
       case MATCH_REGEX: {
         const re = this.regex;
         if (re === null) break;
         // A literal every match contains: without it the automaton need not run.
-        if (vl > 0 && !bytesContain(ptr, len, value, vl, false)) break;
-        if (ic) return -1; // config rejects ignoreCase with regex; stay on the reference path
+        const b = this.bytes;
+        if (!bytesContain(ptr, len, changetype<usize>(b), b.byteLength, false)) break;
+        if (!ascii && !isAsciiBytes(ptr, len)) return -1;
         const m = re.fullMatchAscii(ptr, len);
         if (m < 0) return -1;
         r = m == 1;
         break;
       }
       case MATCH_ONE_OF: {
-        const values = this.values;
-        for (let i = 0; i < values.length; i++) {
-          const v = itemAt(values, i);
-          if (strLen(v) == len && bytesEqual(ptr, v, ic)) {
+        const list = this.bytesList;
+        for (let i = 0; i < list.length; i++) {
+          const b = itemAt(list, i);
+          if (b.byteLength == len && sameBytes(ptr, changetype<usize>(b), len, this.ignoreCase)) {
             r = true;
             break;
           }
@@ -123,45 +144,44 @@ export class StringMatch {
   }
 }
 
-/** Whether `value` occurs in the ASCII bytes [ptr, ptr + len): the same naive scan as
- * String#includes (values and patterns are short). */
-function bytesContain(ptr: usize, len: i32, value: string, vl: i32, lower: bool): bool {
-  if (vl == 0) return true;
-  const first = <u32>load<u16>(changetype<usize>(value));
+/** Whether the n bytes at b occur in the len bytes at ptr (A-Z there read as a-z when `lower`). */
+function bytesContain(ptr: usize, len: i32, b: usize, n: i32, lower: bool): bool {
+  if (n == 0) return true;
+  const first = <u32>load<u8>(b);
   let at = 0;
-  if (!lower && first < 0x80) {
-    // Eight bytes at a time: a word's bytes equal to the first unit are found at once (the lowest
+  const last = len - n;
+  if (!lower) {
+    // Eight bytes at a time: a word's bytes equal to the first byte are found at once (the lowest
     // flagged byte is exact; higher ones may be false alarms, which the comparison rejects).
     const spread = <u64>first * 0x0101010101010101;
-    const last = len - vl;
     for (; at + 8 <= len && at <= last; at += 8) {
       const x = load<u64>(ptr + <usize>at) ^ spread;
       let t = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
       while (t != 0) {
         const k = at + <i32>(ctz(t) >> 3);
         if (k > last) return false;
-        if (bytesEqual(ptr + <usize>k, value, false)) return true;
+        if (sameBytes(ptr + <usize>k, b, n, false)) return true;
         t &= t - 1;
       }
     }
   }
-  for (; at + vl <= len; at++) {
-    let b = <u32>load<u8>(ptr + <usize>at);
-    if (lower && b - 0x41 < 26) b += 0x20;
-    if (b == first && bytesEqual(ptr + <usize>at, value, lower)) return true;
+  for (; at <= last; at++) {
+    let c = <u32>load<u8>(ptr + <usize>at);
+    if (lower && c - 0x41 < 26) c += 0x20;
+    if (c == first && sameBytes(ptr + <usize>at, b, n, lower)) return true;
   }
   return false;
 }
 
-/** Whether the ASCII bytes at ptr start with `value` (whose length the caller checked), with
- * A-Z read as a-z when `lower` (values of ignoreCase matches are stored lower-cased). */
-function bytesEqual(ptr: usize, value: string, lower: bool): bool {
-  const n = strLen(value);
-  const vp = changetype<usize>(value);
-  for (let j = 0; j < n; j++) {
-    let b = <u32>load<u8>(ptr + <usize>j);
-    if (lower && b >= 0x41 && b <= 0x5a) b += 0x20;
-    if (b != <u32>load<u16>(vp + ((<usize>j) << 1))) return false;
+/** Whether the n bytes at a are the n bytes at b, A-Z at a read as a-z when `lower` (the values
+ * of ignoreCase matches are stored lower-cased). */
+function sameBytes(a: usize, b: usize, n: i32, lower: bool): bool {
+  let i = 0;
+  if (!lower) for (; i + 8 <= n; i += 8) if (load<u64>(a + <usize>i) != load<u64>(b + <usize>i)) return false;
+  for (; i < n; i++) {
+    let c = <u32>load<u8>(a + <usize>i);
+    if (lower && c - 0x41 < 26) c += 0x20;
+    if (c != <u32>load<u8>(b + <usize>i)) return false;
   }
   return true;
 }

@@ -13,6 +13,7 @@ import { getQueryParam } from "./lib/query";
 import { JValue } from "./lib/json";
 import { HeaderBlock } from "./abi";
 import { claimValues, jwtPayload } from "./lib/jwt";
+import { isNone } from "./lib/raw";
 import { metadataClaimMatches, metadataClaims } from "./claims";
 
 const JWT_METADATA = abi.propertyPath("metadata\0filter_metadata\0envoy.filters.http.jwt_authn");
@@ -83,7 +84,7 @@ export class HostRequest extends RequestView {
   private blockMatches(name: string, m: StringMatch): bool {
     const h = this.headers;
     if (!h.find(name)) return m.absent();
-    const r = m.matchesBytes(h.valuePtr, h.valueLen, h.valueAscii());
+    const r = m.matchesBytes(h.valuePtr, h.valueLen, false);
     if (r >= 0) return r == 1;
     return m.matches(String.UTF8.decodeUnsafe(h.valuePtr, <usize>h.valueLen));
   }
@@ -139,7 +140,7 @@ export class HostRequest extends RequestView {
     const vp = this.cookiePtr + <usize>vs;
     const vl = <i32>(at & 0xffffffff) - vs;
     const r = m.matchesBytes(vp, vl, true); // part of an ASCII header
-    // -1: a regex only the string matcher can finish (see matchesAscii).
+    // -1: a regex only the string matcher can finish (see matchesBytes).
     return r >= 0 ? r == 1 : m.matches(String.UTF8.decodeUnsafe(vp, <usize>vl));
   }
   cookieBucket(name: string, salt: u64): i32 {
@@ -158,11 +159,11 @@ export class HostRequest extends RequestView {
       this.cookieRead = true;
     }
     const h = this.cookieHeader;
-    return h === null ? null : getCookie(h, name);
+    return isNone(h) ? null : getCookie(changetype<string>(h), name);
   }
   query(name: string): string | null {
     const p = this.path();
-    return p === null ? null : getQueryParam(p, name);
+    return isNone(p) ? null : getQueryParam(changetype<string>(p), name);
   }
   path(): string | null {
     if (!this.pathRead) {
@@ -209,7 +210,7 @@ export class HostRequest extends RequestView {
   }
   baggage(key: string): string | null {
     const h = this.baggageValue();
-    return h === null ? null : getBaggage(h, key);
+    return isNone(h) ? null : getBaggage(changetype<string>(h), key);
   }
   claimMatches(name: string, m: StringMatch): bool {
     if (this.cfg.jwtFrom == JWT_FROM_HEADER) return super.claimMatches(name, m);

@@ -4,7 +4,7 @@
 // decide instead. No allocation and no host call: the filter's request view (request.ts) uses them on
 // every request, and the tests compare them with the string functions on generated input.
 import { IpAddr } from "./cidr";
-import { owsAt, strLen, unitAt } from "./raw";
+import { bytesAre, digitAt, indexOfEither, owsAt, strLen } from "./raw";
 
 // The pairs of the request's cookie header, filed by splitCookies() in one pass: per pair its name's
 // start and end and its value's start and end (quotes stripped), as offsets into the header.
@@ -24,15 +24,10 @@ export function splitCookies(ptr: usize, n: i32): i32 {
   while (start < n) {
     let a = start;
     while (a < n && owsAt(ptr, a)) a++;
-    // The pair's first '=' and its end (';' or the header's end), in one walk.
-    let eq = -1;
-    let end = a;
-    for (; end < n; end++) {
-      const c = load<u8>(ptr + <usize>end);
-      if (c == 0x3b) break;
-      if (c == 0x3d && eq < 0) eq = end;
-    }
-    if (eq > a) {
+    // The pair's end (';' or the header's end), then its first '=' before that.
+    const end = indexOfEither(ptr, a, n, 0x3b, 0x3b);
+    const eq = indexOfEither(ptr, a, end, 0x3d, 0x3d);
+    if (eq > a && eq < end) {
       let ke = eq;
       while (ke > a && owsAt(ptr, ke - 1)) ke--;
       let vs = eq + 1;
@@ -65,11 +60,7 @@ export function pairValue(ptr: usize, count: i32, name: string): i64 {
     const at = PAIRS + ((<usize>i) << 4);
     const a = load<i32>(at);
     if (load<i32>(at, 4) - a != nl) continue;
-    let same = true;
-    for (let j = 0; same && j < nl; j++) {
-      if (<i32>load<u8>(ptr + <usize>(a + j)) != unitAt(name, j)) same = false;
-    }
-    if (same) return ((<i64>load<i32>(at, 8)) << 32) | (<i64>load<i32>(at, 12));
+    if (bytesAre(ptr + <usize>a, name, nl)) return ((<i64>load<i32>(at, 8)) << 32) | (<i64>load<i32>(at, 12));
   }
   return -1;
 }
@@ -85,37 +76,22 @@ export const QUERY_DECODE: i64 = -2;
 export function findQueryParam(ptr: usize, n: i32, name: string): i64 {
   const nl = strLen(name);
   if (nl == 0) return -1;
-  // The first '?' before the first '#' (or the end).
-  let q = 0;
-  for (; q < n; q++) {
-    const c = load<u8>(ptr + <usize>q);
-    if (c == 0x23) return -1;
-    if (c == 0x3f) break;
-  }
-  if (q >= n) return -1;
-  // One walk over the query: its parameters split on '&' and '=', the first one named `name`
-  // kept, and any '%' or '+' (anywhere in the query) sending the whole lookup to the decoder.
-  let found: i64 = -1;
+  // The query: after the first '?' that comes before any '#', up to the next '#' (or the end).
+  const q = indexOfEither(ptr, 0, n, 0x3f, 0x23);
+  if (q >= n || load<u8>(ptr + <usize>q) == 0x23) return -1;
+  const end = indexOfEither(ptr, q + 1, n, 0x23, 0x23);
+  // Any '%' or '+' in it sends the whole lookup to the decoder.
+  if (indexOfEither(ptr, q + 1, end, 0x25, 0x2b) < end) return QUERY_DECODE;
+  // Parameters split on '&', each name before its first '='; the first named `name` answers.
   let start = q + 1;
-  let eq = -1;
-  for (let k = start; k <= n; k++) {
-    const c = k < n ? load<u8>(ptr + <usize>k) : 0x23; // the end reads as '#'
-
-    if (c == 0x25 || c == 0x2b) return QUERY_DECODE;
-    if (c == 0x23 || c == 0x26) {
-      if (found < 0 && k > start && (eq < 0 ? k : eq) - start == nl) {
-        let same = true;
-        for (let j = 0; same && j < nl; j++) {
-          if (<i32>load<u8>(ptr + <usize>(start + j)) != unitAt(name, j)) same = false;
-        }
-        if (same) found = eq < 0 ? ((<i64>k) << 32) | (<i64>k) : ((<i64>(eq + 1)) << 32) | (<i64>k);
-      }
-      if (c == 0x23) return found;
-      start = k + 1;
-      eq = -1;
-    } else if (c == 0x3d && eq < 0) eq = k;
+  while (start <= end) {
+    const amp = indexOfEither(ptr, start, end, 0x26, 0x26);
+    const eq = indexOfEither(ptr, start, amp, 0x3d, 0x3d);
+    if (eq - start == nl && bytesAre(ptr + <usize>start, name, nl))
+      return eq < amp ? ((<i64>(eq + 1)) << 32) | (<i64>amp) : ((<i64>amp) << 32) | (<i64>amp);
+    start = amp + 1;
   }
-  return found;
+  return -1;
 }
 
 /**
@@ -126,40 +102,45 @@ export function findQueryParam(ptr: usize, n: i32, name: string): i64 {
  */
 export function parseV4SocketBytes(ptr: usize, len: usize, out: IpAddr): i32 {
   // The usual well-formed "a.b.c.d:port" in one walk; anything else (including every malformed
-  // form) is decided by the full check below.
+  // form: a leading zero or a fourth digit stops the walk where a '.' or ':' must follow) is decided
+  // by the full check below.
   const n = <i32>len;
   let i = 0;
-  let value: u64 = 0;
+  let value: u32 = 0;
   for (let parts = 0; parts < 4; parts++) {
-    let part = 0;
-    let digits = 0;
-    while (i < n) {
-      const d = <u32>load<u8>(ptr + <usize>i) - 0x30;
-      if (d > 9) break;
-      if ((digits > 0 && part == 0) || digits == 3) return checkV4SocketBytes(ptr, len, out);
-      part = part * 10 + <i32>d;
-      digits++;
-      i++;
+    let part = digitAt(ptr, i, n);
+    if (part < 0) return checkV4SocketBytes(ptr, len, out);
+    i++;
+    if (part != 0) {
+      let d = digitAt(ptr, i, n);
+      if (d >= 0) {
+        part = part * 10 + d;
+        i++;
+        d = digitAt(ptr, i, n);
+        if (d >= 0) {
+          part = part * 10 + d;
+          i++;
+        }
+      }
     }
-    if (digits == 0 || part > 255) return checkV4SocketBytes(ptr, len, out);
-    value = (value << 8) | (<u64>part);
-    if (parts < 3) {
-      if (i >= n || load<u8>(ptr + <usize>i) != 0x2e) return checkV4SocketBytes(ptr, len, out);
-      i++;
-    }
+    if (part > 255) return checkV4SocketBytes(ptr, len, out);
+    value = (value << 8) | (<u32>part);
+    const sep = parts < 3 ? 0x2e : 0x3a;
+    if (i >= n || load<u8>(ptr + <usize>i) != sep) return checkV4SocketBytes(ptr, len, out);
+    i++;
   }
-  if (i >= n || load<u8>(ptr + <usize>i) != 0x3a || n - i - 1 < 1 || n - i - 1 > 5)
-    return checkV4SocketBytes(ptr, len, out);
+  const pl = n - i;
+  if (pl < 1 || pl > 5) return checkV4SocketBytes(ptr, len, out);
   let port = 0;
-  for (i++; i < n; i++) {
-    const d = <u32>load<u8>(ptr + <usize>i) - 0x30;
-    if (d > 9) return checkV4SocketBytes(ptr, len, out);
-    port = port * 10 + <i32>d;
+  for (; i < n; i++) {
+    const d = digitAt(ptr, i, n);
+    if (d < 0) return checkV4SocketBytes(ptr, len, out);
+    port = port * 10 + d;
   }
   if (port > 65535) return 0;
   out.v6 = false;
   out.hi = 0;
-  out.lo = value;
+  out.lo = <u64>value;
   return 1;
 }
 

@@ -1,7 +1,8 @@
 // Plain-load accessors for the request path's inner loops. The release build is tuned for size
 // (shrinkLevel 2), so the standard library's String#length, String#charCodeAt and Array's indexed
 // read stay function calls there, one per byte compared; these are inlined loads instead. Callers
-// must know the index is in range (the checked forms remain the default everywhere else).
+// must know the index is in range (the checked forms remain the default everywhere else). Also the
+// byte scans those loops share: a string's units against bytes, and a search eight bytes at a time.
 // `@inline` on a function is AssemblyScript syntax that Prettier cannot parse: see .prettierignore.
 
 /** s.length */
@@ -26,6 +27,26 @@
   return changetype<usize>(a) == changetype<usize>(b) || a == b;
 }
 
+/** Whether the n bytes at ptr are the first n UTF-16 code units of s (n <= s.length), each byte
+ * compared with one unit: four at a time, each group of four bytes spread to four 16-bit lanes. */
+export function bytesAre(ptr: usize, s: string, n: i32): bool {
+  const sp = changetype<usize>(s);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    let x = <u64>load<u32>(ptr + <usize>j);
+    x = (x | (x << 16)) & 0x0000ffff0000ffff;
+    x = (x | (x << 8)) & 0x00ff00ff00ff00ff;
+    if (x != load<u64>(sp + ((<usize>j) << 1))) return false;
+  }
+  for (; j < n; j++) if (<u32>load<u8>(ptr + <usize>j) != <u32>load<u16>(sp + ((<usize>j) << 1))) return false;
+  return true;
+}
+
+/** s === null, without a call: String's equality operator compares values, even with null. */
+@inline export function isNone(s: string | null): bool {
+  return changetype<usize>(s) == 0;
+}
+
 /** Whether byte i at ptr is HTTP optional whitespace (space or tab). */
 @inline export function owsAt(ptr: usize, i: i32): bool {
   const c = load<u8>(ptr + <usize>i);
@@ -42,4 +63,39 @@ export function isAsciiBytes(ptr: usize, len: i32): bool {
   if (len >= 4) return ((load<u32>(ptr) | load<u32>(ptr + <usize>(len - 4))) & 0x80808080) == 0;
   for (let i = 0; i < len; i++) if (load<u8>(ptr + <usize>i) >= 0x80) return false;
   return true;
+}
+
+// Word-at-a-time search: a byte equal to c in a word x is one whose (x ^ c·0x01…01) is zero, and
+// (y - 0x01…01) & ~y & 0x80…80 flags the zero bytes of y. The lowest flag is always exact (borrows
+// only run upward), so its position is the first such byte.
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+
+@inline function zeroBytes(y: u64): u64 {
+  return (y - ONES) & ~y & HIGHS;
+}
+
+/** Index of the first byte in [from, to) at ptr that is c1 or c2 (both ASCII), or `to`: eight
+ * bytes at a time. */
+export function indexOfEither(ptr: usize, from: i32, to: i32, c1: u32, c2: u32): i32 {
+  const s1 = ONES * <u64>c1;
+  const s2 = ONES * <u64>c2;
+  let i = from;
+  for (; i + 8 <= to; i += 8) {
+    const x = load<u64>(ptr + <usize>i);
+    const t = zeroBytes(x ^ s1) | zeroBytes(x ^ s2);
+    if (t != 0) return i + <i32>(ctz(t) >> 3);
+  }
+  for (; i < to; i++) {
+    const c = <u32>load<u8>(ptr + <usize>i);
+    if (c == c1 || c == c2) return i;
+  }
+  return to;
+}
+
+/** The decimal digit at byte i (i < n), or -1 (not a digit, or i >= n). */
+@inline export function digitAt(ptr: usize, i: i32, n: i32): i32 {
+  if (i >= n) return -1;
+  const d = <u32>load<u8>(ptr + <usize>i) - 0x30;
+  return d <= 9 ? <i32>d : -1;
 }
