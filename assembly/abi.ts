@@ -411,30 +411,6 @@ export function holdProperty(path: ArrayBuffer, into: HeldBytes): bool {
   return true;
 }
 
-/** withProperty's answer when the proxy has no such property. */
-export const PROPERTY_ABSENT: i32 = -2;
-
-/** Reads a property's bytes in place: returns `read(ptr, size, arg)` (which must not keep the
- * pointer), or PROPERTY_ABSENT. No copy and no string: the bytes are freed right after. */
-export function withProperty<T>(
-  path: ArrayBuffer,
-  arg: T,
-  read: (ptr: usize, size: usize, arg: T) => i32,
-): i32 {
-  if (!fetchProperty(path)) return PROPERTY_ABSENT;
-  const ptr = load<usize>(OUT_PTR);
-  const size = load<usize>(OUT_SIZE);
-  const r = read(ptr, size, arg);
-  if (ptr != 0) hostFree(ptr);
-  return r;
-}
-
-/** A string property, or null. */
-export function getPropertyString(path: ArrayBuffer): string | null {
-  if (!fetchProperty(path)) return null;
-  return takeString();
-}
-
 /** An int64 property (8 bytes little-endian), or `fallback`. */
 export function getPropertyInt(path: ArrayBuffer, fallback: i64): i64 {
   if (!fetchProperty(path)) return fallback;

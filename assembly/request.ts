@@ -30,6 +30,7 @@ export class HostRequest extends RequestView {
   private baggageRead: bool = false;
   private ip: IpAddr | null = null;
   private ipScratch: IpAddr = new IpAddr();
+  private addressBytes: abi.HeldBytes = new abi.HeldBytes();
   private ipRead: bool = false;
   private payload: JValue | null = null;
   private payloadRead: bool = false;
@@ -182,15 +183,15 @@ export class HostRequest extends RequestView {
     if (!this.ipRead) {
       this.ipRead = true;
       // The usual "a.b.c.d:port" is parsed from the property's bytes into a reused IpAddr; anything
-      // else (IPv6, brackets, non-ASCII) goes through parseSocketAddress on the decoded string.
-      const ip = this.ipScratch;
-      const r = abi.withProperty(SOURCE_ADDRESS, ip, parseV4SocketBytes);
-      if (r == abi.PROPERTY_ABSENT) this.ip = null;
-      else if (r == 1) this.ip = ip;
-      else if (r == 0) this.ip = null;
+      // else (IPv6, brackets, non-ASCII) goes through parseSocketAddress on the decoded bytes.
+      const held = this.addressBytes;
+      if (!abi.holdProperty(SOURCE_ADDRESS, held)) this.ip = null;
       else {
-        const addr = abi.getPropertyString(SOURCE_ADDRESS);
-        this.ip = addr === null ? null : parseSocketAddress(addr);
+        const ip = this.ipScratch;
+        const r = parseV4SocketBytes(held.ptr, <usize>held.size, ip);
+        if (r >= 0) this.ip = r == 1 ? ip : null;
+        else this.ip = parseSocketAddress(String.UTF8.decodeUnsafe(held.ptr, <usize>held.size));
+        held.release();
       }
     }
     return this.ip;

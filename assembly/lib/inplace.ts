@@ -4,7 +4,7 @@
 // decide instead. No allocation and no host call: the filter's request view (request.ts) uses them on
 // every request, and the tests compare them with the string functions on generated input.
 import { IpAddr } from "./cidr";
-import { bytesAre, digitAt, indexOfEither, owsAt, strLen } from "./raw";
+import { bytesAre, digitAt, indexOfByte, indexOfEither, owsAt, strLen } from "./raw";
 
 // The pairs of the request's cookie header, filed by splitCookies() in one pass: per pair its name's
 // start and end and its value's start and end (quotes stripped), as offsets into the header.
@@ -25,8 +25,8 @@ export function splitCookies(ptr: usize, n: i32): i32 {
     let a = start;
     while (a < n && owsAt(ptr, a)) a++;
     // The pair's end (';' or the header's end), then its first '=' before that.
-    const end = indexOfEither(ptr, a, n, 0x3b, 0x3b);
-    const eq = indexOfEither(ptr, a, end, 0x3d, 0x3d);
+    const end = indexOfByte(ptr, a, n, 0x3b);
+    const eq = indexOfByte(ptr, a, end, 0x3d);
     if (eq > a && eq < end) {
       let ke = eq;
       while (ke > a && owsAt(ptr, ke - 1)) ke--;
@@ -79,14 +79,14 @@ export function findQueryParam(ptr: usize, n: i32, name: string): i64 {
   // The query: after the first '?' that comes before any '#', up to the next '#' (or the end).
   const q = indexOfEither(ptr, 0, n, 0x3f, 0x23);
   if (q >= n || load<u8>(ptr + <usize>q) == 0x23) return -1;
-  const end = indexOfEither(ptr, q + 1, n, 0x23, 0x23);
+  const end = indexOfByte(ptr, q + 1, n, 0x23);
   // Any '%' or '+' in it sends the whole lookup to the decoder.
   if (indexOfEither(ptr, q + 1, end, 0x25, 0x2b) < end) return QUERY_DECODE;
   // Parameters split on '&', each name before its first '='; the first named `name` answers.
   let start = q + 1;
   while (start <= end) {
-    const amp = indexOfEither(ptr, start, end, 0x26, 0x26);
-    const eq = indexOfEither(ptr, start, amp, 0x3d, 0x3d);
+    const amp = indexOfByte(ptr, start, end, 0x26);
+    const eq = indexOfByte(ptr, start, amp, 0x3d);
     if (eq - start == nl && bytesAre(ptr + <usize>start, name, nl))
       return eq < amp ? ((<i64>(eq + 1)) << 32) | (<i64>amp) : ((<i64>amp) << 32) | (<i64>amp);
     start = amp + 1;

@@ -93,6 +93,18 @@ export function indexOfEither(ptr: usize, from: i32, to: i32, c1: u32, c2: u32):
   return to;
 }
 
+/** Index of the first byte in [from, to) at ptr that is c (ASCII), or `to`: eight bytes at a time. */
+export function indexOfByte(ptr: usize, from: i32, to: i32, c: u32): i32 {
+  const s = ONES * <u64>c;
+  let i = from;
+  for (; i + 8 <= to; i += 8) {
+    const t = zeroBytes(load<u64>(ptr + <usize>i) ^ s);
+    if (t != 0) return i + <i32>(ctz(t) >> 3);
+  }
+  for (; i < to; i++) if (<u32>load<u8>(ptr + <usize>i) == c) return i;
+  return to;
+}
+
 /** The decimal digit at byte i (i < n), or -1 (not a digit, or i >= n). */
 @inline export function digitAt(ptr: usize, i: i32, n: i32): i32 {
   if (i >= n) return -1;
