@@ -204,41 +204,43 @@ export class HeaderBlock {
     const r = host.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE);
     const ptr = load<usize>(OUT_PTR);
     const size = load<usize>(OUT_SIZE);
-    if (r != RESULT_OK || ptr == 0 || size < 4) {
+    if (r != RESULT_OK || ptr == 0 || size < 4 || size >= 1 << 30) {
       if (ptr != 0) hostFree(ptr);
       return;
     }
     const n = load<u32>(ptr);
-    // Check the sizes once, so lookups can trust them; file each entry on the way.
-    if (<u64>n * 8 + 4 > <u64>size) {
+    // Check the sizes once, so lookups can trust them; file each entry on the way. With the block
+    // under 2^30 bytes and each size checked against it, no sum below wraps.
+    const sz = <u32>size;
+    if (n > (sz - 4) >> 3) {
       hostFree(ptr);
       return;
     }
     const index = n <= <u32>INDEX_MAX;
     if (index) {
       indexOwner = 0; // whichever block was filed is no longer
-      memory.fill(BUCKET_HEAD, 0xff, BUCKETS * 8); // heads and tails: -1
+      memory.fill(BUCKET_HEAD, 0xff, BUCKETS * 4); // heads: -1 (a tail is read only behind a head)
       memory.fill(ENTRY_ASCII, 0, n);
     }
-    let data: u64 = 4 + <u64>n * 8;
+    let data: u32 = 4 + n * 8;
     for (let i: u32 = 0; i < n; i++) {
       const kl = load<u32>(ptr + 4 + <usize>i * 8);
       const vl = load<u32>(ptr + 8 + <usize>i * 8);
-      if (index && data + <u64>kl + <u64>vl + 2 <= <u64>size) {
+      if (kl > sz || vl > sz || data + kl + vl + 2 > sz) {
+        hostFree(ptr);
+        return;
+      }
+      if (index) {
         const key = ptr + <usize>data;
-        store<u32>(ENTRY_KEY + ((<usize>i) << 2), <u32>data);
+        store<u32>(ENTRY_KEY + ((<usize>i) << 2), data);
         store<i32>(ENTRY_NEXT + ((<usize>i) << 2), -1);
         const h = kl == 0 ? 0 : HeaderBlock.bucket(kl, load<u8>(key), load<u8>(key + <usize>kl - 1));
-        const tail = load<i32>(BUCKET_TAIL + ((<usize>h) << 2));
-        if (tail < 0) store<i32>(BUCKET_HEAD + ((<usize>h) << 2), <i32>i);
-        else store<i32>(ENTRY_NEXT + ((<usize>tail) << 2), <i32>i);
-        store<i32>(BUCKET_TAIL + ((<usize>h) << 2), <i32>i);
+        const at = (<usize>h) << 2;
+        if (load<i32>(BUCKET_HEAD + at) < 0) store<i32>(BUCKET_HEAD + at, <i32>i);
+        else store<i32>(ENTRY_NEXT + ((<usize>load<i32>(BUCKET_TAIL + at)) << 2), <i32>i);
+        store<i32>(BUCKET_TAIL + at, <i32>i);
       }
-      data += <u64>kl + <u64>vl + 2;
-    }
-    if (data > <u64>size) {
-      hostFree(ptr);
-      return;
+      data += kl + vl + 2;
     }
     b.ptr = ptr;
     b.size = size;

@@ -5,7 +5,7 @@
 // with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
 import { numberText } from "./lib/jwt";
 import { StringMatch } from "./match";
-import { bytesAre, strLen } from "./lib/raw";
+import { strLen, utf8Is } from "./lib/raw";
 
 function readU32(buf: usize, at: i32): u32 {
   return load<u32>(buf + <usize>at);
@@ -59,8 +59,9 @@ function findIn(buf: usize, start: i32, end: i32, key: string): i64 {
     const k = readU32(buf, start + 4 + i * 8);
     const v = readU32(buf, start + 8 + i * 8);
     if (<u64>data + <u64>k + <u64>v + 2 > <u64>end) return NOT_PAIRS;
-    if (found < 0 && <i32>k == kl && bytesAre(buf + <usize>data, key, kl))
-      found = ((<i64>(data + kl + 1)) << 32) | (<i64>(data + kl + 1 + <i32>v));
+    // A key is UTF-8: never shorter than the name has units.
+    if (found < 0 && <i32>k >= kl && utf8Is(buf + <usize>data, <i32>k, key))
+      found = ((<i64>(data + <i32>k + 1)) << 32) | (<i64>(data + <i32>k + 1 + <i32>v));
     data += <i32>k;
     if (load<u8>(buf + <usize>data) != 0) return NOT_PAIRS;
     data += 1 + <i32>v;

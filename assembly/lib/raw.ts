@@ -28,7 +28,8 @@
 }
 
 /** Whether the n bytes at ptr are the first n UTF-16 code units of s (n <= s.length), each byte
- * compared with one unit: four at a time, each group of four bytes spread to four 16-bit lanes. */
+ * compared with one unit: four at a time, each group of four bytes spread to four 16-bit lanes, then
+ * two, then one. */
 export function bytesAre(ptr: usize, s: string, n: i32): bool {
   const sp = changetype<usize>(s);
   let j = 0;
@@ -38,8 +39,57 @@ export function bytesAre(ptr: usize, s: string, n: i32): bool {
     x = (x | (x << 8)) & 0x00ff00ff00ff00ff;
     if (x != load<u64>(sp + ((<usize>j) << 1))) return false;
   }
-  for (; j < n; j++) if (<u32>load<u8>(ptr + <usize>j) != <u32>load<u16>(sp + ((<usize>j) << 1))) return false;
-  return true;
+  if (j + 2 <= n) {
+    const x = <u32>load<u16>(ptr + <usize>j);
+    if (((x | (x << 8)) & 0x00ff00ff) != load<u32>(sp + ((<usize>j) << 1))) return false;
+    j += 2;
+  }
+  return j == n || <u32>load<u8>(ptr + <usize>j) == <u32>load<u16>(sp + ((<usize>j) << 1));
+}
+
+/** Whether the n bytes at ptr are exactly s encoded as UTF-8 (a surrogate pair as one four-byte
+ * character; a lone surrogate matches nothing): unit by unit, stopping at the first difference. */
+export function utf8Is(ptr: usize, n: i32, s: string): bool {
+  const len = strLen(s);
+  let j = 0;
+  for (let i = 0; i < len; i++) {
+    const c = <u32>unitAt(s, i);
+    if (c < 0x80) {
+      if (j >= n || <u32>load<u8>(ptr + <usize>j) != c) return false;
+      j++;
+    } else {
+      const at = utf8CharIs(ptr, n, j, s, i);
+      if (at < 0) return false;
+      // A surrogate pair is two units and four bytes.
+      if (at - j == 4) i++;
+      j = at;
+    }
+  }
+  return j == n;
+}
+
+/** utf8Is for the character starting at unit i of s (not ASCII) against the bytes from j: the
+ * byte after it, or -1. */
+function utf8CharIs(ptr: usize, n: i32, j: i32, s: string, i: i32): i32 {
+  let c = <u32>unitAt(s, i);
+  let k = c < 0x800 ? 2 : 3;
+  if (c - 0xd800 < 0x800) {
+    // A high surrogate followed by a low one is one character; anything else matches nothing.
+    if (c >= 0xdc00 || i + 1 >= strLen(s)) return -1;
+    const lo = <u32>unitAt(s, i + 1);
+    if (lo - 0xdc00 >= 0x400) return -1;
+    c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+    k = 4;
+  }
+  if (j + k > n) return -1;
+  // The lead byte, then k - 1 continuation bytes of six bits each.
+  const lead = k == 2 ? 0xc0 | (c >> 6) : k == 3 ? 0xe0 | (c >> 12) : 0xf0 | (c >> 18);
+  if (<u32>load<u8>(ptr + <usize>j) != lead) return -1;
+  for (let t = 1; t < k; t++) {
+    const cont = 0x80 | ((c >> (<u32>(k - 1 - t) * 6)) & 0x3f);
+    if (<u32>load<u8>(ptr + <usize>(j + t)) != cont) return -1;
+  }
+  return j + k;
 }
 
 /** s === null, without a call: String's equality operator compares values, even with null. */

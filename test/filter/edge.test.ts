@@ -95,6 +95,42 @@ test("jwt-claim: the older issuer-keyed metadata form (Istio ≤ 1.20)", async (
   assert.equal(exchange(root, [], [meta]).lane, "beta");
 });
 
+test("jwt-claim: claim names beyond ASCII are found in the metadata as in the token", async () => {
+  // jwt_authn's metadata keys are UTF-8; a name with non-ASCII characters (or one outside the BMP)
+  // must find its key there, as it does in a decoded token, and no other key.
+  const rules = [
+    { lane: "beta", when: { jwtClaims: { prénom: { exact: "Zoé" } } } },
+    { lane: "canary", when: { jwtClaims: { "équipe.rôle": { exact: "ops" } } } },
+    { lane: "gold", when: { jwtClaims: { "😀": { present: true } } } },
+  ];
+  const fromMetadata = (await configured({ role: "edge", lanes: ["beta", "canary", "gold"], rules })).root;
+  const fromToken = (
+    await configured({
+      role: "edge",
+      lanes: ["beta", "canary", "gold"],
+      jwt: { from: "header", allowUnverified: true },
+      rules,
+    })
+  ).root;
+  const payloads = [
+    [{ prénom: "Zoé" }, "beta"],
+    [{ prenom: "Zoé", "prénom ": "Zoé" }, null],
+    [{ équipe: { rôle: "ops" } }, "canary"],
+    [{ "équipe.rôle": "ops" }, "canary"],
+    [{ "😀": 1 }, "gold"],
+    [{ "😁": 1 }, null],
+  ] as const;
+  for (const [payload, lane] of payloads) {
+    assert.equal(exchange(fromMetadata, [], [jwtPayload(payload)]).lane, lane, JSON.stringify(payload));
+    const token = unsignedJwt(payload);
+    assert.equal(
+      exchange(fromToken, [["authorization", `Bearer ${token}`]]).lane,
+      lane,
+      JSON.stringify(payload),
+    );
+  }
+});
+
 test("jwt-claim: an unverified bearer token only with allowUnverified", async () => {
   const { root } = await configured({
     role: "edge",
