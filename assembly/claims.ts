@@ -5,7 +5,7 @@
 // with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
 import { numberText } from "./lib/jwt";
 import { StringMatch } from "./match";
-import { strLen, utf8Is } from "./lib/raw";
+import { bytesAre, isAsciiBytes, strLen, utf8Is } from "./lib/raw";
 
 function readU32(buf: usize, at: i32): u32 {
   return load<u32>(buf + <usize>at);
@@ -41,6 +41,13 @@ function text(buf: usize, start: i32, len: i32): string {
 const NOT_FOUND: i64 = -1;
 const NOT_PAIRS: i64 = -2;
 
+/** Whether the k bytes of a key at p are `name` (kl units) in UTF-8. A name of kl units is kl bytes
+ * only when it is ASCII: then the bytes are compared with the units directly. */
+function keyIs(p: usize, k: i32, name: string, kl: i32): bool {
+  if (k == kl) return bytesAre(p, name, kl) && isAsciiBytes(p, kl);
+  return k > kl && utf8Is(p, k, name);
+}
+
 /** isPairs and a key lookup in one walk: where the first key `key` of the pairs blob
  * `[start, end)` sits, its value's [start, end) packed as (start << 32 | end); NOT_FOUND when the
  * blob is well formed without that key; NOT_PAIRS when `[start, end)` is not exactly one
@@ -59,8 +66,7 @@ function findIn(buf: usize, start: i32, end: i32, key: string): i64 {
     const k = readU32(buf, start + 4 + i * 8);
     const v = readU32(buf, start + 8 + i * 8);
     if (<u64>data + <u64>k + <u64>v + 2 > <u64>end) return NOT_PAIRS;
-    // A key is UTF-8: never shorter than the name has units.
-    if (found < 0 && <i32>k >= kl && utf8Is(buf + <usize>data, <i32>k, key))
+    if (found < 0 && keyIs(buf + <usize>data, <i32>k, key, kl))
       found = ((<i64>(data + <i32>k + 1)) << 32) | (<i64>(data + <i32>k + 1 + <i32>v));
     data += <i32>k;
     if (load<u8>(buf + <usize>data) != 0) return NOT_PAIRS;
