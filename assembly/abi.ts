@@ -2,7 +2,7 @@
 // else speaks strings. Absence is a value here: a missing header is null, a failed call is false, and
 // nothing in this file throws on a host status (a throw would trap the VM).
 import * as host from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { bytesAre, isAsciiBytes, strLen } from "./lib/raw";
+import { bytesAre, strLen } from "./lib/raw";
 
 // WasmResult codes (proxy-wasm ABI).
 export const RESULT_OK: u32 = 0;
@@ -174,8 +174,6 @@ const BUCKET_HEAD: usize = memory.data(64 * 8, 8);
 const BUCKET_TAIL: usize = BUCKET_HEAD + <usize>BUCKETS * 4;
 const ENTRY_KEY: usize = memory.data(256 * 4, 4);
 const ENTRY_NEXT: usize = memory.data(256 * 4, 4);
-// Per entry: whether its value is ASCII, once asked (0 not yet, 1 yes, 2 no).
-const ENTRY_ASCII: usize = memory.data(256);
 /** The block whose entries the index holds: the last one load() filed (0 while none is). */
 let indexOwner: usize = 0;
 
@@ -220,7 +218,6 @@ export class HeaderBlock {
     if (index) {
       indexOwner = 0; // whichever block was filed is no longer
       memory.fill(BUCKET_HEAD, 0xff, BUCKETS * 4); // heads: -1 (a tail is read only behind a head)
-      memory.fill(ENTRY_ASCII, 0, n);
     }
     let data: u32 = 4 + n * 8;
     for (let i: u32 = 0; i < n; i++) {
@@ -286,19 +283,6 @@ export class HeaderBlock {
 
   /** Index of the entry the last successful find()/findNext() found. */
   private foundIndex: i32 = 0;
-
-  /** Whether the value the last successful find()/findNext() found is all ASCII: checked once per
-   * entry and request, however many matchers read it. */
-  valueAscii(): bool {
-    if (!this.filed()) return isAsciiBytes(this.valuePtr, this.valueLen);
-    const at = ENTRY_ASCII + <usize>this.foundIndex;
-    let known = load<u8>(at);
-    if (known == 0) {
-      known = isAsciiBytes(this.valuePtr, this.valueLen) ? 1 : 2;
-      store<u8>(at, known);
-    }
-    return known == 1;
-  }
 
   /** A header name's bucket from its length, first and last byte (the same for a name given as a
    * string: its code units are the bytes of the ASCII names looked up). */

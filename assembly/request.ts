@@ -13,7 +13,7 @@ import { getQueryParam } from "./lib/query";
 import { JValue } from "./lib/json";
 import { HeaderBlock } from "./abi";
 import { claimValues, jwtPayload } from "./lib/jwt";
-import { isNone } from "./lib/raw";
+import { isAsciiBytes, isNone } from "./lib/raw";
 import { metadataClaimMatches, metadataClaims } from "./claims";
 
 const JWT_METADATA = abi.propertyPath("metadata\0filter_metadata\0envoy.filters.http.jwt_authn");
@@ -109,7 +109,7 @@ export class HostRequest extends RequestView {
       if (!h.find("cookie")) this.cookieState = COOKIE_ABSENT;
       else {
         const ptr = h.valuePtr;
-        const pairs = h.valueAscii() ? splitCookies(ptr, h.valueLen) : -1;
+        const pairs = isAsciiBytes(ptr, h.valueLen) ? splitCookies(ptr, h.valueLen) : -1;
         if (pairs < 0 || h.findNext("cookie")) this.cookieState = COOKIE_STRING;
         else {
           this.cookieState = COOKIE_BYTES;
@@ -123,7 +123,9 @@ export class HostRequest extends RequestView {
   queryMatches(name: string, m: StringMatch): bool {
     const h = this.headers;
     if (!h.find(":path")) return m.absent();
-    const at = h.valueAscii() ? findQueryParam(h.valuePtr, h.valueLen, name) : QUERY_DECODE;
+    const at = isAsciiBytes(h.valuePtr, h.valueLen)
+      ? findQueryParam(h.valuePtr, h.valueLen, name)
+      : QUERY_DECODE;
     if (at == QUERY_DECODE) return m.matches(this.query(name));
     if (at < 0) return m.absent();
     const vs = <i32>(at >> 32);
