@@ -3,6 +3,7 @@
 // nothing in this file throws on a host status (a throw would trap the VM).
 import * as host from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { bytesAre, strLen } from "./lib/raw";
+import { utf8Text } from "./lib/text";
 
 // WasmResult codes (proxy-wasm ABI).
 export const RESULT_OK: u32 = 0;
@@ -332,17 +333,17 @@ export class HeaderBlock {
   /** The first value of `name` (lower-case ASCII), or null. */
   get(name: string): string | null {
     if (!this.find(name)) return null;
-    return String.UTF8.decodeUnsafe(this.valuePtr, <usize>this.valueLen);
+    return utf8Text(this.valuePtr, this.valueLen);
   }
 
   /** Every value of `name` as one string, in order, joined with `sep` (empty values left out, as
    * Envoy joins an inline header), or null when absent. One entry is returned as it is. */
   getAll(name: string, sep: string): string | null {
     if (!this.find(name)) return null;
-    let all = String.UTF8.decodeUnsafe(this.valuePtr, <usize>this.valueLen);
+    let all = utf8Text(this.valuePtr, this.valueLen);
     while (this.findNext(name)) {
       if (this.valueLen == 0) continue;
-      const v = String.UTF8.decodeUnsafe(this.valuePtr, <usize>this.valueLen);
+      const v = utf8Text(this.valuePtr, this.valueLen);
       all = all.length == 0 ? v : all + sep + v;
     }
     return all;

@@ -4,6 +4,7 @@
 // a pairs blob is a map (a list when every value is empty: lists are encoded as element keys), 8 bytes
 // with a control byte are a double, 1 byte 0/1 is a bool, anything else is text.
 import { numberText } from "./lib/jwt";
+import { utf8Text } from "./lib/text";
 import { StringMatch } from "./match";
 import { bytesAre, isAsciiBytes, strLen, utf8Is } from "./lib/raw";
 
@@ -34,7 +35,7 @@ function isPairs(buf: usize, start: i32, end: i32): bool {
 }
 
 function text(buf: usize, start: i32, len: i32): string {
-  return String.UTF8.decodeUnsafe(buf + <usize>start, <usize>len);
+  return utf8Text(buf + <usize>start, len);
 }
 
 // findIn's answers besides a position.
@@ -126,7 +127,7 @@ export function metadataClaimMatches(buf: usize, total: i32, name: string, m: St
 function bytesMatch(ptr: usize, len: i32, m: StringMatch): bool {
   const r = m.matchesBytes(ptr, len, false);
   if (r >= 0) return r == 1;
-  return m.matches(String.UTF8.decodeUnsafe(ptr, <usize>len));
+  return m.matches(utf8Text(ptr, len));
 }
 
 /** Where claim `name` sits in the metadata (see metadataClaims): its value's [start, end) packed

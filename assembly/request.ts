@@ -14,6 +14,7 @@ import { JValue } from "./lib/json";
 import { HeaderBlock } from "./abi";
 import { claimValues, jwtPayload } from "./lib/jwt";
 import { isAsciiBytes, isNone } from "./lib/raw";
+import { utf8Text } from "./lib/text";
 import { metadataClaimMatches, metadataClaims } from "./claims";
 
 const JWT_METADATA = abi.propertyPath("metadata\0filter_metadata\0envoy.filters.http.jwt_authn");
@@ -87,7 +88,7 @@ export class HostRequest extends RequestView {
     if (!h.find(name)) return m.absent();
     const r = m.matchesBytes(h.valuePtr, h.valueLen, false);
     if (r >= 0) return r == 1;
-    return m.matches(String.UTF8.decodeUnsafe(h.valuePtr, <usize>h.valueLen));
+    return m.matches(utf8Text(h.valuePtr, h.valueLen));
   }
   // The cookie header's bytes in the block, when it is one ASCII entry of at most MAX_PAIRS pairs
   // (COOKIE_BYTES): its pairs are filed once and cookies matched in place; otherwise (several
@@ -132,7 +133,7 @@ export class HostRequest extends RequestView {
     const vp = h.valuePtr + <usize>vs;
     const vl = <i32>(at & 0xffffffff) - vs;
     const r = m.matchesBytes(vp, vl, true); // part of an ASCII header
-    return r >= 0 ? r == 1 : m.matches(String.UTF8.decodeUnsafe(vp, <usize>vl));
+    return r >= 0 ? r == 1 : m.matches(utf8Text(vp, vl));
   }
   cookieMatches(name: string, m: StringMatch): bool {
     const state = this.cookieBytes();
@@ -144,7 +145,7 @@ export class HostRequest extends RequestView {
     const vl = <i32>(at & 0xffffffff) - vs;
     const r = m.matchesBytes(vp, vl, true); // part of an ASCII header
     // -1: a regex only the string matcher can finish (see matchesBytes).
-    return r >= 0 ? r == 1 : m.matches(String.UTF8.decodeUnsafe(vp, <usize>vl));
+    return r >= 0 ? r == 1 : m.matches(utf8Text(vp, vl));
   }
   cookieBucket(name: string, salt: u64): i32 {
     const state = this.cookieBytes();
@@ -192,7 +193,7 @@ export class HostRequest extends RequestView {
         const ip = this.ipScratch;
         const r = parseV4SocketBytes(held.ptr, <usize>held.size, ip);
         if (r >= 0) this.ip = r == 1 ? ip : null;
-        else this.ip = parseSocketAddress(String.UTF8.decodeUnsafe(held.ptr, <usize>held.size));
+        else this.ip = parseSocketAddress(utf8Text(held.ptr, held.size));
         held.release();
       }
     }

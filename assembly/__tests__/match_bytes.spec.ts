@@ -9,6 +9,7 @@ import {
   StringMatch,
 } from "../match";
 import { compileRegex } from "../lib/regex";
+import { utf8Text } from "../lib/text";
 
 function match(kind: i32, value: string, ignoreCase: bool = false, invert: bool = false): StringMatch {
   const m = new StringMatch();
@@ -103,6 +104,17 @@ describe("matchesBytes compares UTF-8 bytes, as matches() compares the decoded t
     expect(onBytes(re, [0x70, 0xc3, 0xa9])).toBe(-1);
     expect(onBytes(re, [0x70, 0x63])).toBe(1);
     expect(onBytes(re, overlong)).toBe(0);
+    // A regex without a literal reads the text, in which each ill-formed sequence is U+FFFD: the
+    // overlong "pc" is not lower-case letters, as the lenient decoder would have made it.
+    const letters = new StringMatch();
+    letters.kind = MATCH_REGEX;
+    letters.regex = compileRegex("[a-z]+").regex;
+    letters.seal();
+    expect(onBytes(letters, overlong)).toBe(-1);
+    const buf = new ArrayBuffer(4);
+    for (let i = 0; i < 4; i++) store<u8>(changetype<usize>(buf) + <usize>i, overlong[i]);
+    expect(letters.matches(utf8Text(changetype<usize>(buf), 4))).toBe(false);
+    expect(letters.matches(String.UTF8.decodeUnsafe(changetype<usize>(buf), 4))).toBe(true);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   trimOws,
   trimOwsEnd,
   utf8Length,
+  utf8Text,
 } from "../lib/text";
 
 describe("percentDecode", () => {
@@ -233,5 +234,41 @@ describe("isTchar", () => {
       const expected = letter || digit || (c >= 0 && c < 0x80 && extra.includes(String.fromCharCode(c)));
       expect(isTchar(c)).toBe(expected, c.toString());
     }
+  });
+});
+
+function textOf(bytes: u8[]): string {
+  const buf = new ArrayBuffer(bytes.length);
+  for (let i = 0; i < bytes.length; i++) store<u8>(changetype<usize>(buf) + <usize>i, bytes[i]);
+  return utf8Text(changetype<usize>(buf), buf.byteLength);
+}
+
+describe("utf8Text", () => {
+  it("valid UTF-8 reads as the lenient decoder reads it", () => {
+    const samples = ["", "x-lane", "prénom", "Zoé ü 中文", "😀 a😀b", "\u0000\u007f\u0080\u07ff\u0800\uffff"];
+    for (let i = 0; i < samples.length; i++) {
+      const buf = String.UTF8.encode(samples[i]);
+      const p = changetype<usize>(buf);
+      expect(utf8Text(p, buf.byteLength)).toBe(String.UTF8.decodeUnsafe(p, buf.byteLength));
+      expect(utf8Text(p, buf.byteLength)).toBe(samples[i]);
+    }
+  });
+
+  it("each ill-formed sequence is one U+FFFD, and never another character", () => {
+    const R = "\ufffd";
+    // Overlong "pc": the lenient decoder reads "pc".
+    expect(textOf([0xc1, 0xb0, 0xc1, 0xa3])).toBe(R + R + R + R);
+    expect(textOf([0x61, 0xff, 0x62])).toBe("a" + R + "b");
+    // A lead byte whose next byte is out of its range: the next byte is read again.
+    expect(textOf([0xe0, 0x80, 0x41])).toBe(R + R + "A");
+    // A surrogate encoded in three bytes.
+    expect(textOf([0xed, 0xa0, 0x80])).toBe(R + R + R);
+    // A truncated four-byte character: its longest well-formed start is one U+FFFD.
+    expect(textOf([0xf0, 0x9f, 0x98])).toBe(R);
+    expect(textOf([0xf0, 0x9f, 0x98, 0x41])).toBe(R + "A");
+    expect(textOf([0xf0, 0x9f, 0x98, 0x80])).toBe("😀");
+    // Above U+10FFFF, and lone continuation bytes.
+    expect(textOf([0xf4, 0x90, 0x80, 0x80])).toBe(R + R + R + R);
+    expect(textOf([0x80, 0xbf])).toBe(R + R);
   });
 });

@@ -96,20 +96,20 @@ export function findQueryParam(ptr: usize, n: i32, name: string): i64 {
 
 /**
  * parseSocketAddress for the common IPv4 "a.b.c.d:port" form, read from UTF-8 bytes in place: 1
- * (parsed into `out`), 0 (parseSocketAddress would give null), or -1 (another form: use
- * parseSocketAddress on the string). Same rules: at most 80 characters, four decimal parts 0-255
- * without leading zeros, a port of 1-5 digits up to 65535.
+ * (parsed into `out`), 0 (that form with a port above 65535: parseSocketAddress gives null), or
+ * -1 (anything else, malformed forms included: parseSocketAddress on the text decides). Same rules
+ * for that form: four decimal parts 0-255 without leading zeros, a port of 1-5 digits.
  */
 export function parseV4SocketBytes(ptr: usize, len: usize, out: IpAddr): i32 {
   // The usual well-formed "a.b.c.d:port" in one walk; anything else (including every malformed
-  // form: a leading zero or a fourth digit stops the walk where a '.' or ':' must follow) is decided
-  // by the full check below.
+  // form: a leading zero or a fourth digit stops the walk where a '.' or ':' must follow) is left
+  // to the string parser.
   const n = <i32>len;
   let i = 0;
   let value: u32 = 0;
   for (let parts = 0; parts < 4; parts++) {
     let part = digitAt(ptr, i, n);
-    if (part < 0) return checkV4SocketBytes(ptr, len, out);
+    if (part < 0) return -1;
     i++;
     if (part != 0) {
       let d = digitAt(ptr, i, n);
@@ -123,78 +123,23 @@ export function parseV4SocketBytes(ptr: usize, len: usize, out: IpAddr): i32 {
         }
       }
     }
-    if (part > 255) return checkV4SocketBytes(ptr, len, out);
+    if (part > 255) return -1;
     value = (value << 8) | (<u32>part);
     const sep = parts < 3 ? 0x2e : 0x3a;
-    if (i >= n || load<u8>(ptr + <usize>i) != sep) return checkV4SocketBytes(ptr, len, out);
+    if (i >= n || load<u8>(ptr + <usize>i) != sep) return -1;
     i++;
   }
   const pl = n - i;
-  if (pl < 1 || pl > 5) return checkV4SocketBytes(ptr, len, out);
+  if (pl < 1 || pl > 5) return -1;
   let port = 0;
   for (; i < n; i++) {
     const d = digitAt(ptr, i, n);
-    if (d < 0) return checkV4SocketBytes(ptr, len, out);
+    if (d < 0) return -1;
     port = port * 10 + d;
   }
   if (port > 65535) return 0;
   out.v6 = false;
   out.hi = 0;
   out.lo = <u64>value;
-  return 1;
-}
-
-/** parseV4SocketBytes' full check, for every form but the usual one. */
-export function checkV4SocketBytes(ptr: usize, len: usize, out: IpAddr): i32 {
-  const n = <i32>len;
-  if (n == 0 || n > 80) return -1;
-  // Exactly one ':', no '[' first, ASCII only; otherwise not this form.
-  if (load<u8>(ptr) == 0x5b) return -1;
-  let colon = -1;
-  for (let i = 0; i < n; i++) {
-    const c = load<u8>(ptr + <usize>i);
-    if (c >= 0x80) return -1;
-    if (c == 0x3a) {
-      if (colon >= 0) return -1;
-      colon = i;
-    }
-  }
-  if (colon < 0) return -1;
-  // Port: 1-5 digits, at most 65535.
-  const pl = n - colon - 1;
-  if (pl < 1 || pl > 5) return 0;
-  let port = 0;
-  for (let i = colon + 1; i < n; i++) {
-    const c = <i32>load<u8>(ptr + <usize>i);
-    if (c < 0x30 || c > 0x39) return 0;
-    port = port * 10 + (c - 0x30);
-  }
-  if (port > 65535) return 0;
-  // Dotted quad in [0, colon).
-  let value: u64 = 0;
-  let i = 0;
-  for (let parts = 0; parts < 4; parts++) {
-    let part = 0;
-    let digits = 0;
-    while (i < colon) {
-      const c = <i32>load<u8>(ptr + <usize>i);
-      if (c < 0x30 || c > 0x39) break;
-      if (digits > 0 && part == 0) return 0; // leading zero
-      part = part * 10 + (c - 0x30);
-      digits++;
-      if (digits > 3 || part > 255) return 0;
-      i++;
-    }
-    if (digits == 0) return 0;
-    value = (value << 8) | (<u64>part);
-    if (parts < 3) {
-      if (i >= colon || load<u8>(ptr + <usize>i) != 0x2e) return 0;
-      i++;
-    }
-  }
-  if (i != colon) return 0;
-  out.v6 = false;
-  out.hi = 0;
-  out.lo = value;
   return 1;
 }

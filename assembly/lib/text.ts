@@ -1,7 +1,7 @@
 // Shared string helpers for the matchers. Pure functions: no host calls, no
 // throws, no out-of-range indexing. Indices are UTF-16 code units.
 
-import { strLen, unitAt } from "./raw";
+import { isAsciiBytes, strLen, unitAt } from "./raw";
 
 /** A growable UTF-16 buffer: build a string without intermediate strings. */
 export class StrBuf {
@@ -395,4 +395,65 @@ export function uintText(v: u64, base: u32): string {
 /** `n` in decimal, with "-" when negative (as i64.toString() prints it). */
 export function intText(n: i64): string {
   return n < 0 ? "-" + uintText(<u64>0 - <u64>n, 10) : uintText(<u64>n, 10);
+}
+
+/**
+ * The text of len bytes of UTF-8 at ptr, each ill-formed sequence read as one U+FFFD (the longest
+ * start of a well-formed sequence it holds, as the WHATWG decoder and RE2 read it): bytes that are
+ * not valid UTF-8 never turn into other characters (an overlong C1 B0 is not "p"). Valid UTF-8
+ * gives the same string as String.UTF8.decodeUnsafe, which reads such bytes leniently.
+ */
+export function utf8Text(ptr: usize, len: i32): string {
+  if (isAsciiBytes(ptr, len)) return String.UTF8.decodeUnsafe(ptr, <usize>len);
+  // At most one UTF-16 unit per byte (a four-byte character is two units).
+  const str = changetype<string>(__new((<usize>len) << 1, idof<string>()));
+  const start = changetype<usize>(str);
+  let o = start;
+  let i = 0;
+  while (i < len) {
+    const b0 = <u32>load<u8>(ptr + <usize>i);
+    i++;
+    let cp = b0;
+    if (b0 >= 0x80) {
+      // The well-formed ranges (Unicode Table 3-7): the lead byte gives the length and the range
+      // of the first continuation byte; later ones are 80-BF.
+      let need = -1; // not a lead byte
+      let lo: u32 = 0x80;
+      let hi: u32 = 0xbf;
+      if (b0 - 0xc2 <= 0xdf - 0xc2) {
+        need = 1;
+        cp = b0 & 0x1f;
+      } else if (b0 - 0xe0 <= 0xef - 0xe0) {
+        need = 2;
+        cp = b0 & 0x0f;
+        if (b0 == 0xe0) lo = 0xa0;
+        else if (b0 == 0xed) hi = 0x9f;
+      } else if (b0 - 0xf0 <= 0xf4 - 0xf0) {
+        need = 3;
+        cp = b0 & 0x07;
+        if (b0 == 0xf0) lo = 0x90;
+        else if (b0 == 0xf4) hi = 0x8f;
+      }
+      // A byte that does not continue the sequence is not consumed: it may start the next one.
+      for (; need > 0 && i < len; need--) {
+        const b = <u32>load<u8>(ptr + <usize>i);
+        if (b < lo || b > hi) break;
+        cp = (cp << 6) | (b & 0x3f);
+        lo = 0x80;
+        hi = 0xbf;
+        i++;
+      }
+      if (need != 0) cp = 0xfffd;
+    }
+    if (cp < 0x10000) {
+      store<u16>(o, <u16>cp);
+      o += 2;
+    } else {
+      cp -= 0x10000;
+      store<u16>(o, <u16>(0xd800 | (cp >> 10)));
+      store<u16>(o, <u16>(0xdc00 | (cp & 0x3ff)), 2);
+      o += 4;
+    }
+  }
+  return changetype<string>(__renew(start, o - start));
 }
