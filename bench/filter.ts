@@ -12,6 +12,7 @@ import { fromRoot } from "../controller/src/paths.js";
 import { dyeJobRow, dyeRows, LANE_METRICS_GOAL, ratioRow, type Row } from "./goals.js";
 import { perRequestNs, TYPICAL_REQUEST_HEADERS } from "./host-lifecycle.js";
 import { dyeCases, refhostCosts } from "./refhost.js";
+import { instructionsPerRequest } from "./work.js";
 
 export type { Row } from "./goals.js";
 
@@ -158,6 +159,7 @@ export async function benchFilter(quick = false): Promise<Row[]> {
   const rows: Row[] = [
     ...dyeRows({ a: ns.a, b: ns.b, c: ns.c, d: ns.d }),
     dyeJobRow(ns.cQuiet, ns.c, ns.b),
+    await countedWorkRow(),
     {
       name: "(c) 1,000 in flight / 1 in flight",
       value: (ns.c1000 / ns.c).toFixed(2),
@@ -195,6 +197,23 @@ export async function benchFilter(quick = false): Promise<Row[]> {
     ),
   ];
   return rows;
+}
+
+/** Information, no goal: the work inside each module counted (bench/work.ts), which, unlike the
+ * timed ratios, is the same on every run. */
+async function countedWorkRow(): Promise<Row> {
+  const read = (p: string) => readFileSync(fromRoot(...p.split("/")));
+  const count = (file: string, config: string) =>
+    instructionsPerRequest(read(file), config, EDGE_HEADERS, EDGE_PROPS).then((n) =>
+      Math.round(n).toLocaleString("en"),
+    );
+  const c = await count("build/meshlane.wasm", JSON.stringify(TEN_RULES));
+  const d = await count("build/fixtures/host-calls.wasm", "");
+  const b = await count("build/fixtures/stock-sdk-empty.wasm", "");
+  return {
+    name: "wasm instructions run per request, counted (the same on every run): (c) meshlane edge, 10 rules; (d) its host calls alone; (b) the empty stock-SDK filter",
+    value: `(c) ${c}; (d) ${d}; (b) ${b}`,
+  };
 }
 
 /** Linear memory after 1,000,000 requests vs after warm-up (100,000). */

@@ -30,6 +30,7 @@ import { RestrictedCallback, WasmTrap } from "./trap.js";
 import { wasiImports } from "./wasi.js";
 import {
   isRuntimeError,
+  isWasmGlobal,
   isWasmMemory,
   WA,
   type Imports,
@@ -136,6 +137,7 @@ export class WasmVm implements HostCalls, ContextVm {
   private depth = 0;
   private readonly after: (() => void)[] = [];
   private memory!: WasmMemory;
+  private exported: Record<string, unknown> = {};
 
   /**
    * Compiles (if needed), checks and instantiates a module, then runs `_initialize` (and `main`, if
@@ -212,6 +214,7 @@ export class WasmVm implements HostCalls, ContextVm {
       this.startingNow = false;
     }
     const ex = instance.exports as Record<string, unknown>;
+    this.exported = ex;
     const memory = isWasmMemory(ex.memory) ? ex.memory : findImportedMemory(imports);
     if (memory === undefined) throw new WasmLoadError("Wasm module exports no memory");
     this.memory = memory;
@@ -284,6 +287,13 @@ export class WasmVm implements HostCalls, ContextVm {
    */
   metrics(): Record<string, MetricSnapshot> {
     return this.metricStore.snapshot();
+  }
+
+  /** The value of a global the module exports (a bigint for i64), or undefined when it exports no
+   * global of that name: how an instrumented build reports what it counted (bench/work.ts). */
+  exportedGlobal(name: string): unknown {
+    const g = this.exported[name];
+    return isWasmGlobal(g) ? g.value : undefined;
   }
 
   /** Current size of the module's linear memory in bytes. */

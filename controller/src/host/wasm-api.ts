@@ -16,6 +16,10 @@ export interface WasmTable {
   readonly length: number;
 }
 
+export interface WasmGlobal {
+  readonly value: unknown;
+}
+
 export interface WasmInstance {
   readonly exports: Record<string, unknown>;
 }
@@ -43,6 +47,7 @@ interface WasmApi {
   Instance: new (module: WasmModule, imports: Imports) => WasmInstance;
   Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Table: new (descriptor: { element: "anyfunc"; initial: number; maximum?: number }) => WasmTable;
+  Global: new (descriptor: { value: string; mutable?: boolean }, value?: unknown) => WasmGlobal;
   RuntimeError: new (message?: string) => Error;
   compile(bytes: Uint8Array): Promise<WasmModule>;
 }
@@ -58,6 +63,11 @@ export function isWasmModule(x: unknown): x is WasmModule {
 /** True for a memory object. */
 export function isWasmMemory(x: unknown): x is WasmMemory {
   return x instanceof (WA.Memory as unknown as new () => object);
+}
+
+/** True for a global object. */
+export function isWasmGlobal(x: unknown): x is WasmGlobal {
+  return x instanceof (WA.Global as unknown as new () => object);
 }
 
 /** True for a trap raised by the engine (unreachable, out-of-bounds access, ...). */
