@@ -2,7 +2,14 @@
 // Goals are reported, never asserted: each says "met" or "missed", and the run still exits 0.
 // `--quick` runs smaller counts (for a quick check). With MESHLANE_REFHOST set (see refhost.ts), the
 // dye filter's goals are measured in Envoy's own host library too.
-import { benchFilter, benchFilterRefhost, benchHitRate, benchMemory, type Row } from "./filter.js";
+import {
+  benchCountedWork,
+  benchFilter,
+  benchFilterRefhost,
+  benchHitRate,
+  benchMemory,
+  type Row,
+} from "./filter.js";
 import { benchDemoHop } from "./demo.js";
 import { benchRender } from "./render.js";
 import { benchController } from "./controller.js";
@@ -34,6 +41,10 @@ async function main(): Promise<void> {
       await benchFilterRefhost(runner, quick),
     );
   }
+  print(
+    "Dye filter work per request, counted in an instrumented copy (the same on every run; bench/work.ts)",
+    await benchCountedWork(),
+  );
   const hop = await benchDemoHop(quick ? { requests: 400, warmup: 100 } : {});
   print("Sidecar propagation", [
     ...(await benchHitRate()),

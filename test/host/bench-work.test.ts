@@ -11,7 +11,7 @@ const wasm = (...p: string[]) => readFileSync(fromRoot(...p));
 
 describe("counted work per request", () => {
   it("the counting build behaves as the filter and exports its counter", async () => {
-    const vm = WasmVm.instantiate(await compileFilter(countingBuild(wasm("build", "meshlane.wasm"))));
+    const vm = WasmVm.instantiate(await compileFilter(await countingBuild(wasm("build", "meshlane.wasm"))));
     const root = vm.createRoot(JSON.stringify(TEN_RULES));
     assert.equal(root.ok, true);
     const before = vm.exportedGlobal(WORK_COUNTER) as bigint;
