@@ -3,7 +3,7 @@ import { Regex } from "./lib/regex";
 import { Cidr, IpAddr } from "./lib/cidr";
 import { toLowerAscii } from "./lib/text";
 import { saltedBucket } from "./lib/hash";
-import { isAsciiBytes, itemAt } from "./lib/raw";
+import { isAsciiBytes, itemAt, zeroBytes } from "./lib/raw";
 
 export { isAsciiBytes };
 
@@ -156,7 +156,7 @@ function bytesContain(ptr: usize, len: i32, b: usize, n: i32, lower: bool): bool
     const spread = <u64>first * 0x0101010101010101;
     for (; at + 8 <= len && at <= last; at += 8) {
       const x = load<u64>(ptr + <usize>at) ^ spread;
-      let t = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
+      let t = zeroBytes(x);
       while (t != 0) {
         const k = at + <i32>(ctz(t) >> 3);
         if (k > last) return false;

@@ -121,7 +121,8 @@ export function isAsciiBytes(ptr: usize, len: i32): bool {
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 
-@inline function zeroBytes(y: u64): u64 {
+/** The zero bytes of y flagged (0x80 in each); the lowest flag is exact. */
+@inline export function zeroBytes(y: u64): u64 {
   return (y - ONES) & ~y & HIGHS;
 }
 
