@@ -280,19 +280,7 @@ export class Stream {
       this.strip(cfg, req);
       decide<HostRequest>(cfg, req, this.root.rng, d);
     }
-    if (strLen(d.lane) > 0) this.apply(cfg, req, d.lane);
-    this.lane = d.lane;
-    if (abi.logEnabled(abi.LOG_DEBUG)) {
-      abi.log(
-        abi.LOG_DEBUG,
-        "meshlane: lane=" +
-          (d.lane.length > 0 ? d.lane : "(none)") +
-          " source=" +
-          sourceName(d.source) +
-          (d.rule >= 0 ? " rule=" + intText(d.rule) : ""),
-      );
-    }
-    this.root.metrics.request(cfg, d.lane, "edge", DIRECTION_GATEWAY, d.source);
+    this.finish(cfg, req, d, "edge", DIRECTION_GATEWAY);
   }
 
   /** The key of the i-th configured trace header, or null when the request lacks it or its value
@@ -421,7 +409,8 @@ export class Stream {
           " lane=" +
           (d.lane.length > 0 ? d.lane : "(none)") +
           " source=" +
-          sourceName(d.source),
+          sourceName(d.source) +
+          (d.rule >= 0 ? " rule=" + intText(d.rule) : ""),
       );
     }
     this.root.metrics.request(cfg, d.lane, role, direction, d.source);
