@@ -7,6 +7,8 @@ import { Cidr, parseCidr } from "./lib/cidr";
 import { saltState } from "./lib/hash";
 import { intText, isLaneName, isToken, toLowerAscii } from "./lib/text";
 import {
+  Cond,
+  COND_NONE,
   Match,
   NamedMatch,
   StringMatch,
@@ -52,6 +54,8 @@ export class Config {
   defaultLane: string = "";
   trustedSources: Array<Cidr> = [];
   rules: Array<Rule> = [];
+  /** Every rule's conditions in one list, in rule order (see Cond): what decide() walks. */
+  conds: Array<Cond> = [];
   jwtFrom: i32 = JWT_FROM_METADATA;
   jwtHeader: string = "authorization";
   traceHeaders: Array<string> = ["x-request-id", "traceparent"];
@@ -63,6 +67,18 @@ export class Config {
   responseMetrics: bool = true;
   /** Whether any rule needs the source address, the JWT, cookies, baggage (to skip work). */
   needsSourceIp: bool = false;
+
+  /** Adds a rule, and its conditions to `conds` (one that always holds for a rule without any). */
+  addRule(rule: Rule): void {
+    const conds = this.conds;
+    const first = conds.length;
+    const when = rule.when;
+    if (when !== null) when.addConds(conds);
+    if (conds.length == first) conds.push(new Cond(COND_NONE, "", null, null));
+    for (let i = first; i < conds.length; i++) unchecked(conds[i]).skip = conds.length;
+    unchecked(conds[conds.length - 1]).rule = this.rules.length;
+    this.rules.push(rule);
+  }
 
   /** Whether a lane value may be used: a valid lane name and, with an allow-list, on it. */
   allows(lane: string): bool {
@@ -320,7 +336,7 @@ class Parser {
     const rules = root.get("rules");
     if (rules !== null && this.expect(rules, JKind.Array, "rules", "an array of rules")) {
       for (let i = 0; i < rules.items.length; i++) {
-        cfg.rules.push(this.rule(unchecked(rules.items[i]), item("rules", i), cfg));
+        cfg.addRule(this.rule(unchecked(rules.items[i]), item("rules", i), cfg));
       }
     }
     const prop = root.get("propagation");
@@ -499,7 +515,6 @@ class Parser {
       m.sourceIp = this.cidrs(s, field(path, "sourceIp"));
       cfg.needsSourceIp = true;
     }
-    m.seal();
     return m;
   }
 

@@ -1,7 +1,7 @@
 // Deciding a request's lane at the edge: first matching rule, then the default. Pure: the request is
 // a RequestView and randomness comes in as an Rng, so tests drive it with fixed values.
 import { Config, Rule, STICKY_CLAIM, STICKY_COOKIE, STICKY_HEADER, STICKY_NONE } from "./config";
-import { RequestView } from "./match";
+import { condHolds, RequestView } from "./match";
 import { drawBucket, saltedBucket } from "./lib/hash";
 import { itemAt } from "./lib/raw";
 import { uintText } from "./lib/text";
@@ -93,14 +93,25 @@ export function decide<V extends RequestView>(
 ): Decision {
   const d = into !== null ? into : new Decision();
   d.reset();
-  for (let i = 0; i < cfg.rules.length; i++) {
-    const rule = itemAt(cfg.rules, i);
-    const when = rule.when;
-    if (when !== null && !when.matches<V>(req)) continue;
+  // Down the rules' conditions: a failed one skips the rest of its rule; the last of a rule, held,
+  // leaves the rule's percentage to decide.
+  const conds = cfg.conds;
+  const n = conds.length;
+  let i = 0;
+  while (i < n) {
+    const c = itemAt(conds, i);
+    if (!condHolds<V>(c, req)) {
+      i = c.skip;
+      continue;
+    }
+    i++;
+    const r = c.rule;
+    if (r < 0) continue;
+    const rule = itemAt(cfg.rules, r);
     if (!admits<V>(rule, req, rng)) continue;
     d.lane = rule.lane;
     d.source = SOURCE_RULE;
-    d.rule = i;
+    d.rule = r;
     return d;
   }
   if (cfg.defaultLane.length > 0) {

@@ -242,18 +242,7 @@ export abstract class RequestView {
   }
 }
 
-// Which conditions a `when` has (Match.kinds): the request path tests one word instead of every field.
-const WHEN_HEADERS: i32 = 1;
-const WHEN_PATH: i32 = 2;
-const WHEN_METHOD: i32 = 4;
-const WHEN_AUTHORITY: i32 = 8;
-const WHEN_QUERY: i32 = 16;
-const WHEN_COOKIES: i32 = 32;
-const WHEN_SOURCE_IP: i32 = 64;
-const WHEN_BAGGAGE: i32 = 128;
-const WHEN_CLAIMS: i32 = 256;
-
-/** A rule's `when`: every present entry must hold. Call seal() once its fields are set. */
+/** A rule's `when`: every present entry must hold. Config.addRule lays its entries out as Conds. */
 export class Match {
   headers: Array<NamedMatch> = [];
   cookies: Array<NamedMatch> = [];
@@ -264,65 +253,89 @@ export class Match {
   method: StringMatch | null = null;
   authority: StringMatch | null = null;
   sourceIp: Array<Cidr> | null = null;
-  /** The WHEN_* bits of the conditions set, as seal() found them. */
-  private kinds: i32 = 0;
 
-  /** Records which conditions are set; matches() reads only those. */
-  seal(): void {
-    let k = 0;
-    if (this.headers.length > 0) k |= WHEN_HEADERS;
-    if (this.path !== null) k |= WHEN_PATH;
-    if (this.method !== null) k |= WHEN_METHOD;
-    if (this.authority !== null) k |= WHEN_AUTHORITY;
-    if (this.query.length > 0) k |= WHEN_QUERY;
-    if (this.cookies.length > 0) k |= WHEN_COOKIES;
-    if (this.sourceIp !== null) k |= WHEN_SOURCE_IP;
-    if (this.baggage.length > 0) k |= WHEN_BAGGAGE;
-    if (this.jwtClaims.length > 0) k |= WHEN_CLAIMS;
-    this.kinds = k;
+  /** Appends the conditions set, in the order they are tested (headers, path, method, authority,
+   * query, cookies, source address, baggage, claims): the first that fails decides, so a request
+   * that fails an earlier one never has its later ones read. */
+  addConds(out: Array<Cond>): void {
+    named(out, COND_HEADER, this.headers);
+    one(out, COND_PATH, this.path);
+    one(out, COND_METHOD, this.method);
+    one(out, COND_AUTHORITY, this.authority);
+    named(out, COND_QUERY, this.query);
+    named(out, COND_COOKIE, this.cookies);
+    if (this.sourceIp !== null) out.push(new Cond(COND_SOURCE_IP, "", null, this.sourceIp));
+    named(out, COND_BAGGAGE, this.baggage);
+    named(out, COND_CLAIM, this.jwtClaims);
   }
+}
 
-  /** Generic in the view's class, so the filter's calls go straight to its own view's methods. The
-   * conditions are tested in a fixed order (headers, path, method, authority, query, cookies, source
-   * address, baggage, claims); the first that fails decides. */
-  matches<V extends RequestView>(req: V): bool {
-    const k = this.kinds;
-    if (k & WHEN_HEADERS) {
-      for (let i = 0; i < this.headers.length; i++) {
-        const m = itemAt(this.headers, i);
-        if (!req.headerMatches(m.name, m.match)) return false;
-      }
-    }
-    if (k & WHEN_PATH && !req.pathMatches(changetype<StringMatch>(this.path))) return false;
-    if (k & WHEN_METHOD && !req.methodMatches(changetype<StringMatch>(this.method))) return false;
-    if (k & WHEN_AUTHORITY && !req.authorityMatches(changetype<StringMatch>(this.authority))) return false;
-    if (k & WHEN_QUERY) {
-      for (let i = 0; i < this.query.length; i++) {
-        const m = itemAt(this.query, i);
-        if (!req.queryMatches(m.name, m.match)) return false;
-      }
-    }
-    if (k & WHEN_COOKIES) {
-      for (let i = 0; i < this.cookies.length; i++) {
-        const m = itemAt(this.cookies, i);
-        if (!req.cookieMatches(m.name, m.match)) return false;
-      }
-    }
-    if (k & WHEN_SOURCE_IP && !inAny(changetype<Array<Cidr>>(this.sourceIp), req.sourceIp())) return false;
-    if (k & WHEN_BAGGAGE) {
-      for (let i = 0; i < this.baggage.length; i++) {
-        const m = itemAt(this.baggage, i);
-        if (!m.match.matches(req.baggage(m.name))) return false;
-      }
-    }
-    if (k & WHEN_CLAIMS) {
-      for (let i = 0; i < this.jwtClaims.length; i++) {
-        const m = itemAt(this.jwtClaims, i);
-        if (!req.claimMatches(m.name, m.match)) return false;
-      }
-    }
-    return true;
+function named(out: Array<Cond>, kind: i32, list: Array<NamedMatch>): void {
+  for (let i = 0; i < list.length; i++) {
+    const m = unchecked(list[i]);
+    out.push(new Cond(kind, m.name, m.match, null));
   }
+}
+
+function one(out: Array<Cond>, kind: i32, m: StringMatch | null): void {
+  if (m !== null) out.push(new Cond(kind, "", m, null));
+}
+
+// Every rule's conditions as one flat list (Config.conds): decide() walks it testing one condition
+// at a time, and on a failed one goes on at the next rule's first, without a call per rule or a
+// test per kind of condition a rule could have.
+export const COND_HEADER: i32 = 0;
+export const COND_PATH: i32 = 1;
+export const COND_METHOD: i32 = 2;
+export const COND_AUTHORITY: i32 = 3;
+export const COND_QUERY: i32 = 4;
+export const COND_COOKIE: i32 = 5;
+export const COND_SOURCE_IP: i32 = 6;
+export const COND_BAGGAGE: i32 = 7;
+export const COND_CLAIM: i32 = 8;
+/** The one condition of a rule without any (a plain percentage): always holds. */
+export const COND_NONE: i32 = 9;
+
+/** One condition of one rule. */
+export class Cond {
+  /** Where to go on when this condition fails: the index of the next rule's first condition. */
+  skip: i32 = 0;
+  /** The rule this condition is the last of (all its conditions held), or -1. */
+  rule: i32 = -1;
+
+  constructor(
+    public kind: i32,
+    public name: string,
+    public match: StringMatch | null,
+    public cidrs: Array<Cidr> | null,
+  ) {}
+}
+
+/** Whether one condition holds for the request. Generic in the view's class, so the filter's calls
+ * go straight to its own view's methods. */
+export function condHolds<V extends RequestView>(c: Cond, req: V): bool {
+  const m = changetype<StringMatch>(c.match);
+  switch (c.kind) {
+    case COND_HEADER:
+      return req.headerMatches(c.name, m);
+    case COND_PATH:
+      return req.pathMatches(m);
+    case COND_METHOD:
+      return req.methodMatches(m);
+    case COND_AUTHORITY:
+      return req.authorityMatches(m);
+    case COND_QUERY:
+      return req.queryMatches(c.name, m);
+    case COND_COOKIE:
+      return req.cookieMatches(c.name, m);
+    case COND_SOURCE_IP:
+      return inAny(changetype<Array<Cidr>>(c.cidrs), req.sourceIp());
+    case COND_BAGGAGE:
+      return m.matches(req.baggage(c.name));
+    case COND_CLAIM:
+      return req.claimMatches(c.name, m);
+  }
+  return true;
 }
 
 /** Whether an address lies in any of the ranges; an unknown address lies in none. */

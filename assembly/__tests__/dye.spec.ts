@@ -174,6 +174,27 @@ describe("dye scenarios", () => {
     expect(d.source).toBe(SOURCE_RULE);
   });
 
+  it("a rule that fails on any of its conditions hands over to the next rule, whatever held after", () => {
+    // Rule a fails on its first condition although its last one holds; rule b's conditions all hold
+    // but its percentage admits nobody; rule c has no conditions at all.
+    const cfg = config(
+      '{"role":"edge","defaultLane":"base","rules":[' +
+        '{"lane":"a","when":{"headers":{"x-a":{"exact":"1"}},"path":{"prefix":"/"},"method":{"exact":"GET"}}},' +
+        '{"lane":"b","percent":0,"when":{"headers":{"x-b":{"present":true}}}},' +
+        '{"lane":"c","percent":100},{"lane":"d"}]}',
+    );
+    const req = new TestRequest().with(":path", "/x").with(":method", "GET").with("x-b", "1");
+    let d = decide(cfg, req, new Rng(1));
+    expect(d.lane).toBe("c");
+    expect(d.rule).toBe(2);
+    // Each of rule a's conditions failing on its own, the others holding: never a.
+    expect(lane(cfg, new TestRequest().with("x-a", "1").with(":path", "x").with(":method", "GET"))).toBe("c");
+    expect(lane(cfg, new TestRequest().with("x-a", "1").with(":path", "/").with(":method", "PUT"))).toBe("c");
+    d = decide(cfg, new TestRequest().with("x-a", "1").with(":path", "/").with(":method", "GET"), new Rng(1));
+    expect(d.lane).toBe("a");
+    expect(d.rule).toBe(0);
+  });
+
   it("ignoreCase and invert", () => {
     const cfg = config(
       '{"role":"edge","rules":[{"lane":"canary","when":{"headers":{"x-env":{"exact":"PROD","invert":true},"x-team":{"prefix":"Pay","ignoreCase":true}}}}]}',
