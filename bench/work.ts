@@ -5,8 +5,9 @@
 //
 // Binaryen instruments a copy of the module: each straight-line run of instructions (a function
 // body, a block, a loop body, an arm of an `if`) adds its own length to an exported i64 global when
-// it starts. A branch out of the middle of a run still counts the run's rest, so the count is a
-// slight overestimate, the same way for every build.
+// it starts. A run ends after each statement that may branch away (a `br`, `br_if`, `br_table` or
+// `return` anywhere in it: a loop's `continue`, an early exit), so the instructions a branch skips
+// are not counted; only what precedes the branch within that one statement may be.
 import type Binaryen from "binaryen";
 import type { PropertyInput } from "../controller/src/host/index.js";
 import { compileFilter, WasmVm } from "../controller/src/host/index.js";
@@ -88,9 +89,30 @@ export async function countingBuild(bytes: Uint8Array): Promise<Uint8Array> {
       }
       return children(i).reduce((n, c) => n + run(c), 1);
     };
+    // Whether an expression holds a branch that may leave it early.
+    const mayBranch = (e: number): boolean => {
+      const i = info(e);
+      if (i.id === binaryen.BreakId || i.id === binaryen.SwitchId || i.id === binaryen.ReturnId) return true;
+      const arms = [i.body, i.ifTrue, i.ifFalse].filter((x): x is number => typeof x === "number" && x !== 0);
+      return [...children(i), ...arms].some(mayBranch);
+    };
+    // A block's statements in runs that end after one that may branch away; each run adds its
+    // length when it starts (inserted from the last, so the earlier positions hold).
     const instrumentBlock = (e: number, i: Info) => {
-      const n = (i.children as number[]).reduce((sum, c) => sum + run(c), 0);
-      edit.Block.insertChildAt(e, 0, add(n));
+      const list = i.children as number[];
+      const runs: [number, number][] = [];
+      let start = 0;
+      let n = 0;
+      list.forEach((c, k) => {
+        const exits = mayBranch(c); // before run(): it adds the counters of nested runs
+        n += run(c);
+        if (exits || k === list.length - 1) {
+          runs.push([start, n]);
+          start = k + 1;
+          n = 0;
+        }
+      });
+      for (const [at, len] of runs.reverse()) edit.Block.insertChildAt(e, at, add(len));
     };
     const counted = (e: number): number => {
       const i = info(e);
