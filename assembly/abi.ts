@@ -208,8 +208,7 @@ export class HeaderBlock {
       return;
     }
     const n = load<u32>(ptr);
-    // Check the sizes once, so lookups can trust them; file each entry on the way. With the block
-    // under 2^30 bytes and each size checked against it, no sum below wraps.
+    // Check the sizes once, so lookups can trust them; file each entry on the way.
     const sz = <u32>size;
     if (n > (sz - 4) >> 3) {
       hostFree(ptr);
@@ -221,22 +220,27 @@ export class HeaderBlock {
       memory.fill(BUCKET_HEAD, 0xff, BUCKETS * 4); // heads: -1 (a tail is read only behind a head)
     }
     let data: u32 = 4 + n * 8;
+    let sizes = ptr + 4; // entry i's key and value sizes
     for (let i: u32 = 0; i < n; i++) {
-      const kl = load<u32>(ptr + 4 + <usize>i * 8);
-      const vl = load<u32>(ptr + 8 + <usize>i * 8);
-      if (kl > sz || vl > sz || data + kl + vl + 2 > sz) {
+      const kl = load<u32>(sizes);
+      const vl = load<u32>(sizes, 4);
+      sizes += 8;
+      // In 64 bits, where no sum of three sizes wraps.
+      if (<u64>data + <u64>kl + <u64>vl + 2 > <u64>sz) {
         hostFree(ptr);
         return;
       }
       if (index) {
         const key = ptr + <usize>data;
-        store<u32>(ENTRY_KEY + ((<usize>i) << 2), data);
-        store<i32>(ENTRY_NEXT + ((<usize>i) << 2), -1);
+        const at = (<usize>i) << 2;
+        store<u32>(ENTRY_KEY + at, data);
+        store<i32>(ENTRY_NEXT + at, -1);
         const h = kl == 0 ? 0 : HeaderBlock.bucket(kl, load<u8>(key), load<u8>(key + <usize>kl - 1));
-        const at = (<usize>h) << 2;
-        if (load<i32>(BUCKET_HEAD + at) < 0) store<i32>(BUCKET_HEAD + at, <i32>i);
-        else store<i32>(ENTRY_NEXT + ((<usize>load<i32>(BUCKET_TAIL + at)) << 2), <i32>i);
-        store<i32>(BUCKET_TAIL + at, <i32>i);
+        const head = BUCKET_HEAD + ((<usize>h) << 2);
+        const first = load<i32>(head);
+        if (first < 0) store<i32>(head, <i32>i);
+        else store<i32>(ENTRY_NEXT + ((<usize>load<i32>(head, BUCKETS * 4)) << 2), <i32>i);
+        store<i32>(head, <i32>i, BUCKETS * 4);
       }
       data += kl + vl + 2;
     }
