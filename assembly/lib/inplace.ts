@@ -4,7 +4,7 @@
 // decide instead. No allocation and no host call: the filter's request view (request.ts) uses them on
 // every request, and the tests compare them with the string functions on generated input.
 import { IpAddr } from "./cidr";
-import { bytesAre, digitAt, indexOfByte, indexOfEither, owsAt, strLen } from "./raw";
+import { bytesAre, indexOfByte, indexOfEither, owsAt, strLen } from "./raw";
 
 // The pairs of the request's cookie header, filed by splitCookies() in one pass: per pair its name's
 // start and end and its value's start and end (quotes stripped), as offsets into the header.
@@ -68,6 +68,9 @@ export function pairValue(ptr: usize, count: i32, name: string): i64 {
 /** findQueryParam: the query needs percent- or form-decoding (or is not ASCII). */
 export const QUERY_DECODE: i64 = -2;
 
+// The bytes with a role in a query, all below 64: '#', '%', '&', '+' and '='.
+const QUERY_BYTES: u64 = (1 << 0x23) | (1 << 0x25) | (1 << 0x26) | (1 << 0x2b) | (1 << 0x3d);
+
 /**
  * getQueryParam (lib/query.ts) on a :path given as ASCII bytes (the caller checks), in place, for
  * the usual query that needs no decoding: the raw value's [start, end) packed as (start << 32 |
@@ -79,19 +82,31 @@ export function findQueryParam(ptr: usize, n: i32, name: string): i64 {
   // The query: after the first '?' that comes before any '#', up to the next '#' (or the end).
   const q = indexOfEither(ptr, 0, n, 0x3f, 0x23);
   if (q >= n || load<u8>(ptr + <usize>q) == 0x23) return -1;
-  const end = indexOfByte(ptr, q + 1, n, 0x23);
-  // Any '%' or '+' in it sends the whole lookup to the decoder.
-  if (indexOfEither(ptr, q + 1, end, 0x25, 0x2b) < end) return QUERY_DECODE;
-  // Parameters split on '&', each name before its first '='; the first named `name` answers.
+  // One walk over it: parameters split on '&', each named by what comes before its first '='; the
+  // first named `name` answers, unless a '%' or '+' anywhere in the query sends the whole lookup to
+  // the decoder.
+  let found: i64 = -1;
   let start = q + 1;
-  while (start <= end) {
-    const amp = indexOfByte(ptr, start, end, 0x26);
-    const eq = indexOfByte(ptr, start, amp, 0x3d);
-    if (eq - start == nl && bytesAre(ptr + <usize>start, name, nl))
-      return eq < amp ? ((<i64>(eq + 1)) << 32) | (<i64>amp) : ((<i64>amp) << 32) | (<i64>amp);
-    start = amp + 1;
+  let eq = -1;
+  for (let i = start; i <= n; i++) {
+    let c: u32 = 0x23; // the end reads as a '#'
+    if (i < n) {
+      c = load<u8>(ptr + <usize>i);
+      if (c >= 64 || ((QUERY_BYTES >> c) & 1) == 0) continue;
+    }
+    if (c == 0x3d) {
+      if (eq < 0) eq = i;
+      continue;
+    }
+    if (c == 0x25 || c == 0x2b) return QUERY_DECODE;
+    // '&' or '#': the parameter [start, i) is complete.
+    if (found < 0 && (eq < 0 ? i : eq) - start == nl && bytesAre(ptr + <usize>start, name, nl))
+      found = eq < 0 ? ((<i64>i) << 32) | (<i64>i) : ((<i64>(eq + 1)) << 32) | (<i64>i);
+    if (c == 0x23) return found;
+    start = i + 1;
+    eq = -1;
   }
-  return -1;
+  return found; // not reached: the end reads as a '#'
 }
 
 /**
@@ -104,37 +119,29 @@ export function parseV4SocketBytes(ptr: usize, len: usize, out: IpAddr): i32 {
   // The usual well-formed "a.b.c.d:port" in one walk; anything else (including every malformed
   // form: a leading zero or a fourth digit stops the walk where a '.' or ':' must follow) is left
   // to the string parser.
-  const n = <i32>len;
-  let i = 0;
+  const end = ptr + len;
+  let p = ptr;
   let value: u32 = 0;
   for (let parts = 0; parts < 4; parts++) {
-    let part = digitAt(ptr, i, n);
-    if (part < 0) return -1;
-    i++;
-    if (part != 0) {
-      let d = digitAt(ptr, i, n);
-      if (d >= 0) {
-        part = part * 10 + d;
-        i++;
-        d = digitAt(ptr, i, n);
-        if (d >= 0) {
-          part = part * 10 + d;
-          i++;
-        }
-      }
+    if (p >= end) return -1;
+    let part = <u32>load<u8>(p++) - 0x30;
+    if (part > 9) return -1;
+    // Up to two more digits after a first that is not 0.
+    for (let k = part != 0 ? 2 : 0; k > 0 && p < end; k--) {
+      const d = <u32>load<u8>(p) - 0x30;
+      if (d > 9) break;
+      part = part * 10 + d;
+      p++;
     }
-    if (part > 255) return -1;
-    value = (value << 8) | (<u32>part);
-    const sep = parts < 3 ? 0x2e : 0x3a;
-    if (i >= n || load<u8>(ptr + <usize>i) != sep) return -1;
-    i++;
+    if (part > 255 || p >= end || <u32>load<u8>(p++) != (parts < 3 ? 0x2e : 0x3a)) return -1;
+    value = (value << 8) | part;
   }
-  const pl = n - i;
+  const pl = end - p;
   if (pl < 1 || pl > 5) return -1;
-  let port = 0;
-  for (; i < n; i++) {
-    const d = digitAt(ptr, i, n);
-    if (d < 0) return -1;
+  let port: u32 = 0;
+  for (; p < end; p++) {
+    const d = <u32>load<u8>(p) - 0x30;
+    if (d > 9) return -1;
     port = port * 10 + d;
   }
   if (port > 65535) return 0;

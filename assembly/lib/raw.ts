@@ -156,9 +156,3 @@ export function indexOfByte(ptr: usize, from: i32, to: i32, c: u32): i32 {
   return to;
 }
 
-/** The decimal digit at byte i (i < n), or -1 (not a digit, or i >= n). */
-@inline export function digitAt(ptr: usize, i: i32, n: i32): i32 {
-  if (i >= n) return -1;
-  const d = <u32>load<u8>(ptr + <usize>i) - 0x30;
-  return d <= 9 ? <i32>d : -1;
-}
