@@ -127,11 +127,18 @@ export function parseV4SocketBytes(ptr: usize, len: usize, out: IpAddr): i32 {
     let part = <u32>load<u8>(p++) - 0x30;
     if (part > 9) return -1;
     // Up to two more digits after a first that is not 0.
-    for (let k = part != 0 ? 2 : 0; k > 0 && p < end; k--) {
-      const d = <u32>load<u8>(p) - 0x30;
-      if (d > 9) break;
-      part = part * 10 + d;
-      p++;
+    if (part != 0 && p < end) {
+      let d = <u32>load<u8>(p) - 0x30;
+      if (d <= 9) {
+        part = part * 10 + d;
+        if (++p < end) {
+          d = <u32>load<u8>(p) - 0x30;
+          if (d <= 9) {
+            part = part * 10 + d;
+            p++;
+          }
+        }
+      }
     }
     if (part > 255 || p >= end || <u32>load<u8>(p++) != (parts < 3 ? 0x2e : 0x3a)) return -1;
     value = (value << 8) | part;
