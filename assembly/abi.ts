@@ -172,7 +172,8 @@ export function removeHeader(map: i32, name: string): bool {
 const INDEX_MAX: i32 = 256;
 const BUCKETS: i32 = 64;
 const BUCKET_HEAD: usize = memory.data(64 * 8, 8);
-const BUCKET_TAIL: usize = BUCKET_HEAD + <usize>BUCKETS * 4;
+/** Where a bucket's tail sits, from its head. */
+const TAIL: usize = <usize>BUCKETS * 4;
 const ENTRY_KEY: usize = memory.data(256 * 4, 4);
 const ENTRY_NEXT: usize = memory.data(256 * 4, 4);
 /** The block whose entries the index holds: the last one load() filed (0 while none is). */
@@ -239,8 +240,8 @@ export class HeaderBlock {
         const head = BUCKET_HEAD + ((<usize>h) << 2);
         const first = load<i32>(head);
         if (first < 0) store<i32>(head, <i32>i);
-        else store<i32>(ENTRY_NEXT + ((<usize>load<i32>(head, BUCKETS * 4)) << 2), <i32>i);
-        store<i32>(head, <i32>i, BUCKETS * 4);
+        else store<i32>(ENTRY_NEXT + ((<usize>load<i32>(head, TAIL)) << 2), <i32>i);
+        store<i32>(head, <i32>i, TAIL);
       }
       data += kl + vl + 2;
     }

@@ -89,12 +89,21 @@ export async function countingBuild(bytes: Uint8Array): Promise<Uint8Array> {
       }
       return children(i).reduce((n, c) => n + run(c), 1);
     };
-    // Whether an expression holds a branch that may leave it early.
+    // Whether an expression holds a branch that may leave it early; each expression is looked at
+    // once, however deeply the blocks around it nest.
+    const branches = new Map<number, boolean>();
     const mayBranch = (e: number): boolean => {
+      const known = branches.get(e);
+      if (known !== undefined) return known;
       const i = info(e);
-      if (i.id === binaryen.BreakId || i.id === binaryen.SwitchId || i.id === binaryen.ReturnId) return true;
       const arms = [i.body, i.ifTrue, i.ifFalse].filter((x): x is number => typeof x === "number" && x !== 0);
-      return [...children(i), ...arms].some(mayBranch);
+      const r =
+        i.id === binaryen.BreakId ||
+        i.id === binaryen.SwitchId ||
+        i.id === binaryen.ReturnId ||
+        [...children(i), ...arms].some(mayBranch);
+      branches.set(e, r);
+      return r;
     };
     // A block's statements in runs that end after one that may branch away; each run adds its
     // length when it starts (inserted from the last, so the earlier positions hold).
