@@ -61,7 +61,22 @@ export function dyeRows(ns: DyeCosts): Row[] {
       name: "meshlane's own work ÷ the stock SDK's own work ((c − d) / (b − a))",
       value: ((ns.c - ns.d) / (ns.b - ns.a)).toFixed(2),
     },
+    ownWorkBudgetRow(ns),
   ];
+}
+
+/** Information, no goal: meshlane's own work (c − d) beside what each goal leaves it. c/b ≤ 1
+ * leaves b − d, which depends on how a host prices host calls against wasm instructions: the stock
+ * SDK's empty filter makes no host calls and runs many instructions, meshlane the reverse. Where
+ * host calls are dear and instructions cheap, b − d shrinks below what c/d ≤ 1.25 allows. */
+export function ownWorkBudgetRow(ns: DyeCosts): Row {
+  const ns0 = (v: number) => `${v.toFixed(0)} ns`;
+  return {
+    name: "meshlane's own work per request (c − d), and what each goal allows it",
+    value:
+      `${ns0(ns.c - ns.d)}; c/d ≤ ${OWN_WORK_GOAL} allows ${ns0(ns.d * (OWN_WORK_GOAL - 1))}, ` +
+      `c/b ≤ ${STOCK_SDK_GOAL} allows ${ns0(ns.b - ns.d)}`,
+  };
 }
 
 /** Information, no goal: the edge's dye job alone (its response metrics off) against the empty

@@ -34,6 +34,19 @@ describe("bench: the dye filter's goals", () => {
     for (const r of rows) assert.doesNotMatch(`${r.name} ${r.value}`, /issue|#\d/i);
   });
 
+  it("prints meshlane's own work beside what each goal allows it, from the same four measures", () => {
+    assert.equal(
+      row("meshlane's own work per request (c − d)").value,
+      "700 ns; c/d ≤ 1.25 allows 400 ns, c/b ≤ 1 allows 900 ns",
+    );
+    // A host with dear host calls: the floor (d) near the stock SDK's empty filter leaves c/b less
+    // room than c/d.
+    const dear = dyeRows({ a: 1000, b: 4900, c: 5300, d: 4340 }).find((r) =>
+      r.name.startsWith("meshlane's own work per request"),
+    );
+    assert.equal(dear?.value, "960 ns; c/d ≤ 1.25 allows 1085 ns, c/b ≤ 1 allows 560 ns");
+  });
+
   it("decides met or missed on the value as printed", () => {
     const at = (c: number) => dyeRows({ a: 100, b: 1000, c, d: 1000 })[4];
     assert.deepEqual([at(1254).value, at(1254).ok], ["1.25", true]);
