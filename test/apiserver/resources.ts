@@ -36,6 +36,10 @@ export interface ResourceType {
 export const groupResource = (r: { group: string; plural: string }): string =>
   r.group === "" ? r.plural : `${r.plural}.${r.group}`;
 
+/** An object's apiVersion in one of its resource's versions ("v1", "apps/v1"). */
+export const apiVersionOf = (rt: ResourceType, version: string): string =>
+  rt.group === "" ? version : `${rt.group}/${version}`;
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;

@@ -8,26 +8,22 @@ import YAML from "yaml";
 import { KubeConfig } from "@kubernetes/client-node";
 import { fromRoot } from "../../controller/src/paths.js";
 import {
-  changedPaths,
   clone,
   deepEqual,
   deletePath,
   getPath,
   isObject,
   jsonPatch,
-  keyPath,
   leafPaths,
   mergePatch,
-  overlaps,
   PatchError,
   pathKey,
-  setPath,
-  toFieldsV1,
   type FieldPath,
   type Json,
   type JsonObject,
 } from "./json.js";
 import {
+  apiVersionOf,
   decodeError,
   defaultResources,
   groupResource,
@@ -39,9 +35,34 @@ import { Authorizer, forbiddenMessage, type Attributes, type Grant, type User } 
 import { loadCrdSchema, pruneAndDefault, type Cause, type Schema } from "./schema.js";
 import { GATEWAY_API_CRD } from "./gatewayapi.js";
 import { fieldMatcher, labelMatcher, SelectorError, type Matcher } from "./selectors.js";
-
-export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
-export const WRITE_VERBS: readonly Verb[] = ["create", "update", "patch", "delete", "deletecollection"];
+import { discovery } from "./discovery.js";
+import { FailureRules, type FailureHandle, type FailureSpec } from "./failures.js";
+import {
+  applyTo,
+  managedFields,
+  meta,
+  nowIso,
+  ownable,
+  SYSTEM_META,
+  updateManagers,
+  type ManagerEntry,
+  type Scope,
+  type Stored,
+} from "./managed.js";
+import { recordMatches, WRITE_VERBS, type RequestFilter, type RequestRecord, type Verb } from "./records.js";
+import {
+  ApiError,
+  conflict,
+  deleteDetails,
+  goTime,
+  invalid,
+  objectNotFound,
+  pathNotFound,
+  REASONS,
+  statusBody,
+  toMillis,
+} from "./status.js";
+import { WatchHub, type EventType, type HistoryEvent } from "./watch.js";
 
 export interface FakeApiServerOptions {
   /** Watch events kept for resuming; a resourceVersion older than these gets 410 Gone. Default 1000. */
@@ -67,162 +88,7 @@ export interface FakeApiServerOptions {
   port?: number;
 }
 
-export interface RequestRecord {
-  method: string;
-  path: string;
-  verb: Verb | "discovery";
-  group: string;
-  version: string;
-  resource: string;
-  subresource: string;
-  namespace: string;
-  name: string;
-  code: number;
-  fieldManager?: string;
-  contentType?: string;
-  injected: boolean;
-  /** With RBAC: the user of an RBAC-checked request and the grants that allowed it (empty: 403). */
-  user?: string;
-  grants?: Grant[];
-}
-
-export type RequestFilter =
-  | Partial<
-      Pick<RequestRecord, "verb" | "group" | "resource" | "subresource" | "namespace" | "name" | "code">
-    >
-  | ((r: RequestRecord) => boolean);
-
-export interface FailureSpec {
-  verb?: Verb | Verb[];
-  /** Plural name ("leases") or plural.group ("leases.coordination.k8s.io"). */
-  resource?: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-  /** HTTP status to answer with, or "reset" to destroy the connection without a response. */
-  status?: number | "reset";
-  /** How many matching requests fail; default 1. Use Infinity for "until cancelled". */
-  count?: number;
-  retryAfterSeconds?: number;
-  reason?: string;
-  message?: string;
-  /** Delay before answering (or before normal handling when status is unset). */
-  delayMs?: number;
-}
-
-export interface FailureHandle {
-  readonly hits: number;
-  readonly remaining: number;
-  cancel(): void;
-}
-
-interface ManagerEntry {
-  manager: string;
-  operation: "Apply" | "Update";
-  subresource: string;
-  apiVersion: string;
-  time: string;
-  paths: Set<string>;
-}
-
-interface Stored {
-  obj: JsonObject;
-  managers: ManagerEntry[];
-}
-
-type EventType = "ADDED" | "MODIFIED" | "DELETED";
-
-interface HistoryEvent {
-  rv: number;
-  gr: string;
-  type: EventType;
-  namespace: string;
-  obj: JsonObject;
-  prev?: JsonObject;
-}
-
-interface Watcher {
-  gr: string;
-  rt: ResourceType;
-  version: string;
-  namespace: string;
-  matches: Matcher;
-  res: http.ServerResponse;
-  timers: NodeJS.Timeout[];
-}
-
-type Scope = "main" | "status";
-
-class ApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-    readonly details?: JsonObject,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const REASONS: Record<number, string> = {
-  400: "BadRequest",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "NotFound",
-  405: "MethodNotAllowed",
-  409: "Conflict",
-  410: "Expired",
-  415: "UnsupportedMediaType",
-  422: "Invalid",
-  429: "TooManyRequests",
-  500: "InternalError",
-  503: "ServiceUnavailable",
-  504: "Timeout",
-};
-
-function statusBody(code: number, reason: string, message: string, details?: JsonObject): JsonObject {
-  const body: JsonObject = {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason,
-    code,
-  };
-  if (details) {
-    // As the real server's JSON (omitempty): no empty name or group (core kinds have none).
-    const d = { ...details };
-    if (d.name === "") delete d.name;
-    if (d.group === "") delete d.group;
-    body.details = d;
-  }
-  return body;
-}
-
-const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 const objKey = (ns: string, name: string): string => `${ns}/${name}`;
-
-function meta(obj: JsonObject): JsonObject {
-  if (!isObject(obj.metadata)) obj.metadata = {};
-  return obj.metadata as JsonObject;
-}
-
-/** Top-level metadata fields the server owns: never taken from a write, never tracked in managedFields. */
-const SYSTEM_META = [
-  "name",
-  "namespace",
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "managedFields",
-  "selfLink",
-  "generateName",
-];
 
 export class FakeApiServer {
   readonly resources: ResourceType[];
@@ -234,11 +100,9 @@ export class FakeApiServer {
   private readonly opts: Required<Pick<FakeApiServerOptions, "historyLimit" | "bookmarkIntervalMs">> &
     FakeApiServerOptions;
   private readonly store = new Map<string, Map<string, Stored>>();
-  private history: HistoryEvent[] = [];
   private rv = 1000;
-  private compactedRv = 1000;
-  private readonly watchers = new Set<Watcher>();
-  private failures: (FailureSpec & { hits: number; remaining: number })[] = [];
+  private readonly watches: WatchHub;
+  private readonly failures = new FailureRules();
   private server?: http.Server;
   private readonly sockets = new Set<Socket>();
   private boundPort = 0;
@@ -246,6 +110,7 @@ export class FakeApiServer {
 
   private constructor(opts: FakeApiServerOptions) {
     this.opts = { historyLimit: 1000, bookmarkIntervalMs: 1000, ...opts };
+    this.watches = new WatchHub(this.opts, () => this.rv);
     this.resources = [...defaultResources(), ...(opts.resources ?? [])];
     const laneSchema =
       opts.laneSchema ??
@@ -283,7 +148,7 @@ export class FakeApiServer {
 
   /** Number of open watch connections. */
   get openWatches(): number {
-    return this.watchers.size;
+    return this.watches.size;
   }
 
   /** A KubeConfig pointing at this server (client-node needs skipTLSVerify to allow plain http). */
@@ -317,36 +182,21 @@ export class FakeApiServer {
 
   /** Cuts every open watch connection (without a clean end of stream); returns how many. */
   dropWatches(): number {
-    const n = this.watchers.size;
-    for (const w of [...this.watchers]) this.closeWatch(w, true);
-    return n;
+    return this.watches.closeAll(true);
   }
 
   /** Forgets the watch history: any resume from an older resourceVersion now gets 410 Gone. */
   compactHistory(): void {
-    this.history = [];
-    this.compactedRv = this.rv;
+    this.watches.compact();
   }
 
   /** Makes matching requests fail (or stall); the newest matching rule wins. */
   injectFailures(spec: FailureSpec): FailureHandle {
-    const rule = { ...spec, hits: 0, remaining: spec.count ?? 1 };
-    this.failures.unshift(rule);
-    return {
-      get hits() {
-        return rule.hits;
-      },
-      get remaining() {
-        return rule.remaining;
-      },
-      cancel: () => {
-        rule.remaining = 0;
-      },
-    };
+    return this.failures.inject(spec);
   }
 
   clearFailures(): void {
-    this.failures = [];
+    this.failures.clear();
   }
 
   /** Counts recorded requests matching the filter. */
@@ -394,7 +244,7 @@ export class FakeApiServer {
     const generation = current ? Number(meta(current.obj).generation ?? 1) : 0;
     nm.generation = current && deepEqual(specOf(current.obj), specOf(next)) ? generation : generation + 1;
     delete nm.managedFields;
-    next.apiVersion = this.apiVersion(rt, version);
+    next.apiVersion = apiVersionOf(rt, version);
     next.kind = rt.kind;
     const stored = { obj: next, managers: current?.managers ?? [] };
     this.commit(rt, stored, current, current ? "MODIFIED" : "ADDED");
@@ -453,7 +303,7 @@ export class FakeApiServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    for (const w of [...this.watchers]) this.closeWatch(w, true);
+    this.watches.closeAll(true);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
@@ -501,7 +351,7 @@ export class FakeApiServer {
       this.sendJson(res, code, body, headers);
     };
     try {
-      const disc = this.discovery(segs);
+      const disc = discovery(this.resources, segs);
       if (disc !== undefined) {
         if (req.method !== "GET")
           throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method");
@@ -530,7 +380,7 @@ export class FakeApiServer {
           });
         }
       }
-      const fault = this.matchFailure(record);
+      const fault = this.failures.match(record);
       if (fault) {
         if (fault.delayMs) {
           // Stall, but give up as soon as the client (or stop()) closes the connection.
@@ -570,7 +420,18 @@ export class FakeApiServer {
         }
       }
       if (target.verb === "watch") {
-        this.startWatch(res, target.rt, target.version, target.ns, q);
+        const { rt, version, ns } = target;
+        this.watches.open(res, {
+          rt,
+          version,
+          namespace: ns,
+          matches: this.matcher(q),
+          q,
+          existing: () =>
+            [...this.bucket(rt).values()]
+              .filter((s) => !ns || meta(s.obj).namespace === ns)
+              .map((s) => this.render(rt, s, version)),
+        });
         this.requests.push(record);
         return;
       }
@@ -598,113 +459,6 @@ export class FakeApiServer {
     if (!this.opts.rbac) return undefined;
     const m = /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ""));
     return m ? this.opts.rbac.users[m[1].trim()] : undefined;
-  }
-
-  private matchFailure(r: RequestRecord): FailureSpec | undefined {
-    for (const f of this.failures) {
-      if (f.remaining <= 0) continue;
-      const verbs = f.verb === undefined ? undefined : Array.isArray(f.verb) ? f.verb : [f.verb];
-      if (verbs && !verbs.includes(r.verb as Verb)) continue;
-      if (
-        f.resource !== undefined &&
-        f.resource !== r.resource &&
-        f.resource !== groupResource({ group: r.group, plural: r.resource })
-      )
-        continue;
-      if (f.subresource !== undefined && f.subresource !== r.subresource) continue;
-      if (f.namespace !== undefined && f.namespace !== r.namespace) continue;
-      if (f.name !== undefined && f.name !== r.name) continue;
-      f.remaining--;
-      f.hits++;
-      return f;
-    }
-    return undefined;
-  }
-
-  // ---- discovery ----
-
-  private groups(): Map<string, string[]> {
-    const out = new Map<string, string[]>();
-    for (const rt of this.resources) {
-      if (rt.group === "") continue;
-      const vs = out.get(rt.group) ?? [];
-      for (const v of rt.versions) if (!vs.includes(v)) vs.push(v);
-      out.set(rt.group, vs);
-    }
-    return out;
-  }
-
-  private resourceList(group: string, version: string): JsonObject {
-    const resources: Json[] = [];
-    for (const rt of this.resources) {
-      if (rt.group !== group || !rt.versions.includes(version)) continue;
-      const verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
-      const r: JsonObject = {
-        name: rt.plural,
-        singularName: rt.singular,
-        namespaced: rt.namespaced,
-        kind: rt.kind,
-        verbs,
-      };
-      if (rt.shortNames) r.shortNames = rt.shortNames;
-      resources.push(r);
-      if (rt.status) {
-        resources.push({
-          name: `${rt.plural}/status`,
-          singularName: "",
-          namespaced: rt.namespaced,
-          kind: rt.kind,
-          verbs: ["get", "patch", "update"],
-        });
-      }
-    }
-    return {
-      kind: "APIResourceList",
-      apiVersion: "v1",
-      groupVersion: group === "" ? version : `${group}/${version}`,
-      resources,
-    };
-  }
-
-  private discovery(segs: string[]): Json | undefined {
-    const p = segs.join("/");
-    if (p === "version") {
-      return { major: "1", minor: "33", gitVersion: "v1.33.0-fake", platform: "linux/amd64" };
-    }
-    if (p === "healthz" || p === "readyz" || p === "livez") return "ok";
-    if (p === "api") {
-      return {
-        kind: "APIVersions",
-        versions: ["v1"],
-        serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: "127.0.0.1" }],
-      };
-    }
-    if (p === "api/v1") return this.resourceList("", "v1");
-    const groupEntry = (name: string, versions: string[]): JsonObject => ({
-      name,
-      versions: versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
-      preferredVersion: { groupVersion: `${name}/${versions[0]}`, version: versions[0] },
-    });
-    if (p === "apis") {
-      return {
-        kind: "APIGroupList",
-        apiVersion: "v1",
-        groups: [...this.groups()].map(([g, vs]) => groupEntry(g, vs)),
-      };
-    }
-    if (segs[0] === "apis" && segs.length === 2) {
-      const vs = this.groups().get(segs[1]);
-      if (!vs) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-      return { kind: "APIGroup", apiVersion: "v1", ...groupEntry(segs[1], vs) };
-    }
-    if (segs[0] === "apis" && segs.length === 3) {
-      const vs = this.groups().get(segs[1]);
-      if (!vs?.includes(segs[2])) {
-        throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-      }
-      return this.resourceList(segs[1], segs[2]);
-    }
-    return undefined;
   }
 
   // ---- routing ----
@@ -736,7 +490,6 @@ export class FakeApiServer {
   }
 
   private parsePath(segs: string[], method: string, q: URLSearchParams) {
-    const notFound = () => new ApiError(404, "NotFound", "the server could not find the requested resource");
     let group: string;
     let version: string;
     let rest: string[];
@@ -748,7 +501,7 @@ export class FakeApiServer {
       group = segs[1];
       version = segs[2];
       rest = segs.slice(3);
-    } else throw notFound();
+    } else throw pathNotFound();
     let legacyWatch = false;
     if (rest[0] === "watch") {
       legacyWatch = true;
@@ -760,11 +513,11 @@ export class FakeApiServer {
       rest = rest.slice(2);
     }
     const rt = this.find(group, version, rest[0] ?? "");
-    if (!rt || rest.length > 3) throw notFound();
+    if (!rt || rest.length > 3) throw pathNotFound();
     const name = rest[1] ?? "";
     const sub = rest[2] ?? "";
-    if (sub !== "" && !(sub === "status" && rt.status)) throw notFound();
-    if (rt.namespaced === false && ns !== "") throw notFound();
+    if (sub !== "" && !(sub === "status" && rt.status)) throw pathNotFound();
+    if (rt.namespaced === false && ns !== "") throw pathNotFound();
     const watch = legacyWatch || q.get("watch") === "true" || q.get("watch") === "1";
     let verb: Verb;
     switch (method) {
@@ -789,7 +542,7 @@ export class FakeApiServer {
       default:
         throw new ApiError(405, "MethodNotAllowed", `method ${method} is not allowed`);
     }
-    if (rt.namespaced && ns === "" && verb !== "list" && verb !== "watch") throw notFound();
+    if (rt.namespaced && ns === "" && verb !== "list" && verb !== "watch") throw pathNotFound();
     if ((verb === "update" || verb === "patch") && !name) {
       throw new ApiError(405, "MethodNotAllowed", `${method} needs an object name`);
     }
@@ -844,7 +597,7 @@ export class FakeApiServer {
         }
         return [
           200,
-          { kind: `${t.rt.kind}List`, apiVersion: this.apiVersion(t.rt, t.version), metadata: {}, items },
+          { kind: `${t.rt.kind}List`, apiVersion: apiVersionOf(t.rt, t.version), metadata: {}, items },
         ];
       }
       default:
@@ -875,44 +628,17 @@ export class FakeApiServer {
     return b;
   }
 
-  private apiVersion(rt: ResourceType, version: string): string {
-    return rt.group === "" ? version : `${rt.group}/${version}`;
-  }
-
-  private qualified(rt: ResourceType): string {
-    return groupResource(rt);
-  }
-
   private mustGet(rt: ResourceType, ns: string, name: string): Stored {
     const s = this.bucket(rt).get(objKey(ns, name));
-    if (!s) {
-      throw new ApiError(404, "NotFound", `${this.qualified(rt)} "${name}" not found`, {
-        name,
-        group: rt.group,
-        kind: rt.plural,
-      });
-    }
+    if (!s) throw objectNotFound(rt, name);
     return s;
   }
 
   private render(rt: ResourceType, s: Stored, version: string): JsonObject {
     const out = clone(s.obj);
-    out.apiVersion = this.apiVersion(rt, version);
+    out.apiVersion = apiVersionOf(rt, version);
     out.kind = rt.kind;
-    if (s.managers.length > 0) {
-      meta(out).managedFields = s.managers.map((m) => {
-        const e: JsonObject = {
-          manager: m.manager,
-          operation: m.operation,
-          apiVersion: m.apiVersion,
-          time: m.time,
-          fieldsType: "FieldsV1",
-          fieldsV1: toFieldsV1([...m.paths].map(keyPath)),
-        };
-        if (m.subresource) e.subresource = m.subresource;
-        return e;
-      });
-    }
+    if (s.managers.length > 0) meta(out).managedFields = managedFields(s.managers);
     return out;
   }
 
@@ -957,7 +683,7 @@ export class FakeApiServer {
       }
       return o;
     });
-    return { kind: `${rt.kind}List`, apiVersion: this.apiVersion(rt, version), metadata: listMeta, items };
+    return { kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt, version), metadata: listMeta, items };
   }
 
   private checkIdentity(rt: ResourceType, version: string, ns: string, name: string, obj: JsonObject) {
@@ -983,65 +709,13 @@ export class FakeApiServer {
         `the kind of the object (${String(obj.kind)}) does not match ${rt.kind}`,
       );
     }
-    if (obj.apiVersion !== undefined && obj.apiVersion !== this.apiVersion(rt, version)) {
+    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(rt, version)) {
       throw new ApiError(
         400,
         "BadRequest",
-        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${this.apiVersion(rt, version)})`,
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersionOf(rt, version)})`,
       );
     }
-  }
-
-  /** Field paths a writer at `scope` can own: everything but server-owned metadata, split at status. */
-  private ownable(rt: ResourceType, obj: Json, scope: Scope): FieldPath[] {
-    return leafPaths(obj).filter((p) => {
-      if (p[0] === "apiVersion" || p[0] === "kind") return false;
-      if (p[0] === "metadata" && SYSTEM_META.includes(p[1])) return false;
-      if (scope === "status") return p[0] === "status";
-      return !(rt.status && p[0] === "status");
-    });
-  }
-
-  /** A write by `manager` (operation Update) takes over the fields it changed. */
-  private updateManagers(
-    rt: ResourceType,
-    version: string,
-    before: Stored | undefined,
-    after: JsonObject,
-    scope: Scope,
-    manager: string,
-  ): ManagerEntry[] {
-    const managers = (before?.managers ?? []).map((m) => ({ ...m, paths: new Set(m.paths) }));
-    const beforeOwned: JsonObject = {};
-    const afterOwned: JsonObject = {};
-    for (const p of this.ownable(rt, before?.obj ?? {}, scope))
-      setPath(beforeOwned, p, getPath(before?.obj, p) ?? null);
-    for (const p of this.ownable(rt, after, scope)) setPath(afterOwned, p, getPath(after, p) ?? null);
-    const changed = changedPaths(beforeOwned, afterOwned);
-    if (changed.length === 0) return managers;
-    const sub = scope === "status" ? "status" : "";
-    let mine = managers.find(
-      (m) => m.manager === manager && m.operation === "Update" && m.subresource === sub,
-    );
-    if (!mine) {
-      mine = {
-        manager,
-        operation: "Update",
-        subresource: sub,
-        apiVersion: this.apiVersion(rt, version),
-        time: "",
-        paths: new Set(),
-      };
-      managers.push(mine);
-    }
-    mine.time = nowIso();
-    for (const p of changed) {
-      for (const m of managers) {
-        for (const k of [...m.paths]) if (overlaps(keyPath(k), p)) m.paths.delete(k);
-      }
-      if (getPath(afterOwned, p) !== undefined) mine.paths.add(pathKey(p));
-    }
-    return managers.filter((m) => m.paths.size > 0);
   }
 
   /** Prune, default and validate; throws 400/422. */
@@ -1057,7 +731,7 @@ export class FakeApiServer {
       const causes = (rt.schema ? schemaValidator(rt.schema)(out) : [])
         .filter((c) => c.field === "status" || c.field.startsWith("status."))
         .map((c) => ({ ...c, field: c.field.replace(/^status\.?/, "") || "status" }));
-      if (causes.length > 0) throw this.invalid(rt, name, causes);
+      if (causes.length > 0) throw invalid(rt, name, causes);
       return out;
     }
     const causes: Cause[] = [...nameCauses(rt, name)];
@@ -1078,24 +752,8 @@ export class FakeApiServer {
         });
       }
     }
-    if (causes.length > 0) throw this.invalid(rt, name, causes);
+    if (causes.length > 0) throw invalid(rt, name, causes);
     return out;
-  }
-
-  /**
-   * 422 Invalid as the real server words it: `Kind.group "name" is invalid: field: message`, the
-   * fields in brackets when there are several; details.kind is the Kind, causes one per field.
-   */
-  private invalid(rt: ResourceType, name: string, causes: Cause[]): ApiError {
-    const each = causes.map((c) => `${c.field}: ${c.message}`);
-    const summary = each.length === 1 ? each[0] : `[${each.join(", ")}]`;
-    const kind = rt.group ? `${rt.kind}.${rt.group}` : rt.kind;
-    return new ApiError(422, "Invalid", `${kind} "${name}" is invalid: ${summary}`, {
-      name,
-      group: rt.group,
-      kind: rt.kind,
-      causes: causes as unknown as Json,
-    });
   }
 
   private create(
@@ -1133,7 +791,7 @@ export class FakeApiServer {
     this.checkIdentity(rt, version, ns, name, body);
     if (rt.namespaced && this.opts.requireNamespace !== false) this.admitToNamespace(rt, ns, name);
     if (this.bucket(rt).has(objKey(ns, name))) {
-      throw new ApiError(409, "AlreadyExists", `${this.qualified(rt)} "${name}" already exists`, {
+      throw new ApiError(409, "AlreadyExists", `${groupResource(rt)} "${name}" already exists`, {
         name,
         group: rt.group,
         kind: rt.plural,
@@ -1157,7 +815,7 @@ export class FakeApiServer {
       obj.spec = { finalizers: ["kubernetes"] };
       obj.status = { phase: "Active" };
     }
-    obj.apiVersion = this.apiVersion(rt, version);
+    obj.apiVersion = apiVersionOf(rt, version);
     obj.kind = rt.kind;
     obj = this.admit(rt, obj);
     let managers: ManagerEntry[];
@@ -1167,12 +825,12 @@ export class FakeApiServer {
           manager,
           operation: "Apply",
           subresource: "",
-          apiVersion: this.apiVersion(rt, version),
+          apiVersion: apiVersionOf(rt, version),
           time: nowIso(),
           paths: new Set(applyPaths.filter((p) => getPath(obj, p) !== undefined).map(pathKey)),
         },
       ];
-    } else managers = this.updateManagers(rt, version, undefined, obj, "main", manager);
+    } else managers = updateManagers(rt, version, undefined, obj, "main", manager);
     const stored: Stored = { obj, managers };
     if (!dryRun) this.commit(rt, stored, undefined, "ADDED");
     return [201, this.render(rt, stored, version)];
@@ -1191,7 +849,7 @@ export class FakeApiServer {
       throw new ApiError(
         403,
         "Forbidden",
-        `${this.qualified(rt)} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+        `${groupResource(rt)} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
         {
           name,
           group: rt.group,
@@ -1226,18 +884,17 @@ export class FakeApiServer {
     const pm = isObject(proposed.metadata) ? proposed.metadata : {};
     const rvIn = pm.resourceVersion;
     if (rvIn !== undefined && rvIn !== null && rvIn !== "" && String(rvIn) !== String(cm.resourceVersion)) {
-      throw new ApiError(
-        409,
-        "Conflict",
-        `Operation cannot be fulfilled on ${this.qualified(rt)} "${String(cm.name)}": the object has been modified; please apply your changes to the latest version and try again`,
-        { name: String(cm.name), group: rt.group, kind: rt.plural },
+      throw conflict(
+        rt,
+        String(cm.name),
+        "the object has been modified; please apply your changes to the latest version and try again",
       );
     }
     if (scope === "main" && pm.deletionTimestamp !== undefined && pm.deletionTimestamp !== null) {
       const have = cm.deletionTimestamp === undefined ? undefined : toMillis(cm.deletionTimestamp);
       if (toMillis(pm.deletionTimestamp) !== have) {
         // Only a delete sets it; a client's value is refused, as by the real server.
-        throw this.invalid(rt, String(cm.name), [
+        throw invalid(rt, String(cm.name), [
           {
             reason: "FieldValueInvalid",
             message: `Invalid value: ${goTime(pm.deletionTimestamp)}: field is immutable`,
@@ -1262,7 +919,7 @@ export class FakeApiServer {
       for (const k of SYSTEM_META) if (cm[k] !== undefined && k !== "managedFields") nm[k] = clone(cm[k]);
       next.metadata = nm;
     }
-    next.apiVersion = this.apiVersion(rt, version);
+    next.apiVersion = apiVersionOf(rt, version);
     next.kind = rt.kind;
     const nm = meta(next);
     if (cm.deletionTimestamp) {
@@ -1271,7 +928,7 @@ export class FakeApiServer {
       if (added.length > 0) {
         const found = `[]string{${added.map((f) => JSON.stringify(String(f))).join(", ")}}`;
         const message = `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${found}`;
-        throw this.invalid(rt, String(cm.name), [
+        throw invalid(rt, String(cm.name), [
           { reason: "FieldValueForbidden", message, field: "metadata.finalizers" },
         ]);
       }
@@ -1319,7 +976,7 @@ export class FakeApiServer {
       current,
       proposed,
       scope,
-      (next) => this.updateManagers(rt, version, current, next, scope, manager),
+      (next) => updateManagers(rt, version, current, next, scope, manager),
       dryRun,
     );
   }
@@ -1423,7 +1080,7 @@ export class FakeApiServer {
     }
     this.checkIdentity(rt, version, ns, name, applied);
     const nulls = leafPaths(applied).filter((p) => getPath(applied as Json, p) === null);
-    const config = this.ownable(rt, applied, scope).filter((p) => getPath(applied as Json, p) !== null);
+    const config = ownable(rt, applied, scope).filter((p) => getPath(applied as Json, p) !== null);
     const current = this.bucket(rt).get(objKey(ns, name));
     if (!current) {
       if (scope === "status") this.mustGet(rt, ns, name);
@@ -1453,74 +1110,17 @@ export class FakeApiServer {
       for (const p of nulls) deletePath(body2, p);
       return this.create(rt, version, ns, body2, fieldManager, dryRun, config);
     }
-    const sub = scope === "status" ? "status" : "";
-    const managers = current.managers.map((m) => ({ ...m, paths: new Set(m.paths) }));
-    const conflicts: { manager: string; path: FieldPath }[] = [];
-    for (const m of managers) {
-      if (m.manager === fieldManager && m.operation === "Apply" && m.subresource === sub) continue;
-      for (const k of m.paths) {
-        const q = keyPath(k);
-        for (const p of config) {
-          if (!overlaps(p, q)) continue;
-          const longer = p.length >= q.length ? p : q;
-          if (!deepEqual(getPath(current.obj, longer), getPath(applied, longer))) {
-            conflicts.push({ manager: m.manager, path: q });
-          }
-        }
-      }
-    }
-    if (conflicts.length > 0 && !force) throw applyConflict(conflicts, managers);
-    for (const c of conflicts) {
-      for (const m of managers) if (m.manager === c.manager) m.paths.delete(pathKey(c.path));
-    }
-    let mine = managers.find(
-      (m) => m.manager === fieldManager && m.operation === "Apply" && m.subresource === sub,
-    );
-    const previously = mine ? [...mine.paths].map(keyPath) : [];
-    const configKeys = new Set(config.map(pathKey));
-    const next = clone(current.obj);
-    const ownedByOthers = (p: FieldPath) =>
-      managers.some((m) => m !== mine && [...m.paths].some((k) => overlaps(keyPath(k), p)));
-    for (const p of previously) {
-      if (!configKeys.has(pathKey(p)) && !ownedByOthers(p)) deletePath(next, p);
-    }
-    for (const p of nulls) if (!ownedByOthers(p)) deletePath(next, p);
-    for (const p of config) {
-      const v = getPath(applied, p) as Json;
-      const existing = getPath(next, p);
-      if (isObject(v) && Object.keys(v).length === 0 && isObject(existing)) continue;
-      setPath(next, p, v);
-    }
-    if (!mine) {
-      mine = {
-        manager: fieldManager,
-        operation: "Apply",
-        subresource: sub,
-        apiVersion: "",
-        time: "",
-        paths: new Set(),
-      };
-      managers.push(mine);
-    }
-    mine.apiVersion = this.apiVersion(rt, version);
-    mine.time = nowIso();
-    mine.paths = configKeys;
-    const am = isObject(applied.metadata) ? applied.metadata : {};
-    if (am.resourceVersion !== undefined) meta(next).resourceVersion = am.resourceVersion;
-    const out = this.finishWrite(
-      rt,
-      version,
+    const { next, managersFor } = applyTo(
       current,
-      next,
+      applied,
+      config,
+      nulls,
+      fieldManager,
       scope,
-      (admitted) => {
-        for (const m of managers) {
-          for (const k of [...m.paths]) if (getPath(admitted, keyPath(k)) === undefined) m.paths.delete(k);
-        }
-        return managers.filter((m) => m.paths.size > 0);
-      },
-      dryRun,
+      force,
+      apiVersionOf(rt, version),
     );
+    const out = this.finishWrite(rt, version, current, next, scope, managersFor, dryRun);
     return [200, out];
   }
 
@@ -1539,12 +1139,7 @@ export class FakeApiServer {
         (pre.resourceVersion && pre.resourceVersion !== cm.resourceVersion) ||
         (pre.uid && pre.uid !== cm.uid)
       ) {
-        throw new ApiError(
-          409,
-          "Conflict",
-          `Operation cannot be fulfilled on ${this.qualified(rt)} "${String(cm.name)}": the precondition does not hold`,
-          { name: String(cm.name), group: rt.group, kind: rt.plural },
-        );
+        throw conflict(rt, String(cm.name), "the precondition does not hold");
       }
     }
     if (isNamespace(rt)) {
@@ -1640,181 +1235,18 @@ export class FakeApiServer {
       obj: eventObj,
       prev: prev ? this.render(rt, prev, rt.versions[0]) : undefined,
     };
-    this.history.push(ev);
-    while (this.history.length > this.opts.historyLimit) {
-      const dropped = this.history.shift() as HistoryEvent;
-      this.compactedRv = dropped.rv;
-    }
-    for (const w of this.watchers) if (w.gr === gr) this.deliver(w, ev);
+    this.watches.publish(ev);
     if (ev.namespace && !next) {
       const nsObj = this.bucket(this.mustFind("namespaces")).get(objKey("", ev.namespace));
       if (nsObj && meta(nsObj.obj).deletionTimestamp) this.scheduleSweep();
     }
   }
-
-  // ---- watch ----
-
-  private writeEvent(w: Watcher, type: string, obj: JsonObject): void {
-    if (w.res.destroyed || w.res.writableEnded) return;
-    const o = type === "ERROR" ? obj : { ...obj, apiVersion: this.apiVersion(w.rt, w.version) };
-    w.res.write(JSON.stringify({ type, object: o }) + "\n");
-  }
-
-  private deliver(w: Watcher, ev: HistoryEvent): void {
-    if (w.namespace && ev.namespace !== w.namespace) return;
-    const now = ev.type !== "DELETED" && w.matches(ev.obj);
-    const before = ev.prev !== undefined && w.matches(ev.prev);
-    let type: string | undefined;
-    if (ev.type === "ADDED") type = now ? "ADDED" : undefined;
-    else if (ev.type === "DELETED") type = w.matches(ev.obj) ? "DELETED" : undefined;
-    else if (now && before) type = "MODIFIED";
-    else if (now) type = "ADDED";
-    else if (before) type = "DELETED";
-    if (type) this.writeEvent(w, type, ev.obj);
-  }
-
-  private closeWatch(w: Watcher, abrupt: boolean): void {
-    if (!this.watchers.delete(w)) return;
-    for (const t of w.timers) clearTimeout(t);
-    if (abrupt) w.res.destroy();
-    else w.res.end();
-  }
-
-  private startWatch(
-    res: http.ServerResponse,
-    rt: ResourceType,
-    version: string,
-    ns: string,
-    q: URLSearchParams,
-  ) {
-    const matches = this.matcher(q);
-    const rvParam = q.get("resourceVersion") ?? "";
-    const initial = q.get("sendInitialEvents") === "true";
-    let from: number | undefined;
-    if (rvParam !== "" && rvParam !== "0" && !initial) {
-      from = Number(rvParam);
-      if (!Number.isInteger(from) || from < 0) {
-        throw new ApiError(400, "BadRequest", `invalid resource version: ${rvParam}`);
-      }
-    }
-    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });
-    res.flushHeaders();
-    const w: Watcher = { gr: groupResource(rt), rt, version, namespace: ns, matches, res, timers: [] };
-    if (from !== undefined && from < this.compactedRv) {
-      const msg = `too old resource version: ${from} (${this.compactedRv + 1})`;
-      res.end(JSON.stringify({ type: "ERROR", object: statusBody(410, "Expired", msg) }) + "\n");
-      return;
-    }
-    this.watchers.add(w);
-    res.on("close", () => this.closeWatch(w, false));
-    if (from === undefined) {
-      for (const s of this.bucket(rt).values()) {
-        if (ns && meta(s.obj).namespace !== ns) continue;
-        const o = this.render(rt, s, version);
-        if (matches(o)) this.writeEvent(w, "ADDED", o);
-      }
-      if (initial && q.get("allowWatchBookmarks") === "true") {
-        this.writeEvent(w, "BOOKMARK", {
-          kind: rt.kind,
-          metadata: {
-            resourceVersion: this.resourceVersion,
-            annotations: { "k8s.io/initial-events-end": "true" },
-          },
-        });
-      }
-    } else {
-      for (const ev of this.history) if (ev.gr === w.gr && ev.rv > from) this.deliver(w, ev);
-    }
-    const timeout = Number(q.get("timeoutSeconds") ?? 0);
-    if (timeout > 0) w.timers.push(setTimeout(() => this.closeWatch(w, false), timeout * 1000));
-    if (q.get("allowWatchBookmarks") === "true") {
-      w.timers.push(
-        setInterval(
-          () =>
-            this.writeEvent(w, "BOOKMARK", {
-              kind: rt.kind,
-              metadata: { resourceVersion: this.resourceVersion },
-            }),
-          this.opts.bookmarkIntervalMs,
-        ),
-      );
-    }
-  }
-}
-
-function toMillis(v: Json | undefined): number | undefined {
-  const ms = Date.parse(String(v));
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-/** A time as Go's time.Time prints it ("2020-01-01 00:00:00 +0000 UTC"). */
-function goTime(v: Json): string {
-  const ms = toMillis(v);
-  if (ms === undefined) return JSON.stringify(v);
-  return new Date(ms)
-    .toISOString()
-    .replace("T", " ")
-    .replace(/\.\d+Z$/, " +0000 UTC");
 }
 
 const isNamespace = (rt: ResourceType): boolean => rt.group === "" && rt.kind === "Namespace";
 
-function deleteDetails(rt: ResourceType, name: string, uid: string): JsonObject {
-  const d: JsonObject = { name };
-  if (rt.group !== "") d.group = rt.group;
-  d.kind = rt.plural;
-  d.uid = uid;
-  return d;
-}
-
-/**
- * A server-side apply conflict as the real server words it: grouped by manager (an Update manager
- * "using" its apiVersion), fields sorted; one conflict on one line, several as lists; details.causes
- * only.
- */
-function applyConflict(found: { manager: string; path: FieldPath }[], managers: ManagerEntry[]): ApiError {
-  const byManager = new Map<string, Set<string>>();
-  for (const c of found) {
-    const set = byManager.get(c.manager) ?? new Set<string>();
-    set.add(`.${c.path.join(".")}`);
-    byManager.set(c.manager, set);
-  }
-  const who = (manager: string) => {
-    const m = managers.find((x) => x.manager === manager);
-    return m && m.operation === "Update" ? `"${manager}" using ${m.apiVersion}` : `"${manager}"`;
-  };
-  const total = [...byManager.values()].reduce((n, s) => n + s.size, 0);
-  let message: string;
-  if (total === 1) {
-    const [[manager, fields]] = [...byManager];
-    message = `Apply failed with 1 conflict: conflict with ${who(manager)}: ${[...fields][0]}`;
-  } else {
-    const groups = [...byManager].map(
-      ([manager, fields]) =>
-        `conflicts with ${who(manager)}:\n${[...fields]
-          .sort()
-          .map((f) => `- ${f}`)
-          .join("\n")}`,
-    );
-    message = `Apply failed with ${total} conflicts: ${groups.join("\n")}`;
-  }
-  const causes = [...byManager].flatMap(([manager, fields]) =>
-    [...fields].sort().map((field) => ({
-      reason: "FieldManagerConflict",
-      message: `conflict with ${who(manager)}`,
-      field,
-    })),
-  );
-  return new ApiError(409, "Conflict", message, { causes: causes as unknown as Json });
-}
-
 /** A parsed request, with the RBAC-checked user and the grants that allowed it. */
 type Target = ReturnType<FakeApiServer["parsePath"]> & { user?: User; grants?: Grant[] };
-
-function recordMatches(r: RequestRecord, filter: RequestFilter): boolean {
-  if (typeof filter === "function") return filter(r);
-  return Object.entries(filter).every(([k, v]) => v === undefined || r[k as keyof RequestRecord] === v);
-}
 
 function stripDirectives(v: Json): Json {
   if (Array.isArray(v)) return v.map(stripDirectives);
