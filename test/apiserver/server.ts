@@ -8,7 +8,6 @@ import { fromRoot } from "../../controller/src/paths.js";
 import { discovery } from "./discovery.js";
 import { FailureRules, type FailureHandle, type FailureSpec } from "./failures.js";
 import { type Json, type JsonObject } from "./json.js";
-import { meta } from "./managed.js";
 import { Authorizer, forbiddenMessage, type Attributes, type Grant, type User } from "./rbac.js";
 import { recordMatches, WRITE_VERBS, type RequestFilter, type RequestRecord, type Verb } from "./records.js";
 import { defaultResources, type ResourceType } from "./resources.js";
@@ -342,19 +341,7 @@ export class FakeApiServer {
         }
       }
       if (target.verb === "watch") {
-        const { rt, version, ns } = target;
-        const store = this.objects;
-        store.watches.open(res, {
-          rt,
-          version,
-          namespace: ns,
-          matches: store.matcher(q),
-          q,
-          existing: () =>
-            [...store.bucket(rt).values()]
-              .filter((s) => !ns || meta(s.obj).namespace === ns)
-              .map((s) => store.render(rt, s, version)),
-        });
+        this.objects.watch(res, target, q);
         this.requests.push(record);
         return;
       }

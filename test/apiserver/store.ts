@@ -146,11 +146,11 @@ export class ObjectStore {
     );
   }
 
-  findByName(name: string): ResourceType | undefined {
+  private findByName(name: string): ResourceType | undefined {
     return this.resources.find((r) => r.plural === name || groupResource(r) === name);
   }
 
-  mustFind(name: string): ResourceType {
+  private mustFind(name: string): ResourceType {
     const rt = this.findByName(name);
     if (!rt) throw new Error(`unknown resource ${name}`);
     return rt;
@@ -164,6 +164,22 @@ export class ObjectStore {
     );
     if (!rt) throw new Error(`unknown kind ${av} ${String(obj.kind)}`);
     return { rt, version };
+  }
+
+  /** Answers a watch request on `res` (see WatchHub.open). */
+  watch(res: http.ServerResponse, t: Target, q: URLSearchParams): void {
+    const { rt, version, ns } = t;
+    this.watches.open(res, {
+      rt,
+      version,
+      namespace: ns,
+      matches: this.matcher(q),
+      q,
+      existing: () =>
+        [...this.bucket(rt).values()]
+          .filter((s) => !ns || meta(s.obj).namespace === ns)
+          .map((s) => this.render(rt, s, version)),
+    });
   }
 
   /** Serves a parsed request on an object or a collection: [code, body]. */
@@ -236,7 +252,7 @@ export class ObjectStore {
 
   // ---- helpers ----
 
-  bucket(rt: ResourceType): Map<string, Stored> {
+  private bucket(rt: ResourceType): Map<string, Stored> {
     const gr = groupResource(rt);
     let b = this.objects.get(gr);
     if (!b) {
@@ -252,7 +268,7 @@ export class ObjectStore {
     return s;
   }
 
-  render(rt: ResourceType, s: Stored, version: string): JsonObject {
+  private render(rt: ResourceType, s: Stored, version: string): JsonObject {
     const out = clone(s.obj);
     out.apiVersion = apiVersionOf(rt, version);
     out.kind = rt.kind;
@@ -260,7 +276,7 @@ export class ObjectStore {
     return out;
   }
 
-  matcher(q: URLSearchParams): Matcher {
+  private matcher(q: URLSearchParams): Matcher {
     try {
       const l = labelMatcher(q.get("labelSelector"));
       const f = fieldMatcher(q.get("fieldSelector"));
