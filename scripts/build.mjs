@@ -67,10 +67,20 @@ const steps = {
     inputs: ["controller", "test", "bench", "tsconfig.json", ...TOOLCHAIN],
     exclude: ["test/fixtures/wasm", "bench/wasm", "test/golden"],
     outputs: ["dist/.tsbuildinfo"],
-    // tsc run by hand writes its build info even when the code does not compile; it then holds the
-    // errors (category 1), and the step must run again to report them.
-    hasErrors: () =>
-      existsSync("dist/.tsbuildinfo") && readFileSync("dist/.tsbuildinfo", "utf8").includes('"category":1'),
+    // tsc run by hand writes its build info even when it wrote no JavaScript: on code that does not
+    // compile the info holds the errors (category 1); with --noEmit (a type check) it lists the files
+    // still to emit. Either way dist/ is behind the sources, and the step must run again.
+    incomplete: () => {
+      if (!existsSync("dist/.tsbuildinfo")) return false;
+      const text = readFileSync("dist/.tsbuildinfo", "utf8");
+      if (text.includes('"category":1')) return true;
+      try {
+        const pending = JSON.parse(text).affectedFilesPendingEmit;
+        return Array.isArray(pending) && pending.length > 0;
+      } catch {
+        return false; // not tsc's JSON: the times alone decide
+      }
+    },
     async run() {
       node(["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"]);
     },
@@ -90,7 +100,7 @@ async function main(argv) {
   const chosen = names.length > 0 ? Object.keys(steps).filter((n) => names.includes(n)) : Object.keys(steps);
   for (const name of chosen) {
     const step = steps[name];
-    const fresh = upToDate(step) && !step.hasErrors?.();
+    const fresh = upToDate(step) && !step.incomplete?.();
     if (planOnly) {
       console.log(`${name}: ${fresh && !force ? "up to date" : "would build"}`);
       continue;

@@ -115,6 +115,16 @@ test("a fresh clone builds every step; then nothing until an input changes, and 
   assert.deepEqual(plan(), { ...fresh, ts: "would build" }, "TypeScript errors from an earlier run");
   put("dist/.tsbuildinfo", now - HOUR);
 
+  // A type check by hand (tsc --noEmit) writes its build info too, listing the files it did not emit:
+  // dist/ still holds the old JavaScript.
+  writeFileSync(at("dist/.tsbuildinfo"), '{"affectedFilesPendingEmit":[12,40],"version":"5.9.3"}');
+  touch("dist/.tsbuildinfo", now);
+  assert.deepEqual(plan(), { ...fresh, ts: "would build" }, "a type check left files unemitted");
+  writeFileSync(at("dist/.tsbuildinfo"), '{"fileNames":[],"version":"5.9.3"}');
+  touch("dist/.tsbuildinfo", now);
+  assert.deepEqual(plan(), fresh, "a build that emitted everything");
+  put("dist/.tsbuildinfo", now - HOUR);
+
   touch("package-lock.json", now);
   assert.deepEqual(plan(), all, "the dependencies changed");
 });
