@@ -130,6 +130,29 @@ test("reads standard input with -f -", () => {
   assert.match(r.stderr, /warning: Lane e2e\/canary: no workload/);
 });
 
+test("a Lane with several mistakes gets them all in its one error line", () => {
+  const lane = [
+    "apiVersion: meshlane.io/v1alpha1",
+    "kind: Lane",
+    "metadata: {name: beta, namespace: x}",
+    "spec:",
+    "  fallback: beta",
+    "  dye:",
+    "    - when: {headers: {agent: {exact: pc, prefix: p}}}",
+    "    - percent: 200",
+    "",
+  ].join("\n");
+  const r = meshlane(["-f", "-"], lane);
+  assert.equal(r.status, 1);
+  const line = r.stderr.split("\n").find((l) => l.startsWith("error: Lane x/beta: "));
+  assert.equal(
+    line,
+    "error: Lane x/beta: spec.fallback: a Lane cannot fall back to itself; " +
+      "spec.dye[0].when.headers.agent: expected exactly one of exact|prefix|suffix|contains|regex|present|oneOf; " +
+      "spec.dye[1].percent: expected a number from 0 to 100",
+  );
+});
+
 test("dye rules the real filter refuses are errors", () => {
   const lane =
     "apiVersion: meshlane.io/v1alpha1\nkind: Lane\nmetadata: {name: odd, namespace: x}\nspec:\n  dye:\n    - when: {path: {regex: '[z-a]'}}\n";

@@ -126,6 +126,35 @@ test("Lane-level rules: name, reserved base, fallback, priority, workloadSelecto
   );
 });
 
+test("one Lane's mistakes are reported together, each field and each rule on its own", () => {
+  const v = validateLane(
+    lane(
+      [
+        { when: { headers: { agent: { exact: "pc", prefix: "p" } } } },
+        { when: { query: { beta: { exact: "1" } } } },
+        { percent: 200 },
+      ],
+      { fallback: "canary", priority: 1.5, colour: "red" },
+      "Canary",
+    ),
+  );
+  assert.ok("error" in v);
+  assert.deepEqual(
+    v.error.split("; ").map((p) => p.slice(0, p.indexOf(":"))),
+    [
+      "metadata.name",
+      "spec.colour",
+      "spec.priority",
+      "spec.dye[0].when.headers.agent",
+      "spec.dye[2].percent",
+    ],
+    v.error,
+  );
+  // A spec that is not an object hides nothing else to check.
+  const notObject = validateLane({ ...lane([]), spec: ["x"] as unknown as Record<string, unknown> });
+  assert.deepEqual(notObject, { error: "spec: expected an object, got an array" });
+});
+
 test("every CEL rule of the CRD fires, and render's validator refuses the same Lanes", () => {
   const samples: [KubeObject, string][] = [
     [lane([], {}, "Canary"), "metadata.name: not a valid lane name"],

@@ -212,12 +212,25 @@ function labelMap(v: unknown, path: string): Record<string, string> {
 }
 
 /**
- * Validates a Lane. Returns the normalised spec, or the first problem as "<field path>: <reason>"
- * (paths start at the object: `metadata.name`, `spec.dye[2].when.headers.agent`).
+ * Validates a Lane. Returns the normalised spec, or every problem found as "<field path>: <reason>",
+ * joined with "; " (paths start at the object: `metadata.name`, `spec.dye[2].when.headers.agent`).
+ * Each field of the spec, and each dye rule, is checked on its own, so one mistake does not hide the
+ * next: a user fixes them all in one edit. Within one rule, the first problem is reported.
  */
 export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: string } {
-  try {
-    const name = lane.metadata.name;
+  const problems: string[] = [];
+  /** Runs one check; a problem it finds is recorded and gives undefined. */
+  const check = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      problems.push(err.message);
+      return undefined;
+    }
+  };
+  const name = lane.metadata.name;
+  check(() => {
     if (!isLaneName(name)) {
       fail(
         "metadata.name",
@@ -225,38 +238,48 @@ export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: st
       );
     }
     if (name === BASE_LANE) fail("metadata.name", `"${BASE_LANE}" is reserved for the stable workloads`);
-    const spec =
-      lane.spec === undefined || lane.spec === null ? {} : expectObject(lane.spec, "spec", "an object");
-    onlyFields(spec, SPEC_FIELDS, "spec");
-    let fallback = BASE_LANE;
-    if ("fallback" in spec) {
-      fallback = expectString(spec.fallback, "spec.fallback");
-      if (!isLaneName(fallback)) fail("spec.fallback", `not a valid lane name: ${quote(fallback)}`);
-      if (fallback === name) fail("spec.fallback", "a Lane cannot fall back to itself");
-    }
-    let priority = 0;
-    if ("priority" in spec) {
+  });
+  const spec = check(() =>
+    lane.spec === undefined || lane.spec === null ? {} : expectObject(lane.spec, "spec", "an object"),
+  );
+  if (spec === undefined) return { error: problems.join("; ") };
+  check(() => onlyFields(spec, SPEC_FIELDS, "spec"));
+  const fallback =
+    check(() => {
+      if (!("fallback" in spec)) return BASE_LANE;
+      const f = expectString(spec.fallback, "spec.fallback");
+      if (!isLaneName(f)) fail("spec.fallback", `not a valid lane name: ${quote(f)}`);
+      if (f === name) fail("spec.fallback", "a Lane cannot fall back to itself");
+      return f;
+    }) ?? BASE_LANE;
+  const priority =
+    check(() => {
+      if (!("priority" in spec)) return 0;
       const p = spec.priority;
       if (typeof p !== "number" || !Number.isInteger(p) || p < -2147483648 || p > 2147483647) {
         fail("spec.priority", "expected a 32-bit integer");
       }
-      priority = p;
-    }
-    const dye: Record<string, unknown>[] = [];
-    if ("dye" in spec) {
+      return p;
+    }) ?? 0;
+  const dye: Record<string, unknown>[] = [];
+  if ("dye" in spec) {
+    const rules = check(() => {
       if (!Array.isArray(spec.dye)) fail("spec.dye", `expected an array of rules, got ${kindName(spec.dye)}`);
-      spec.dye.forEach((r, i) => dye.push(rule(r, `spec.dye[${i}]`)));
-    }
-    const out: LaneSpec = { fallback, priority, dye };
-    if ("workloadSelector" in spec) {
+      return spec.dye as unknown[];
+    });
+    rules?.forEach((r, i) => {
+      const out = check(() => rule(r, `spec.dye[${i}]`));
+      if (out !== undefined) dye.push(out);
+    });
+  }
+  const out: LaneSpec = { fallback, priority, dye };
+  if ("workloadSelector" in spec) {
+    check(() => {
       const ws = expectObject(spec.workloadSelector, "spec.workloadSelector", "an object");
       onlyFields(ws, ["labels"], "spec.workloadSelector");
       out.gatewayLabels = labelMap(ws.labels, "spec.workloadSelector.labels");
-    }
-    if ("rollout" in spec) out.rollout = rollout(spec.rollout, "spec.rollout");
-    return { spec: out };
-  } catch (err) {
-    if (err instanceof Invalid) return { error: err.message };
-    throw err;
+    });
   }
+  if ("rollout" in spec) check(() => (out.rollout = rollout(spec.rollout, "spec.rollout")));
+  return problems.length > 0 ? { error: problems.join("; ") } : { spec: out };
 }
