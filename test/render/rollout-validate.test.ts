@@ -248,3 +248,23 @@ test("status.rollout as the engine writes it passes the CRD schema", () => {
   assert.deepEqual(crdProblems(obj), []);
   assert.notDeepEqual(crdProblems({ ...obj, status: { rollout: { phase: "Canarying" } } }), []);
 });
+
+test("a rollout's mistakes are reported together with the rest of the Lane's", () => {
+  const bad = lane({
+    steps: [{ percent: 101 }],
+    analysis: { interval: "soon", metrics: [{ name: "request-success-rate", thresholdRange: { min: 99 } }] },
+    promotion: "later",
+  });
+  const v = validateLane({ ...bad, spec: { ...bad.spec, dye: [{ percent: 200 }] } });
+  assert.ok("error" in v);
+  assert.deepEqual(
+    v.error.split("; ").map((p) => p.slice(0, p.indexOf(":"))),
+    [
+      "spec.dye[0].percent",
+      "spec.rollout.steps[0].percent",
+      "spec.rollout.analysis.interval",
+      "spec.rollout.promotion",
+    ],
+    v.error,
+  );
+});

@@ -1,5 +1,5 @@
 // The field checks Lane validation is built from: each throws `Invalid` with "<field path>: <reason>",
-// which validateLane turns into its error. Shared by the dye rules (validate.ts) and the rollout
+// and `Problems` gathers them, so validateLane reports every one. Shared by the dye rules (validate.ts) and the rollout
 // (rollout.ts).
 
 export class Invalid extends Error {}
@@ -8,6 +8,27 @@ const STICKY_FIELDS = ["header", "cookie", "jwtClaim", "sourceIp"];
 
 export function fail(path: string, reason: string): never {
   throw new Invalid(`${path}: ${reason}`);
+}
+
+/** Problems gathered from checks run one after another, so one mistake does not hide the next. */
+export class Problems {
+  readonly found: string[] = [];
+
+  /** Runs one check; the problem it throws is recorded, and the check gives undefined. */
+  check<T>(f: () => T): T | undefined {
+    try {
+      return f();
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      this.found.push(err.message);
+      return undefined;
+    }
+  }
+
+  /** Every problem, joined with "; ". */
+  get message(): string {
+    return this.found.join("; ");
+  }
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {

@@ -2,7 +2,16 @@
 // reasons as the rest of validateLane, defaults applied. The CRD schema checks what OpenAPI and CEL can.
 import { parseDuration } from "../rollout/duration.js";
 import type { RolloutAnalysis, RolloutMetric, RolloutSpec, RolloutStep } from "../rollout/engine.js";
-import { expectObject, expectString, fail, kindName, onlyFields, stickyBy } from "./fields.js";
+import {
+  expectObject,
+  expectString,
+  fail,
+  Invalid,
+  kindName,
+  onlyFields,
+  Problems,
+  stickyBy,
+} from "./fields.js";
 
 /** Metrics the default analysis knows how to query; any other name needs a `query`. */
 export const BUILTIN_METRICS = ["request-success-rate", "request-duration"];
@@ -126,18 +135,28 @@ function analysis(v: unknown, path: string): RolloutAnalysis {
   };
 }
 
-/** Validates `spec.rollout`; throws the first problem as "<field path>: <reason>". */
+/**
+ * Validates `spec.rollout`; throws its problems as "<field path>: <reason>", joined with "; ". Each
+ * field (steps, stickyBy, analysis, promotion) is checked on its own; within one, the first problem.
+ */
 export function rollout(v: unknown, path: string): RolloutSpec {
   const o = expectObject(v, path, "a rollout object");
-  onlyFields(o, ROLLOUT_FIELDS, path);
-  if (!("steps" in o)) fail(`${path}.steps`, "required");
-  const out: RolloutSpec = { steps: steps(o.steps, `${path}.steps`), promotion: "manual" };
-  if ("stickyBy" in o) out.stickyBy = stickyBy(o.stickyBy, `${path}.stickyBy`);
-  if ("analysis" in o) out.analysis = analysis(o.analysis, `${path}.analysis`);
+  const problems = new Problems();
+  problems.check(() => onlyFields(o, ROLLOUT_FIELDS, path));
+  const out: RolloutSpec = { steps: [], promotion: "manual" };
+  problems.check(() => {
+    if (!("steps" in o)) fail(`${path}.steps`, "required");
+    out.steps = steps(o.steps, `${path}.steps`);
+  });
+  if ("stickyBy" in o) problems.check(() => (out.stickyBy = stickyBy(o.stickyBy, `${path}.stickyBy`)));
+  if ("analysis" in o) problems.check(() => (out.analysis = analysis(o.analysis, `${path}.analysis`)));
   if ("promotion" in o) {
-    const p = expectString(o.promotion, `${path}.promotion`);
-    if (!PROMOTIONS.includes(p)) fail(`${path}.promotion`, `expected one of ${PROMOTIONS.join("|")}`);
-    out.promotion = p as RolloutSpec["promotion"];
+    problems.check(() => {
+      const p = expectString(o.promotion, `${path}.promotion`);
+      if (!PROMOTIONS.includes(p)) fail(`${path}.promotion`, `expected one of ${PROMOTIONS.join("|")}`);
+      out.promotion = p as RolloutSpec["promotion"];
+    });
   }
+  if (problems.found.length > 0) throw new Invalid(problems.message);
   return out;
 }

@@ -9,7 +9,7 @@ import { BASE_LANE, LANE_NAME_PATTERN, type KubeObject } from "./types.js";
 import type { RolloutSpec } from "../rollout/engine.js";
 import { rollout } from "./rollout.js";
 import {
-  Invalid,
+  Problems,
   expectBool,
   expectObject,
   expectString,
@@ -218,17 +218,8 @@ function labelMap(v: unknown, path: string): Record<string, string> {
  * next: a user fixes them all in one edit. Within one rule, the first problem is reported.
  */
 export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: string } {
-  const problems: string[] = [];
-  /** Runs one check; a problem it finds is recorded and gives undefined. */
-  const check = <T>(f: () => T): T | undefined => {
-    try {
-      return f();
-    } catch (err) {
-      if (!(err instanceof Invalid)) throw err;
-      problems.push(err.message);
-      return undefined;
-    }
-  };
+  const problems = new Problems();
+  const check = <T>(f: () => T): T | undefined => problems.check(f);
   const name = lane.metadata.name;
   check(() => {
     if (!isLaneName(name)) {
@@ -242,7 +233,7 @@ export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: st
   const spec = check(() =>
     lane.spec === undefined || lane.spec === null ? {} : expectObject(lane.spec, "spec", "an object"),
   );
-  if (spec === undefined) return { error: problems.join("; ") };
+  if (spec === undefined) return { error: problems.message };
   check(() => onlyFields(spec, SPEC_FIELDS, "spec"));
   const fallback =
     check(() => {
@@ -281,5 +272,5 @@ export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: st
     });
   }
   if ("rollout" in spec) check(() => (out.rollout = rollout(spec.rollout, "spec.rollout")));
-  return problems.length > 0 ? { error: problems.join("; ") } : { spec: out };
+  return problems.found.length > 0 ? { error: problems.message } : { spec: out };
 }
