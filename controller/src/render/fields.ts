@@ -1,6 +1,6 @@
 // The field checks Lane validation is built from: each throws `Invalid` with "<field path>: <reason>",
-// and `Problems` gathers them, so validateLane reports every one. Shared by the dye rules (validate.ts) and the rollout
-// (rollout.ts).
+// and `Problems` gathers them, so validateLane reports every one. Shared by the dye rules
+// (validate.ts) and the rollout (rollout.ts).
 
 export class Invalid extends Error {}
 
