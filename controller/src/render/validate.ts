@@ -219,9 +219,8 @@ function labelMap(v: unknown, path: string): Record<string, string> {
  */
 export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: string } {
   const problems = new Problems();
-  const check = <T>(f: () => T): T | undefined => problems.check(f);
   const name = lane.metadata.name;
-  check(() => {
+  problems.check(() => {
     if (!isLaneName(name)) {
       fail(
         "metadata.name",
@@ -230,13 +229,13 @@ export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: st
     }
     if (name === BASE_LANE) fail("metadata.name", `"${BASE_LANE}" is reserved for the stable workloads`);
   });
-  const spec = check(() =>
+  const spec = problems.check(() =>
     lane.spec === undefined || lane.spec === null ? {} : expectObject(lane.spec, "spec", "an object"),
   );
   if (spec === undefined) return { error: problems.message };
-  check(() => onlyFields(spec, SPEC_FIELDS, "spec"));
+  problems.check(() => onlyFields(spec, SPEC_FIELDS, "spec"));
   const fallback =
-    check(() => {
+    problems.check(() => {
       if (!("fallback" in spec)) return BASE_LANE;
       const f = expectString(spec.fallback, "spec.fallback");
       if (!isLaneName(f)) fail("spec.fallback", `not a valid lane name: ${quote(f)}`);
@@ -244,7 +243,7 @@ export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: st
       return f;
     }) ?? BASE_LANE;
   const priority =
-    check(() => {
+    problems.check(() => {
       if (!("priority" in spec)) return 0;
       const p = spec.priority;
       if (typeof p !== "number" || !Number.isInteger(p) || p < -2147483648 || p > 2147483647) {
@@ -254,23 +253,23 @@ export function validateLane(lane: KubeObject): { spec: LaneSpec } | { error: st
     }) ?? 0;
   const dye: Record<string, unknown>[] = [];
   if ("dye" in spec) {
-    const rules = check(() => {
+    const rules = problems.check(() => {
       if (!Array.isArray(spec.dye)) fail("spec.dye", `expected an array of rules, got ${kindName(spec.dye)}`);
       return spec.dye as unknown[];
     });
     rules?.forEach((r, i) => {
-      const out = check(() => rule(r, `spec.dye[${i}]`));
+      const out = problems.check(() => rule(r, `spec.dye[${i}]`));
       if (out !== undefined) dye.push(out);
     });
   }
   const out: LaneSpec = { fallback, priority, dye };
   if ("workloadSelector" in spec) {
-    check(() => {
+    problems.check(() => {
       const ws = expectObject(spec.workloadSelector, "spec.workloadSelector", "an object");
       onlyFields(ws, ["labels"], "spec.workloadSelector");
       out.gatewayLabels = labelMap(ws.labels, "spec.workloadSelector.labels");
     });
   }
-  if ("rollout" in spec) check(() => (out.rollout = rollout(spec.rollout, "spec.rollout")));
+  if ("rollout" in spec) problems.check(() => (out.rollout = rollout(spec.rollout, "spec.rollout")));
   return problems.found.length > 0 ? { error: problems.message } : { spec: out };
 }
